@@ -1,0 +1,51 @@
+//! `gatehouse:endpoint/config`: the variables granted to this endpoint, and nothing else.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use wasmtime::component::{HasData, Linker};
+
+use crate::sandbox::wit_config as wit;
+
+/// Per-request state: the endpoint's grants, shared read-only.
+pub(crate) struct ConfigState {
+    values: Arc<BTreeMap<String, String>>,
+}
+
+impl ConfigState {
+    pub(crate) fn new(values: Arc<BTreeMap<String, String>>) -> Self {
+        Self { values }
+    }
+}
+
+impl wit::Host for ConfigState {
+    fn get(&mut self, name: String) -> Option<String> {
+        // Only what was granted; an ungranted name is indistinguishable from an unset one.
+        self.values.get(&name).cloned()
+    }
+}
+
+struct ConfigData;
+
+impl HasData for ConfigData {
+    type Data<'a> = &'a mut ConfigState;
+}
+
+/// Links `gatehouse:endpoint/config`.
+pub(crate) fn add_to_linker(linker: &mut Linker<crate::sandbox::HostState>) -> wasmtime::Result<()> {
+    wit::add_to_linker::<_, ConfigData>(linker, |s| &mut s.config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wit::Host;
+
+    #[test]
+    fn only_granted_names_are_visible() {
+        let values = Arc::new(BTreeMap::from([("GREETING".to_string(), "hi".to_string())]));
+        let mut state = ConfigState::new(values);
+        assert_eq!(state.get("GREETING".into()).as_deref(), Some("hi"));
+        assert_eq!(state.get("PATH".into()), None);
+    }
+}

@@ -1,0 +1,102 @@
+//! `gatehouse:endpoint/log`: guest log lines, into the platform log with the
+//! request's tenant, route and id. Bounded per request.
+
+use std::sync::Arc;
+
+use wasmtime::component::{HasData, Linker};
+
+use crate::sandbox::{RequestContext, wit_log as wit};
+
+/// How many lines one request may log; past it lines are dropped (and that is logged once).
+pub(crate) const MAX_LOG_LINES_PER_REQUEST: u32 = 1000;
+/// The longest message kept; a longer one is cut, marked with `…`.
+pub(crate) const MAX_LOG_MESSAGE_BYTES: usize = 8 * 1024;
+
+/// Per-request state: the context and how much has been logged.
+pub(crate) struct LogState {
+    context: Arc<RequestContext>,
+    lines: u32,
+}
+
+impl LogState {
+    pub(crate) fn new(context: Arc<RequestContext>) -> Self {
+        Self { context, lines: 0 }
+    }
+}
+
+impl wit::Host for LogState {
+    fn log(&mut self, level: wit::Level, message: String) {
+        self.lines += 1;
+        let c = &self.context;
+        if self.lines > MAX_LOG_LINES_PER_REQUEST {
+            if self.lines == MAX_LOG_LINES_PER_REQUEST + 1 {
+                tracing::warn!(
+                    target: "gatehouse::guest",
+                    tenant = %c.tenant, route = %c.route, request_id = %c.request_id,
+                    limit = MAX_LOG_LINES_PER_REQUEST,
+                    "guest log lines over the per-request limit; the rest are dropped"
+                );
+            }
+            return;
+        }
+        let message = truncate(&message, MAX_LOG_MESSAGE_BYTES);
+        macro_rules! emit {
+            ($lvl:ident) => {
+                tracing::$lvl!(target: "gatehouse::guest", tenant = %c.tenant, route = %c.route, request_id = %c.request_id, "{message}")
+            };
+        }
+        match level {
+            wit::Level::Trace => emit!(trace),
+            wit::Level::Debug => emit!(debug),
+            wit::Level::Info => emit!(info),
+            wit::Level::Warn => emit!(warn),
+            wit::Level::Error => emit!(error),
+        }
+    }
+}
+
+fn truncate(message: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    if message.len() <= max {
+        return message.into();
+    }
+    let mut end = max;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &message[..end]).into()
+}
+
+struct LogData;
+
+impl HasData for LogData {
+    type Data<'a> = &'a mut LogState;
+}
+
+/// Links `gatehouse:endpoint/log`.
+pub(crate) fn add_to_linker(linker: &mut Linker<crate::sandbox::HostState>) -> wasmtime::Result<()> {
+    wit::add_to_linker::<_, LogData>(linker, |s| &mut s.log)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wit::Host;
+
+    #[test]
+    fn long_messages_are_cut_on_a_char_boundary() {
+        let s = "é".repeat(10);
+        let t = truncate(&s, 5);
+        assert_eq!(t, "éé…");
+        assert_eq!(truncate("short", 10), "short");
+    }
+
+    #[test]
+    fn lines_past_the_limit_are_counted_not_kept() {
+        let context = Arc::new(RequestContext { request_id: "r".into(), tenant: "t".into(), route: "GET /".into() });
+        let mut state = LogState::new(context);
+        for _ in 0..MAX_LOG_LINES_PER_REQUEST + 5 {
+            state.log(wit::Level::Debug, "x".into());
+        }
+        assert_eq!(state.lines, MAX_LOG_LINES_PER_REQUEST + 5);
+    }
+}

@@ -1,0 +1,8 @@
+//! The host side of each WIT import. Every capability has the same shape: its
+//! per-request state, its `Host` impl, its limits, and one `add_to_linker` line.
+
+pub mod auth;
+pub mod config;
+pub mod log;
+
+pub use auth::{Principal, PrincipalKind};

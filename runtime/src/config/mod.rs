@@ -1,0 +1,11 @@
+//! `platform.toml`, typed: what the operator declares and the defaults that fill the gaps.
+
+mod duration;
+mod error;
+mod platform;
+mod route;
+
+pub use duration::parse_duration;
+pub use error::ConfigError;
+pub use platform::{EndpointConfig, Limits, LogFormat, Overrides, PlatformConfig, PlatformSection, SandboxSection};
+pub use route::{Method, RoutePattern};

@@ -1,0 +1,399 @@
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{ConfigError, RoutePattern};
+
+/// The whole of `platform.toml`, resolved: paths are absolute, defaults filled in.
+#[derive(Debug, Clone)]
+pub struct PlatformConfig {
+    /// The file this came from (for error messages).
+    pub path: PathBuf,
+    /// `[platform]`.
+    pub platform: PlatformSection,
+    /// `[limits]`: the defaults every endpoint starts from.
+    pub limits: Limits,
+    /// `[sandbox]`.
+    pub sandbox: SandboxSection,
+    /// `[[endpoint]]`, in file order.
+    pub endpoints: Vec<EndpointConfig>,
+}
+
+/// `[platform]`: where to listen and where to keep things.
+#[derive(Debug, Clone)]
+pub struct PlatformSection {
+    /// `listen`, overridden by `GATEHOUSE_LISTEN` or `--listen`.
+    pub listen: SocketAddr,
+    /// `data_dir`, overridden by `GATEHOUSE_DATA_DIR`.
+    pub data_dir: PathBuf,
+    /// `build_dir`: cargo's target dir for endpoint sources (`GATEHOUSE_BUILD_DIR`).
+    pub build_dir: PathBuf,
+    /// `cache_dir`: compiled components (`GATEHOUSE_CACHE_DIR`).
+    pub cache_dir: PathBuf,
+    /// `tenant`: the tenant that owns the endpoints declared here.
+    pub tenant: String,
+    /// `log_format`: `text` or `json`.
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per event.
+    Json,
+}
+
+/// Per-endpoint budgets (`[limits]` gives defaults, `limits = {...}` overrides).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Guest CPU time per request.
+    pub cpu: Duration,
+    /// Wall-clock time per request, guest and host together.
+    pub wall: Duration,
+    /// Linear memory per instance, in bytes.
+    pub memory_bytes: usize,
+    /// Request body, in bytes.
+    pub body_bytes: usize,
+}
+
+/// `[sandbox]`: the instance pool shared by every endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SandboxSection {
+    /// How many instances may exist at once; requests beyond wait for a slot.
+    pub max_instances: u32,
+    /// How long a request may wait for a free slot before a 503.
+    pub queue_timeout: Duration,
+    /// The largest component file accepted, in bytes.
+    pub max_component_bytes: usize,
+}
+
+/// One `[[endpoint]]`.
+#[derive(Debug, Clone)]
+pub struct EndpointConfig {
+    /// Position in the file, for messages (`endpoint[2]`).
+    pub index: usize,
+    /// `route`.
+    pub route: RoutePattern,
+    /// `component`: a folder holding a Cargo.toml, or a `.wasm` file; absolute.
+    pub component: PathBuf,
+    /// `component` as written, for messages.
+    pub component_as_written: String,
+    /// Effective limits.
+    pub limits: Limits,
+    /// `variables`: values the guest reads through `config.get`.
+    pub variables: BTreeMap<String, String>,
+}
+
+/// Default `[limits]`: fit for a JSON API handler.
+pub(crate) const DEFAULT_CPU_MS: u64 = 50;
+/// Default wall time: long enough for an outbound call.
+pub(crate) const DEFAULT_WALL_MS: u64 = 30_000;
+/// Default memory per instance.
+pub(crate) const DEFAULT_MEMORY_MB: u64 = 64;
+/// Default request body limit: 1 MiB, like most API gateways.
+pub(crate) const DEFAULT_BODY_KB: u64 = 1024;
+/// The pool's memory slots are sized for this, so no endpoint may ask for more.
+pub(crate) const MAX_MEMORY_MB: u64 = 4096;
+/// Default pool size: enough concurrency for 2 cores waiting on I/O.
+pub(crate) const DEFAULT_MAX_INSTANCES: u32 = 256;
+/// Default component size limit.
+pub(crate) const DEFAULT_MAX_COMPONENT_MB: u64 = 50;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    platform: RawPlatform,
+    #[serde(default)]
+    limits: RawLimits,
+    #[serde(default)]
+    sandbox: RawSandbox,
+    #[serde(default)]
+    endpoint: Vec<RawEndpoint>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawPlatform {
+    listen: Option<String>,
+    data_dir: Option<String>,
+    build_dir: Option<String>,
+    cache_dir: Option<String>,
+    tenant: Option<String>,
+    log_format: Option<LogFormat>,
+}
+
+#[derive(Deserialize, Default, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    cpu_ms: Option<u64>,
+    wall_ms: Option<u64>,
+    memory_mb: Option<u64>,
+    body_kb: Option<u64>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawSandbox {
+    max_instances: Option<u32>,
+    queue_timeout: Option<String>,
+    max_component_mb: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEndpoint {
+    route: String,
+    component: String,
+    #[serde(default)]
+    limits: RawLimits,
+    #[serde(default)]
+    variables: BTreeMap<String, String>,
+}
+
+/// Environment overrides, read once by the CLI and passed in so loading stays pure.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `GATEHOUSE_LISTEN` or `--listen`.
+    pub listen: Option<String>,
+    /// `GATEHOUSE_DATA_DIR`.
+    pub data_dir: Option<PathBuf>,
+    /// `GATEHOUSE_BUILD_DIR`.
+    pub build_dir: Option<PathBuf>,
+    /// `GATEHOUSE_CACHE_DIR`.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Overrides {
+    /// Reads the `GATEHOUSE_*` variables.
+    pub fn from_env() -> Self {
+        let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+        Self {
+            listen: var("GATEHOUSE_LISTEN").map(|v| v.to_string_lossy().into_owned()),
+            data_dir: var("GATEHOUSE_DATA_DIR").map(PathBuf::from),
+            build_dir: var("GATEHOUSE_BUILD_DIR").map(PathBuf::from),
+            cache_dir: var("GATEHOUSE_CACHE_DIR").map(PathBuf::from),
+        }
+    }
+}
+
+impl PlatformConfig {
+    /// Reads and checks `path`; every problem names the file and key.
+    pub fn load(path: &Path, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        Self::parse(path, &text, overrides)
+    }
+
+    /// Parses `text` as if read from `path` (relative paths resolve against its folder).
+    pub fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let raw: RawFile = toml::from_str(text)
+            .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string().trim_end().to_string() })?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
+        let base = std::path::absolute(&base).unwrap_or(base);
+        let invalid = |key: String, problem: String| ConfigError::Invalid { path: path.to_path_buf(), key, problem };
+
+        let listen_text = overrides
+            .listen
+            .clone()
+            .or(raw.platform.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+        let listen: SocketAddr = listen_text.parse().map_err(|_| {
+            invalid("platform.listen".into(), format!("`{listen_text}` is not an address: write IP:PORT, like \"127.0.0.1:8080\""))
+        })?;
+        let data_dir = overrides
+            .data_dir
+            .clone()
+            .unwrap_or_else(|| base.join(raw.platform.data_dir.as_deref().unwrap_or(".gatehouse")));
+        let build_dir = overrides
+            .build_dir
+            .clone()
+            .or_else(|| raw.platform.build_dir.as_deref().map(|d| base.join(d)))
+            .unwrap_or_else(|| data_dir.join("build"));
+        let cache_dir = overrides
+            .cache_dir
+            .clone()
+            .or_else(|| raw.platform.cache_dir.as_deref().map(|d| base.join(d)))
+            .unwrap_or_else(|| data_dir.join("cache"));
+        let tenant = raw.platform.tenant.unwrap_or_else(|| "default".to_string());
+        if tenant.is_empty() || !tenant.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(invalid("platform.tenant".into(), format!("`{tenant}` must be letters, digits, - and _")));
+        }
+        let platform = PlatformSection {
+            listen,
+            data_dir,
+            build_dir,
+            cache_dir,
+            tenant,
+            log_format: raw.platform.log_format.unwrap_or(LogFormat::Text),
+        };
+
+        let defaults = Limits {
+            cpu: Duration::from_millis(DEFAULT_CPU_MS),
+            wall: Duration::from_millis(DEFAULT_WALL_MS),
+            memory_bytes: mb(DEFAULT_MEMORY_MB),
+            body_bytes: kb(DEFAULT_BODY_KB),
+        };
+        let limits = apply_limits(defaults, raw.limits, "limits").map_err(|(k, p)| invalid(k, p))?;
+
+        let queue_timeout = match raw.sandbox.queue_timeout.as_deref() {
+            Some(t) => super::parse_duration(t).map_err(|p| invalid("sandbox.queue_timeout".into(), p))?,
+            None => Duration::from_secs(5),
+        };
+        let sandbox = SandboxSection {
+            max_instances: raw.sandbox.max_instances.unwrap_or(DEFAULT_MAX_INSTANCES),
+            queue_timeout,
+            max_component_bytes: mb(raw.sandbox.max_component_mb.unwrap_or(DEFAULT_MAX_COMPONENT_MB)),
+        };
+        if sandbox.max_instances == 0 || sandbox.max_instances > 10_000 {
+            return Err(invalid("sandbox.max_instances".into(), "must be between 1 and 10000".into()));
+        }
+
+        let mut endpoints = Vec::with_capacity(raw.endpoint.len());
+        for (index, e) in raw.endpoint.into_iter().enumerate() {
+            let key = |k: &str| format!("endpoint[{index}].{k}");
+            let route = RoutePattern::parse(&e.route).map_err(|p| invalid(key("route"), p))?;
+            if let Some(other) = endpoints.iter().find(|o: &&EndpointConfig| o.route == route) {
+                return Err(invalid(
+                    key("route"),
+                    format!("`{route}` is already routed to endpoint[{}]; each route belongs to one endpoint", other.index),
+                ));
+            }
+            if e.component.trim().is_empty() {
+                return Err(invalid(key("component"), "is empty: name a folder with a Cargo.toml or a .wasm file".into()));
+            }
+            let limits = apply_limits(limits, e.limits, &format!("endpoint[{index}].limits")).map_err(|(k, p)| invalid(k, p))?;
+            for name in e.variables.keys() {
+                if name.is_empty() {
+                    return Err(invalid(key("variables"), "has an empty name".into()));
+                }
+            }
+            endpoints.push(EndpointConfig {
+                index,
+                route,
+                component: base.join(&e.component),
+                component_as_written: e.component,
+                limits,
+                variables: e.variables,
+            });
+        }
+        Ok(Self { path: path.to_path_buf(), platform, limits, sandbox, endpoints })
+    }
+
+    /// The largest memory any endpoint may use: the pool's slots are sized for it.
+    pub fn max_memory_bytes(&self) -> usize {
+        self.endpoints.iter().map(|e| e.limits.memory_bytes).chain([self.limits.memory_bytes]).max().unwrap_or(0)
+    }
+}
+
+fn mb(n: u64) -> usize {
+    usize::try_from(n.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX)
+}
+
+fn kb(n: u64) -> usize {
+    usize::try_from(n.saturating_mul(1024)).unwrap_or(usize::MAX)
+}
+
+fn apply_limits(base: Limits, raw: RawLimits, at: &str) -> Result<Limits, (String, String)> {
+    let positive = |v: Option<u64>, name: &str| -> Result<Option<u64>, (String, String)> {
+        match v {
+            Some(0) => Err((format!("{at}.{name}"), "must be more than 0".into())),
+            v => Ok(v),
+        }
+    };
+    let mut limits = base;
+    if let Some(ms) = positive(raw.cpu_ms, "cpu_ms")? {
+        limits.cpu = Duration::from_millis(ms);
+    }
+    if let Some(ms) = positive(raw.wall_ms, "wall_ms")? {
+        limits.wall = Duration::from_millis(ms);
+    }
+    if let Some(m) = positive(raw.memory_mb, "memory_mb")? {
+        if m > MAX_MEMORY_MB {
+            return Err((format!("{at}.memory_mb"), format!("is {m}; the most an instance may have is {MAX_MEMORY_MB}")));
+        }
+        limits.memory_bytes = mb(m);
+    }
+    if let Some(k) = positive(raw.body_kb, "body_kb")? {
+        limits.body_bytes = kb(k);
+    }
+    if limits.cpu > limits.wall {
+        return Err((
+            format!("{at}.cpu_ms"),
+            format!("({} ms) is more than wall_ms ({} ms); CPU time can never exceed wall time", limits.cpu.as_millis(), limits.wall.as_millis()),
+        ));
+    }
+    Ok(limits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<PlatformConfig, ConfigError> {
+        PlatformConfig::parse(Path::new("/srv/platform.toml"), text, &Overrides::default())
+    }
+
+    #[test]
+    fn empty_file_runs_on_defaults() {
+        let c = parse("").unwrap();
+        assert_eq!(c.platform.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.platform.data_dir, Path::new("/srv/.gatehouse"));
+        assert_eq!(c.platform.cache_dir, Path::new("/srv/.gatehouse/cache"));
+        assert_eq!(c.limits.cpu, Duration::from_millis(DEFAULT_CPU_MS));
+        assert!(c.endpoints.is_empty());
+    }
+
+    #[test]
+    fn endpoint_limits_override_defaults() {
+        let c = parse(
+            r#"
+            [limits]
+            cpu_ms = 20
+            [[endpoint]]
+            route = "GET /a/{id}"
+            component = "endpoints/a"
+            limits = { memory_mb = 8 }
+            variables = { GREETING = "hi" }
+            "#,
+        )
+        .unwrap();
+        let e = &c.endpoints[0];
+        assert_eq!(e.limits.cpu, Duration::from_millis(20));
+        assert_eq!(e.limits.memory_bytes, 8 << 20);
+        assert_eq!(e.component, Path::new("/srv/endpoints/a"));
+        assert_eq!(e.variables["GREETING"], "hi");
+    }
+
+    #[test]
+    fn overrides_win() {
+        let o = Overrides { listen: Some("127.0.0.1:0".into()), data_dir: Some("/tmp/d".into()), ..Default::default() };
+        let c = PlatformConfig::parse(Path::new("p.toml"), "[platform]\nlisten = \"0.0.0.0:1\"", &o).unwrap();
+        assert_eq!(c.platform.listen.port(), 0);
+        assert_eq!(c.platform.build_dir, Path::new("/tmp/d/build"));
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_fix() {
+        let e = parse("[platform]\nlisten = \"nope\"").unwrap_err().to_string();
+        assert!(e.contains("platform.listen") && e.contains("IP:PORT"), "{e}");
+        let e = parse("[[endpoint]]\nroute = \"GET /a\"\ncomponent = \"x\"\nlimits = { cpu_ms = 0 }").unwrap_err().to_string();
+        assert!(e.contains("endpoint[0].limits.cpu_ms"), "{e}");
+        let e = parse("[[endpoint]]\nroute = \"GET /a\"\ncomponent = \"x\"\n[[endpoint]]\nroute = \"GET /a\"\ncomponent = \"y\"")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("endpoint[1].route") && e.contains("endpoint[0]"), "{e}");
+        let e = parse("[platform]\nlisen = \"x\"").unwrap_err().to_string();
+        assert!(e.contains("lisen") && e.contains("/srv/platform.toml"), "{e}");
+        let e = parse("[[endpoint]]\nroute = \"GET /a\"").unwrap_err().to_string();
+        assert!(e.contains("component"), "{e}");
+        let e = parse("[limits]\ncpu_ms = 100\nwall_ms = 50").unwrap_err().to_string();
+        assert!(e.contains("wall"), "{e}");
+    }
+}

@@ -1,0 +1,27 @@
+//! # Gatehouse
+//!
+//! Runs custom API endpoints as sandboxed WebAssembly components, enforcing the
+//! platform's gate before any guest runs.
+//!
+//! # Layout
+//!
+//! - `config`: `platform.toml`, typed, with errors naming the file and key.
+//! - `app`: the running platform (sandbox + route table) and how it starts.
+//! - `server`: listeners and the one dispatch function; the only axum user.
+//! - `gate`: the checks before the guest, one file each.
+//! - `sandbox`: engine, pool, per-request store, budgets, invoke, trap → error.
+//! - `capabilities`: the host side of each WIT import, one module each.
+//! - `registry`: building, compiling (cached) and routing endpoints.
+//! - `error`: the envelope and the code catalogue.
+//! - `cli`, `telemetry`: the command line and the log.
+
+pub mod app;
+pub mod capabilities;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod gate;
+pub mod registry;
+pub mod sandbox;
+pub mod server;
+pub mod telemetry;

@@ -1,0 +1,140 @@
+//! From `[[endpoint]]` entries to prepared endpoints: build the source if it is
+//! a folder, read the component, compile it (or take it from the cache), check
+//! it against the host. Any failure names the endpoint and the fix, and nothing
+//! is served until every endpoint loaded.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::{ArtifactCache, build_component, ensure_wasm_target};
+use crate::config::{EndpointConfig, PlatformConfig, RoutePattern};
+use crate::sandbox::{EndpointGrants, PreparedEndpoint, Sandbox};
+
+/// One endpoint, ready to serve.
+pub struct Endpoint {
+    /// Its route.
+    pub route: RoutePattern,
+    /// The route as text, shared by every log line about it.
+    pub route_label: Arc<str>,
+    /// The owning tenant.
+    pub tenant: Arc<str>,
+    /// Budgets and grants.
+    pub grants: EndpointGrants,
+    /// The checked, pre-instantiated component.
+    pub prepared: PreparedEndpoint,
+    /// sha256 of the component, for logs and deploy records.
+    pub content_hash: String,
+}
+
+/// An endpoint that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[error("{config}: endpoint[{index}] `{route}`, component `{component}`: {problem}")]
+pub struct LoadError {
+    /// The config file.
+    pub config: String,
+    /// The endpoint's position.
+    pub index: usize,
+    /// Its route.
+    pub route: String,
+    /// `component` as written.
+    pub component: String,
+    /// What went wrong and the fix.
+    pub problem: String,
+}
+
+/// Loads every endpoint of `config`; the first failure stops the load.
+pub fn load_endpoints(config: &PlatformConfig, sandbox: &Sandbox) -> Result<Vec<Arc<Endpoint>>, LoadError> {
+    let cache = ArtifactCache::new(&config.platform.cache_dir);
+    let tenant: Arc<str> = config.platform.tenant.as_str().into();
+    let mut built: HashMap<PathBuf, PathBuf> = HashMap::new();
+    let mut target_checked = false;
+    let mut endpoints = Vec::with_capacity(config.endpoints.len());
+    for e in &config.endpoints {
+        let fail = |problem: String| LoadError {
+            config: config.path.display().to_string(),
+            index: e.index,
+            route: e.route.to_string(),
+            component: e.component_as_written.clone(),
+            problem,
+        };
+        let wasm_path = match source_kind(&e.component) {
+            Source::File => e.component.clone(),
+            Source::Crate => {
+                if let Some(p) = built.get(&e.component) {
+                    p.clone()
+                } else {
+                    if !target_checked {
+                        ensure_wasm_target().map_err(|err| fail(err.to_string()))?;
+                        target_checked = true;
+                    }
+                    tracing::info!(component = %e.component_as_written, "building");
+                    let p = build_component(&e.component, &config.platform.build_dir).map_err(|err| fail(err.to_string()))?;
+                    built.insert(e.component.clone(), p.clone());
+                    p
+                }
+            }
+            Source::Missing => {
+                return Err(fail("not found: name a folder with a Cargo.toml (built for you) or a .wasm component file".into()));
+            }
+        };
+        let endpoint = load_one(e, &wasm_path, config, sandbox, &cache, tenant.clone()).map_err(fail)?;
+        endpoints.push(Arc::new(endpoint));
+    }
+    Ok(endpoints)
+}
+
+enum Source {
+    File,
+    Crate,
+    Missing,
+}
+
+fn source_kind(path: &Path) -> Source {
+    if path.is_dir() && path.join("Cargo.toml").is_file() {
+        Source::Crate
+    } else if path.is_file() {
+        Source::File
+    } else {
+        Source::Missing
+    }
+}
+
+fn load_one(
+    e: &EndpointConfig,
+    wasm_path: &Path,
+    config: &PlatformConfig,
+    sandbox: &Sandbox,
+    cache: &ArtifactCache,
+    tenant: Arc<str>,
+) -> Result<Endpoint, String> {
+    let size = std::fs::metadata(wasm_path).map_err(|err| format!("cannot read {}: {err}", wasm_path.display()))?.len();
+    let max = config.sandbox.max_component_bytes as u64;
+    if size > max {
+        return Err(format!(
+            "{} is {size} bytes, over the {max}-byte limit (sandbox.max_component_mb); make it smaller or raise the limit",
+            wasm_path.display()
+        ));
+    }
+    let wasm = std::fs::read(wasm_path).map_err(|err| format!("cannot read {}: {err}", wasm_path.display()))?;
+    if !wasm.starts_with(b"\0asm") {
+        return Err(format!("{} is not WebAssembly; point `component` at a .wasm component or a Cargo folder", wasm_path.display()));
+    }
+    let (component, cached) = cache
+        .load_or_compile(sandbox.engine(), &wasm)
+        .map_err(|err| format!("is not a valid WebAssembly component: {err}; build it for wasm32-wasip2 against wit/"))?;
+    let prepared = sandbox.prepare(&component).map_err(|err| err.to_string())?;
+    let content_hash = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&wasm))
+    };
+    tracing::info!(route = %e.route, hash = &content_hash[..12], cached, "endpoint ready");
+    Ok(Endpoint {
+        route: e.route.clone(),
+        route_label: e.route.to_string().into(),
+        tenant,
+        grants: EndpointGrants { limits: e.limits, variables: Arc::new(e.variables.clone()) },
+        prepared,
+        content_hash,
+    })
+}

@@ -1,0 +1,10 @@
+//! Host bindings generated from `wit/`. Exports are async so a guest can be
+//! suspended (epoch yield, timeout) without holding a thread.
+
+#![allow(missing_docs, unreachable_pub, clippy::all)]
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "gatehouse:endpoint/endpoint",
+    exports: { default: async },
+});

@@ -1,0 +1,103 @@
+//! The wasmtime engine shared by every endpoint: pooling allocator with
+//! copy-on-write memory images, epoch interruption driven by one ticker thread,
+//! and a semaphore so requests queue for a pool slot instead of failing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use wasmtime::component::Linker;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::HostState;
+
+/// How often the engine's epoch advances: the granularity of CPU accounting and
+/// of how quickly a busy guest yields its thread. 1 ms keeps a 50 ms budget
+/// accurate to a few percent for the price of one tiny wake-up per millisecond.
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// Core instances one component may create: a Rust component has its main
+/// module plus a few adapter shims; generous, so real toolchains fit.
+const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
+/// Linear memories one component may have (main module plus adapters).
+const MEMORIES_PER_COMPONENT: u32 = 2;
+/// Tables one component may have.
+const TABLES_PER_COMPONENT: u32 = 16;
+
+/// What the sandbox needs from the platform's config.
+#[derive(Debug, Clone, Copy)]
+pub struct SandboxSettings {
+    /// Pool slots: how many instances may exist at once.
+    pub max_instances: u32,
+    /// The largest memory limit of any endpoint; pool slots are this big.
+    pub max_memory_bytes: usize,
+    /// How long a request may wait for a slot.
+    pub queue_timeout: Duration,
+}
+
+/// The engine, the linker with every capability, and the slot semaphore.
+#[derive(Clone)]
+pub struct Sandbox {
+    pub(crate) engine: Engine,
+    pub(crate) linker: Arc<Linker<HostState>>,
+    pub(crate) slots: Arc<Semaphore>,
+    pub(crate) queue_timeout: Duration,
+}
+
+impl Sandbox {
+    /// Builds the engine and linker and starts the epoch ticker.
+    pub fn new(settings: SandboxSettings) -> wasmtime::Result<Self> {
+        let engine = Engine::new(&engine_config(settings))?;
+        let linker = super::linker::build(&engine)?;
+        start_epoch_ticker(&engine);
+        Ok(Self {
+            engine,
+            linker: Arc::new(linker),
+            slots: Arc::new(Semaphore::new(settings.max_instances as usize)),
+            queue_timeout: settings.queue_timeout,
+        })
+    }
+
+    /// The engine, for compiling components.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+fn engine_config(settings: SandboxSettings) -> Config {
+    let n = settings.max_instances;
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(n)
+        .total_core_instances(n.saturating_mul(CORE_INSTANCES_PER_COMPONENT))
+        .max_core_instances_per_component(CORE_INSTANCES_PER_COMPONENT)
+        .total_memories(n.saturating_mul(MEMORIES_PER_COMPONENT))
+        .max_memories_per_component(MEMORIES_PER_COMPONENT)
+        .total_tables(n.saturating_mul(TABLES_PER_COMPONENT))
+        .max_tables_per_component(TABLES_PER_COMPONENT)
+        .total_stacks(n)
+        .max_memory_size(settings.max_memory_bytes);
+
+    let mut config = Config::new();
+    config
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+        // Instances start from a copy-on-write image of the component's memory.
+        .memory_init_cow(true)
+        .epoch_interruption(true);
+    config
+}
+
+/// One thread advances the epoch for the whole process. It holds only a weak
+/// reference so the engine can be dropped (tests build several).
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("gatehouse-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .expect("spawning the epoch thread");
+}

@@ -1,0 +1,187 @@
+//! One request, one fresh instance: wait for a pool slot, build the store with
+//! its budgets, instantiate from the cached `InstancePre`, call `handle`, and
+//! turn whatever happened into a response or an envelope.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use serde_json::json;
+use wasmtime::Store;
+
+use super::state::{EndpointGrants, HostState};
+use super::wit;
+use super::{PreparedEndpoint, RequestContext, Sandbox, failure};
+use crate::capabilities::Principal;
+use crate::error::{ApiError, ErrorCode, is_valid_custom_code};
+
+/// A guest's answer, checked: a valid status and headers.
+#[derive(Debug)]
+pub struct GuestResponse {
+    /// The status.
+    pub status: StatusCode,
+    /// The headers, hop-by-hop ones removed.
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: Bytes,
+}
+
+/// Headers that describe one connection, not the message; the server sets its own.
+const HOP_BY_HOP: &[&str] =
+    &["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "content-length"];
+
+impl Sandbox {
+    /// Runs `request` through a fresh instance of `endpoint`.
+    pub async fn invoke(
+        &self,
+        endpoint: &PreparedEndpoint,
+        grants: &EndpointGrants,
+        principal: Arc<Principal>,
+        context: Arc<RequestContext>,
+        request: wit::Request,
+    ) -> Result<GuestResponse, ApiError> {
+        // A slot first: past the pool's size requests wait here (bounded), so
+        // the pool is never asked for more than it has.
+        let _slot = match tokio::time::timeout(self.queue_timeout, self.slots.acquire()).await {
+            Ok(Ok(permit)) => permit,
+            _ => {
+                tracing::warn!(
+                    tenant = %context.tenant, route = %context.route, request_id = %context.request_id,
+                    "no sandbox slot free within the queue timeout"
+                );
+                return Err(ApiError::new(ErrorCode::Overloaded, "the platform is at capacity; retry shortly"));
+            }
+        };
+
+        let mut store = Store::new(&self.engine, HostState::new(grants, principal, context.clone()));
+        store.limiter(|s| &mut s.budget);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut cx| cx.data_mut().budget.on_epoch());
+
+        enum Step {
+            Instantiate(wasmtime::Error),
+            Call(wasmtime::Error),
+        }
+        let run = async {
+            let instance = endpoint.pre.instantiate_async(&mut store).await.map_err(Step::Instantiate)?;
+            instance.gatehouse_endpoint_handler().call_handle(&mut store, &request).await.map_err(Step::Call)
+        };
+        let outcome = tokio::time::timeout(grants.limits.wall, run).await;
+        match outcome {
+            Err(_elapsed) => Err(failure::wall_timeout(&context, grants.limits.wall)),
+            Ok(Err(Step::Instantiate(e))) => Err(failure::instantiate_failed(&context, &e, &store.data().budget)),
+            Ok(Err(Step::Call(e))) => Err(failure::trapped(&context, &e, &store.data().budget)),
+            Ok(Ok(Err(guest_error))) => Err(guest_error_to_api(&context, guest_error)),
+            Ok(Ok(Ok(response))) => check_response(&context, response),
+        }
+    }
+}
+
+fn guest_error_to_api(ctx: &RequestContext, e: wit::Error) -> ApiError {
+    use wit::ErrorKind as K;
+    let code = match e.kind {
+        K::BadRequest => ErrorCode::BadRequest,
+        K::ValidationFailed => ErrorCode::ValidationFailed,
+        K::Unauthorized => ErrorCode::Unauthorized,
+        K::Forbidden => ErrorCode::Forbidden,
+        K::NotFound => ErrorCode::NotFound,
+        K::Conflict => ErrorCode::Conflict,
+        K::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+        K::UnsupportedMediaType => ErrorCode::UnsupportedMediaType,
+        K::Unprocessable => ErrorCode::Unprocessable,
+        K::TooManyRequests => ErrorCode::RateLimitExceeded,
+        K::Internal => ErrorCode::InternalError,
+        K::Unavailable => ErrorCode::ServiceUnavailable,
+    };
+    let mut api = ApiError::new(code, e.message);
+    match e.code {
+        Some(c) if is_valid_custom_code(&c) => api.custom_code = Some(c),
+        Some(c) => tracing::warn!(
+            tenant = %ctx.tenant, route = %ctx.route, request_id = %ctx.request_id,
+            "guest error code {c:?} is not UPPER_SNAKE_CASE (max 64); using {}", code.as_str()
+        ),
+        None => {}
+    }
+    if let Some(details) = e.details {
+        match serde_json::from_str(&details) {
+            Ok(v) => api.details = Some(v),
+            Err(err) => tracing::warn!(
+                tenant = %ctx.tenant, route = %ctx.route, request_id = %ctx.request_id,
+                "guest error details are not JSON ({err}); dropped"
+            ),
+        }
+    }
+    api
+}
+
+fn check_response(ctx: &RequestContext, r: wit::Response) -> Result<GuestResponse, ApiError> {
+    let invalid = |what: String| {
+        tracing::error!(
+            tenant = %ctx.tenant, route = %ctx.route, request_id = %ctx.request_id,
+            "guest returned an invalid response: {what}"
+        );
+        ApiError::new(ErrorCode::GuestInvalidResponse, "the endpoint returned an invalid HTTP response")
+            .with_details(json!({ "problem": what }))
+    };
+    let status = StatusCode::from_u16(r.status)
+        .ok()
+        .filter(|s| !s.is_informational())
+        .ok_or_else(|| invalid(format!("status {} is not a final HTTP status (200-599)", r.status)))?;
+    let mut headers = HeaderMap::with_capacity(r.headers.len());
+    for (name, value) in r.headers {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid(format!("header name {name:?} is not valid")))?;
+        if HOP_BY_HOP.contains(&name.as_str()) {
+            continue;
+        }
+        let value = HeaderValue::from_str(&value).map_err(|_| invalid(format!("header {name} has an invalid value")))?;
+        headers.append(name, value);
+    }
+    Ok(GuestResponse { status, headers, body: Bytes::from(r.body) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> RequestContext {
+        RequestContext { request_id: "r".into(), tenant: "t".into(), route: "GET /".into() }
+    }
+
+    #[test]
+    fn guest_errors_keep_their_code_and_details() {
+        let e = wit::Error {
+            kind: wit::ErrorKind::NotFound,
+            message: "no report 9".into(),
+            code: Some("REPORT_NOT_FOUND".into()),
+            details: Some(r#"{"reportId":"9"}"#.into()),
+        };
+        let api = guest_error_to_api(&ctx(), e);
+        assert_eq!(api.status(), StatusCode::NOT_FOUND);
+        assert_eq!(api.code_str(), "REPORT_NOT_FOUND");
+        assert_eq!(api.details.unwrap()["reportId"], "9");
+    }
+
+    #[test]
+    fn bad_codes_and_details_fall_back() {
+        let e = wit::Error { kind: wit::ErrorKind::Conflict, message: "x".into(), code: Some("lower".into()), details: Some("{".into()) };
+        let api = guest_error_to_api(&ctx(), e);
+        assert_eq!(api.code_str(), "CONFLICT");
+        assert!(api.details.is_none());
+    }
+
+    #[test]
+    fn responses_are_checked() {
+        let ok = wit::Response {
+            status: 201,
+            headers: vec![("content-type".into(), "text/plain".into()), ("connection".into(), "close".into())],
+            body: b"hi".to_vec(),
+        };
+        let r = check_response(&ctx(), ok).unwrap();
+        assert_eq!(r.status, StatusCode::CREATED);
+        assert!(r.headers.get("connection").is_none());
+        let bad = wit::Response { status: 99, headers: vec![], body: vec![] };
+        assert_eq!(check_response(&ctx(), bad).unwrap_err().code, ErrorCode::GuestInvalidResponse);
+        let bad = wit::Response { status: 200, headers: vec![("bad name".into(), "v".into())], body: vec![] };
+        assert_eq!(check_response(&ctx(), bad).unwrap_err().code, ErrorCode::GuestInvalidResponse);
+    }
+}

@@ -1,0 +1,79 @@
+//! The linker every guest is instantiated with, and the check that a component
+//! fits it: it exports the handler and imports nothing the host lacks.
+
+use wasmtime::Engine;
+use wasmtime::component::{Component, Linker};
+
+use super::bindings::EndpointPre;
+use super::HostState;
+use crate::capabilities;
+
+/// The export every endpoint must provide.
+pub const HANDLER_EXPORT: &str = "gatehouse:endpoint/handler@0.1.0";
+
+/// WASI plus one line per capability.
+pub(super) fn build(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    capabilities::auth::add_to_linker(&mut linker)?;
+    capabilities::config::add_to_linker(&mut linker)?;
+    capabilities::log::add_to_linker(&mut linker)?;
+    Ok(linker)
+}
+
+/// A component checked against the host and ready to instantiate per request.
+#[derive(Clone)]
+pub struct PreparedEndpoint {
+    pub(crate) pre: EndpointPre<HostState>,
+}
+
+/// Why a component cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    /// It does not export the handler interface.
+    #[error(
+        "it does not export `{HANDLER_EXPORT}` (it exports: {found}); build it against wit/ with gatehouse-sdk's `endpoint!` macro"
+    )]
+    MissingHandler {
+        /// What it does export.
+        found: String,
+    },
+    /// It imports something the host does not provide.
+    #[error("it imports {missing}, which this platform does not provide; remove that dependency or build against wit/ (world `endpoint`)")]
+    UnsupportedImport {
+        /// The import(s).
+        missing: String,
+    },
+    /// The handler export has the wrong shape.
+    #[error("its `{HANDLER_EXPORT}` export does not match wit/: {0}; rebuild it against this platform's wit/")]
+    WrongHandler(String),
+}
+
+impl crate::sandbox::Sandbox {
+    /// Checks `component` against the host and pre-instantiates it.
+    pub fn prepare(&self, component: &Component) -> Result<PreparedEndpoint, PrepareError> {
+        let ty = component.component_type();
+        let exports: Vec<String> = ty.exports(&self.engine).map(|(name, _)| name.to_string()).collect();
+        if !exports.iter().any(|e| e == HANDLER_EXPORT) {
+            let found = if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") };
+            return Err(PrepareError::MissingHandler { found });
+        }
+        let pre = self.linker.instantiate_pre(component).map_err(|e| {
+            // wasmtime names the first unsatisfied import; list every import the
+            // linker lacks by checking each on its own would need a second linker
+            // walk, and the first one is what the user must fix anyway.
+            PrepareError::UnsupportedImport { missing: import_problem(&e) }
+        })?;
+        let pre = EndpointPre::new(pre).map_err(|e| PrepareError::WrongHandler(format!("{e:#}")))?;
+        Ok(PreparedEndpoint { pre })
+    }
+}
+
+fn import_problem(e: &wasmtime::Error) -> String {
+    let text = format!("{e:#}");
+    // "component imports instance `x`, but a matching implementation was not found in the linker"
+    match text.split('`').nth(1) {
+        Some(name) => format!("`{name}`"),
+        None => text,
+    }
+}

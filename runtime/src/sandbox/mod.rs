@@ -1,0 +1,20 @@
+//! Runs guests: the engine and its pool, per-request state and budgets, one call.
+
+mod bindings;
+mod budget;
+mod context;
+mod engine;
+mod failure;
+mod invoke;
+mod linker;
+mod output;
+mod state;
+
+pub use bindings::gatehouse::endpoint::types as wit;
+pub(crate) use bindings::gatehouse::endpoint::{auth as wit_auth, config as wit_config, log as wit_log};
+pub use context::RequestContext;
+pub use engine::{EPOCH_TICK, Sandbox, SandboxSettings};
+pub use invoke::GuestResponse;
+pub use linker::{HANDLER_EXPORT, PrepareError, PreparedEndpoint};
+pub use state::EndpointGrants;
+pub(crate) use state::HostState;

@@ -1,0 +1,62 @@
+//! The data of one request's `Store`: WASI, budgets and each capability's state.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::budget::Budget;
+use super::output::{GuestOutput, Stream};
+use super::RequestContext;
+use crate::capabilities::auth::AuthState;
+use crate::capabilities::config::ConfigState;
+use crate::capabilities::log::LogState;
+use crate::capabilities::Principal;
+use crate::config::Limits;
+
+/// What an endpoint is granted, fixed at load time and shared by its requests.
+#[derive(Debug, Clone)]
+pub struct EndpointGrants {
+    /// Budgets.
+    pub limits: Limits,
+    /// Values readable through `config.get`.
+    pub variables: Arc<BTreeMap<String, String>>,
+}
+
+/// Everything one request's store holds. Dropped with the store when the request ends.
+pub(crate) struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    pub(crate) budget: Budget,
+    pub(crate) auth: AuthState,
+    pub(crate) config: ConfigState,
+    pub(crate) log: LogState,
+}
+
+impl HostState {
+    pub(crate) fn new(grants: &EndpointGrants, principal: Arc<Principal>, context: Arc<RequestContext>) -> Self {
+        // The sandbox's WASI: no preopened directories, no environment, no
+        // arguments, no network (WasiCtxBuilder denies sockets and name lookup
+        // unless asked), stdin empty, stdout/stderr into the log.
+        let wasi = WasiCtxBuilder::new()
+            .stdout(GuestOutput::new(Stream::Stdout, context.clone()))
+            .stderr(GuestOutput::new(Stream::Stderr, context.clone()))
+            .allow_blocking_current_thread(false)
+            .build();
+        Self {
+            wasi,
+            table: ResourceTable::new(),
+            budget: Budget::new(grants.limits.memory_bytes, grants.limits.cpu),
+            auth: AuthState::new(principal),
+            config: ConfigState::new(grants.variables.clone()),
+            log: LogState::new(context),
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}

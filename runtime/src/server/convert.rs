@@ -1,0 +1,49 @@
+//! HTTP request parts to the WIT request, and responses back.
+
+use bytes::Bytes;
+use http::request::Parts;
+
+use crate::sandbox::wit;
+
+/// The WIT request for the guest: lower-case header names, decoded query.
+pub(super) fn to_wit(parts: &Parts, params: Vec<(String, String)>, body: Bytes, request_id: &str) -> wit::Request {
+    let query = parts
+        .uri
+        .query()
+        .map(|q| form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
+        .unwrap_or_default();
+    let headers = parts
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    wit::Request {
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path().to_string(),
+        params,
+        query,
+        headers,
+        body: body.to_vec(),
+        request_id: request_id.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_is_decoded_and_headers_lowercased() {
+        let req = http::Request::builder()
+            .uri("/a?name=J%C3%BCrgen&x=1&x=2")
+            .header("X-Thing", "v")
+            .body(())
+            .unwrap();
+        let (parts, _) = req.into_parts();
+        let w = to_wit(&parts, vec![("id".into(), "7".into())], Bytes::from_static(b"b"), "rid");
+        assert_eq!(w.query, [("name".to_string(), "Jürgen".to_string()), ("x".into(), "1".into()), ("x".into(), "2".into())]);
+        assert_eq!(w.headers, [("x-thing".to_string(), "v".to_string())]);
+        assert_eq!(w.params[0].1, "7");
+        assert_eq!(w.request_id, "rid");
+    }
+}
