@@ -30,12 +30,19 @@ fn main() {
 
     let wasm_dir = build_dir.join(TARGET).join("release");
     let mut out = String::new();
-    out.push_str(&format!("/// cargo's target dir for guests (pass as GATEHOUSE_BUILD_DIR).\npub const BUILD_DIR: &str = {:?};\n", build_dir.display().to_string()));
+    out.push_str(&format!(
+        "/// cargo's target dir for guests (pass as GATEHOUSE_BUILD_DIR).\npub const BUILD_DIR: &str = {:?};\n",
+        build_dir.display().to_string()
+    ));
     out.push_str(&format!("/// The repository root.\npub const REPO_ROOT: &str = {:?};\n", root.display().to_string()));
     for g in &guests {
         let path = wasm_dir.join(format!("{g}.wasm"));
         assert!(path.is_file(), "guest {g} did not produce {}", path.display());
-        out.push_str(&format!("/// The `{g}` test guest.\npub const {}: &str = {:?};\n", g.to_uppercase(), path.display().to_string()));
+        out.push_str(&format!(
+            "/// The `{g}` test guest.\npub const {}: &str = {:?};\n",
+            g.to_uppercase(),
+            path.display().to_string()
+        ));
     }
     out.push_str("/// Calls `$m!(guest_name)` for every test guest.\n#[macro_export]\nmacro_rules! foreach_guest {\n    ($m:ident) => {\n");
     for g in &guests {
@@ -62,7 +69,9 @@ fn cargo_build(manifest: &Path, target_dir: &Path) {
         .arg("--target-dir")
         .arg(target_dir);
     // The outer build's flags and target must not leak into the guest build.
-    for var in ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "RUSTC_WORKSPACE_WRAPPER"] {
+    for var in
+        ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "RUSTC_WORKSPACE_WRAPPER"]
+    {
         cmd.env_remove(var);
     }
     let status = cmd.status().expect("running cargo for the guests");

@@ -45,3 +45,14 @@ pub fn current() -> Auth {
         claims: ctx.claims_json.and_then(|c| serde_json::from_str(&c).ok()),
     }
 }
+
+impl PrincipalKind {
+    /// `"api-key"`, `"session"` or `"anonymous"`, as in the WIT contract.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PrincipalKind::ApiKey => "api-key",
+            PrincipalKind::Session => "session",
+            PrincipalKind::Anonymous => "anonymous",
+        }
+    }
+}

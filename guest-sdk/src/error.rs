@@ -11,7 +11,8 @@ pub struct Error {
     kind: ErrorKind,
     message: String,
     code: Option<String>,
-    details: Option<serde_json::Value>,
+    // Boxed: an Error travels in every handler's Result and should stay small.
+    details: Option<Box<serde_json::Value>>,
 }
 
 impl Error {
@@ -75,7 +76,7 @@ impl Error {
 
     /// Attaches a JSON value under `details`.
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
-        self.details = Some(details);
+        self.details = Some(Box::new(details));
         self
     }
 

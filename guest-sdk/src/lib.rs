@@ -59,12 +59,12 @@ pub mod __private {
         req: wit::Request,
         handler: fn(crate::Request) -> Result<crate::Response, crate::Error>,
     ) -> Result<wit::Response, wit::Error> {
-        handler(crate::Request::from_wit(req))
-            .map(crate::Response::into_wit)
-            .map_err(crate::Error::into_wit)
+        handler(crate::Request::from_wit(req)).map(crate::Response::into_wit).map_err(crate::Error::into_wit)
     }
 
-    pub use crate::bindings::gatehouse::endpoint::types::{Error as WitError, Request as WitRequest, Response as WitResponse};
+    pub use crate::bindings::gatehouse::endpoint::types::{
+        Error as WitError, Request as WitRequest, Response as WitResponse,
+    };
 }
 
 /// Exports `handler` (a `fn(Request) -> Result<Response, Error>`) as this component's endpoint.

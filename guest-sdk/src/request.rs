@@ -85,11 +85,7 @@ impl Request {
 
     /// The first value of a header; names compare case-insensitively.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.inner
-            .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.inner.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The raw body.
@@ -99,8 +95,7 @@ impl Request {
 
     /// The body as UTF-8 text; a 400 envelope if it is not.
     pub fn text(&self) -> Result<&str, Error> {
-        std::str::from_utf8(&self.inner.body)
-            .map_err(|_| Error::bad_request("the request body is not valid UTF-8"))
+        std::str::from_utf8(&self.inner.body).map_err(|_| Error::bad_request("the request body is not valid UTF-8"))
     }
 
     /// The body parsed as JSON into `T`; a 400 envelope naming the problem if it does not parse.
@@ -108,8 +103,9 @@ impl Request {
         if self.inner.body.is_empty() {
             return Err(Error::bad_request("the request body is empty; send a JSON document"));
         }
-        serde_json::from_slice(&self.inner.body)
-            .map_err(|e| Error::bad_request(format!("the request body is not valid JSON: {e}")).with_code("INVALID_JSON"))
+        serde_json::from_slice(&self.inner.body).map_err(|e| {
+            Error::bad_request(format!("the request body is not valid JSON: {e}")).with_code("INVALID_JSON")
+        })
     }
 }
 

@@ -128,8 +128,9 @@ pub struct ApiError {
     pub custom_code: Option<String>,
     /// The human sentence.
     pub message: String,
-    /// Structured details, e.g. JSON pointer → message.
-    pub details: Option<Value>,
+    /// Structured details, e.g. JSON pointer → message (boxed: errors travel
+    /// through every `Result` on the request path and should stay small).
+    pub details: Option<Box<Value>>,
     /// Extra headers, e.g. `Allow` on a 405.
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
@@ -142,7 +143,7 @@ impl ApiError {
 
     /// Attaches details.
     pub fn with_details(mut self, details: Value) -> Self {
-        self.details = Some(details);
+        self.details = Some(Box::new(details));
         self
     }
 
@@ -171,7 +172,7 @@ impl ApiError {
             "requestId": request_id,
         });
         if let Some(details) = &self.details {
-            body["details"] = details.clone();
+            body["details"] = (**details).clone();
         }
         body
     }

@@ -16,9 +16,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "d" => 86_400_000,
         _ => return Err(format!("`{text}` has no known unit: use ms, s, m, h or d, like \"30s\"")),
     };
-    n.checked_mul(unit_ms)
-        .map(Duration::from_millis)
-        .ok_or_else(|| format!("`{text}` is too long a duration"))
+    n.checked_mul(unit_ms).map(Duration::from_millis).ok_or_else(|| format!("`{text}` is too long a duration"))
 }
 
 #[cfg(test)]

@@ -186,26 +186,29 @@ impl Overrides {
 impl PlatformConfig {
     /// Reads and checks `path`; every problem names the file and key.
     pub fn load(path: &Path, overrides: &Overrides) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
         Self::parse(path, &text, overrides)
     }
 
     /// Parses `text` as if read from `path` (relative paths resolve against its folder).
     pub fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Self, ConfigError> {
-        let raw: RawFile = toml::from_str(text)
-            .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string().trim_end().to_string() })?;
+        let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: e.to_string().trim_end().to_string(),
+        })?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
         let base = std::path::absolute(&base).unwrap_or(base);
         let invalid = |key: String, problem: String| ConfigError::Invalid { path: path.to_path_buf(), key, problem };
 
-        let listen_text = overrides
-            .listen
-            .clone()
-            .or(raw.platform.listen)
-            .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+        let listen_text =
+            overrides.listen.clone().or(raw.platform.listen).unwrap_or_else(|| "127.0.0.1:8080".to_string());
         let listen: SocketAddr = listen_text.parse().map_err(|_| {
-            invalid("platform.listen".into(), format!("`{listen_text}` is not an address: write IP:PORT, like \"127.0.0.1:8080\""))
+            invalid(
+                "platform.listen".into(),
+                format!("`{listen_text}` is not an address: write IP:PORT, like \"127.0.0.1:8080\""),
+            )
         })?;
         let data_dir = overrides
             .data_dir
@@ -262,13 +265,20 @@ impl PlatformConfig {
             if let Some(other) = endpoints.iter().find(|o: &&EndpointConfig| o.route == route) {
                 return Err(invalid(
                     key("route"),
-                    format!("`{route}` is already routed to endpoint[{}]; each route belongs to one endpoint", other.index),
+                    format!(
+                        "`{route}` is already routed to endpoint[{}]; each route belongs to one endpoint",
+                        other.index
+                    ),
                 ));
             }
             if e.component.trim().is_empty() {
-                return Err(invalid(key("component"), "is empty: name a folder with a Cargo.toml or a .wasm file".into()));
+                return Err(invalid(
+                    key("component"),
+                    "is empty: name a folder with a Cargo.toml or a .wasm file".into(),
+                ));
             }
-            let limits = apply_limits(limits, e.limits, &format!("endpoint[{index}].limits")).map_err(|(k, p)| invalid(k, p))?;
+            let limits =
+                apply_limits(limits, e.limits, &format!("endpoint[{index}].limits")).map_err(|(k, p)| invalid(k, p))?;
             for name in e.variables.keys() {
                 if name.is_empty() {
                     return Err(invalid(key("variables"), "has an empty name".into()));
@@ -316,7 +326,10 @@ fn apply_limits(base: Limits, raw: RawLimits, at: &str) -> Result<Limits, (Strin
     }
     if let Some(m) = positive(raw.memory_mb, "memory_mb")? {
         if m > MAX_MEMORY_MB {
-            return Err((format!("{at}.memory_mb"), format!("is {m}; the most an instance may have is {MAX_MEMORY_MB}")));
+            return Err((
+                format!("{at}.memory_mb"),
+                format!("is {m}; the most an instance may have is {MAX_MEMORY_MB}"),
+            ));
         }
         limits.memory_bytes = mb(m);
     }
@@ -326,7 +339,11 @@ fn apply_limits(base: Limits, raw: RawLimits, at: &str) -> Result<Limits, (Strin
     if limits.cpu > limits.wall {
         return Err((
             format!("{at}.cpu_ms"),
-            format!("({} ms) is more than wall_ms ({} ms); CPU time can never exceed wall time", limits.cpu.as_millis(), limits.wall.as_millis()),
+            format!(
+                "({} ms) is more than wall_ms ({} ms); CPU time can never exceed wall time",
+                limits.cpu.as_millis(),
+                limits.wall.as_millis()
+            ),
         ));
     }
     Ok(limits)
@@ -383,11 +400,15 @@ mod tests {
     fn errors_name_the_key_and_the_fix() {
         let e = parse("[platform]\nlisten = \"nope\"").unwrap_err().to_string();
         assert!(e.contains("platform.listen") && e.contains("IP:PORT"), "{e}");
-        let e = parse("[[endpoint]]\nroute = \"GET /a\"\ncomponent = \"x\"\nlimits = { cpu_ms = 0 }").unwrap_err().to_string();
-        assert!(e.contains("endpoint[0].limits.cpu_ms"), "{e}");
-        let e = parse("[[endpoint]]\nroute = \"GET /a\"\ncomponent = \"x\"\n[[endpoint]]\nroute = \"GET /a\"\ncomponent = \"y\"")
+        let e = parse("[[endpoint]]\nroute = \"GET /a\"\ncomponent = \"x\"\nlimits = { cpu_ms = 0 }")
             .unwrap_err()
             .to_string();
+        assert!(e.contains("endpoint[0].limits.cpu_ms"), "{e}");
+        let e = parse(
+            "[[endpoint]]\nroute = \"GET /a\"\ncomponent = \"x\"\n[[endpoint]]\nroute = \"GET /a\"\ncomponent = \"y\"",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("endpoint[1].route") && e.contains("endpoint[0]"), "{e}");
         let e = parse("[platform]\nlisen = \"x\"").unwrap_err().to_string();
         assert!(e.contains("lisen") && e.contains("/srv/platform.toml"), "{e}");

@@ -34,8 +34,11 @@ where
 }
 
 fn too_large(limit: usize) -> ApiError {
-    ApiError::new(ErrorCode::PayloadTooLarge, format!("the request body is over this endpoint's limit of {limit} bytes"))
-        .with_details(json!({ "limitBytes": limit }))
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("the request body is over this endpoint's limit of {limit} bytes"),
+    )
+    .with_details(json!({ "limitBytes": limit }))
 }
 
 #[cfg(test)]

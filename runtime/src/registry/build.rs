@@ -16,7 +16,9 @@ pub enum BuildError {
     #[error("could not run cargo ({0}); install the Rust toolchain from rustup.rs")]
     NoCargo(std::io::Error),
     /// The wasm target is missing and could not be added.
-    #[error("the {WASM_TARGET} target is not installed and `rustup target add {WASM_TARGET}` failed: {0}; run it yourself and retry")]
+    #[error(
+        "the {WASM_TARGET} target is not installed and `rustup target add {WASM_TARGET}` failed: {0}; run it yourself and retry"
+    )]
     NoTarget(String),
     /// The compiler failed; its messages went to stderr.
     #[error("cargo build failed for {manifest}:\n{output}")]
@@ -74,7 +76,9 @@ pub fn build_component(folder: &Path, target_dir: &Path) -> Result<PathBuf, Buil
         .stderr(Stdio::piped());
     // When run from inside another cargo (tests, build scripts) these would
     // leak the outer build's target and flags into the guest build.
-    for var in ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "RUSTC_WORKSPACE_WRAPPER"] {
+    for var in
+        ["CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "RUSTC_WORKSPACE_WRAPPER"]
+    {
         cmd.env_remove(var);
     }
     let out = cmd.output().map_err(BuildError::NoCargo)?;

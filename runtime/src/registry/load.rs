@@ -69,13 +69,16 @@ pub fn load_endpoints(config: &PlatformConfig, sandbox: &Sandbox) -> Result<Vec<
                         target_checked = true;
                     }
                     tracing::info!(component = %e.component_as_written, "building");
-                    let p = build_component(&e.component, &config.platform.build_dir).map_err(|err| fail(err.to_string()))?;
+                    let p = build_component(&e.component, &config.platform.build_dir)
+                        .map_err(|err| fail(err.to_string()))?;
                     built.insert(e.component.clone(), p.clone());
                     p
                 }
             }
             Source::Missing => {
-                return Err(fail("not found: name a folder with a Cargo.toml (built for you) or a .wasm component file".into()));
+                return Err(fail(
+                    "not found: name a folder with a Cargo.toml (built for you) or a .wasm component file".into(),
+                ));
             }
         };
         let endpoint = load_one(e, &wasm_path, config, sandbox, &cache, tenant.clone()).map_err(fail)?;
@@ -118,11 +121,14 @@ fn load_one(
     }
     let wasm = std::fs::read(wasm_path).map_err(|err| format!("cannot read {}: {err}", wasm_path.display()))?;
     if !wasm.starts_with(b"\0asm") {
-        return Err(format!("{} is not WebAssembly; point `component` at a .wasm component or a Cargo folder", wasm_path.display()));
+        return Err(format!(
+            "{} is not WebAssembly; point `component` at a .wasm component or a Cargo folder",
+            wasm_path.display()
+        ));
     }
-    let (component, cached) = cache
-        .load_or_compile(sandbox.engine(), &wasm)
-        .map_err(|err| format!("is not a valid WebAssembly component: {err}; build it for wasm32-wasip2 against wit/"))?;
+    let (component, cached) = cache.load_or_compile(sandbox.engine(), &wasm).map_err(|err| {
+        format!("is not a valid WebAssembly component: {err}; build it for wasm32-wasip2 against wit/")
+    })?;
     let prepared = sandbox.prepare(&component).map_err(|err| err.to_string())?;
     let content_hash = {
         use sha2::Digest;

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::budget::{Budget, Exceeded};
 use super::RequestContext;
+use super::budget::{Budget, Exceeded};
 use crate::error::{ApiError, ErrorCode};
 
 /// The wall-time budget ran out.
@@ -30,8 +30,11 @@ pub(super) fn trapped(ctx: &RequestContext, error: &wasmtime::Error, budget: &Bu
             limit = "memory_mb", figure = limit_mb, requested_bytes = desired,
             "guest stopped: memory limit of {limit_mb} MiB exceeded (asked for {desired} bytes)"
         );
-        return ApiError::new(ErrorCode::GuestMemoryExceeded, format!("the endpoint ran out of its {limit_mb} MiB memory budget"))
-            .with_details(json!({ "limit": "memory_mb", "value": limit_mb }));
+        return ApiError::new(
+            ErrorCode::GuestMemoryExceeded,
+            format!("the endpoint ran out of its {limit_mb} MiB memory budget"),
+        )
+        .with_details(json!({ "limit": "memory_mb", "value": limit_mb }));
     }
     if let Some(Exceeded::Cpu { limit_ms, used_ms }) = error.downcast_ref::<Exceeded>() {
         tracing::warn!(
@@ -39,8 +42,11 @@ pub(super) fn trapped(ctx: &RequestContext, error: &wasmtime::Error, budget: &Bu
             limit = "cpu_ms", figure = limit_ms, used_ms,
             "guest stopped: CPU budget of {limit_ms} ms exceeded"
         );
-        return ApiError::new(ErrorCode::GuestTimeout, format!("the endpoint used more than its {limit_ms} ms CPU budget"))
-            .with_details(json!({ "limit": "cpu_ms", "value": limit_ms }));
+        return ApiError::new(
+            ErrorCode::GuestTimeout,
+            format!("the endpoint used more than its {limit_ms} ms CPU budget"),
+        )
+        .with_details(json!({ "limit": "cpu_ms", "value": limit_ms }));
     }
     tracing::error!(
         tenant = %ctx.tenant, route = %ctx.route, request_id = %ctx.request_id,

@@ -27,8 +27,16 @@ pub struct GuestResponse {
 }
 
 /// Headers that describe one connection, not the message; the server sets its own.
-const HOP_BY_HOP: &[&str] =
-    &["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "content-length"];
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "content-length",
+];
 
 impl Sandbox {
     /// Runs `request` through a fresh instance of `endpoint`.
@@ -104,7 +112,7 @@ fn guest_error_to_api(ctx: &RequestContext, e: wit::Error) -> ApiError {
     }
     if let Some(details) = e.details {
         match serde_json::from_str(&details) {
-            Ok(v) => api.details = Some(v),
+            Ok(v) => api.details = Some(Box::new(v)),
             Err(err) => tracing::warn!(
                 tenant = %ctx.tenant, route = %ctx.route, request_id = %ctx.request_id,
                 "guest error details are not JSON ({err}); dropped"
@@ -129,11 +137,13 @@ fn check_response(ctx: &RequestContext, r: wit::Response) -> Result<GuestRespons
         .ok_or_else(|| invalid(format!("status {} is not a final HTTP status (200-599)", r.status)))?;
     let mut headers = HeaderMap::with_capacity(r.headers.len());
     for (name, value) in r.headers {
-        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| invalid(format!("header name {name:?} is not valid")))?;
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| invalid(format!("header name {name:?} is not valid")))?;
         if HOP_BY_HOP.contains(&name.as_str()) {
             continue;
         }
-        let value = HeaderValue::from_str(&value).map_err(|_| invalid(format!("header {name} has an invalid value")))?;
+        let value =
+            HeaderValue::from_str(&value).map_err(|_| invalid(format!("header {name} has an invalid value")))?;
         headers.append(name, value);
     }
     Ok(GuestResponse { status, headers, body: Bytes::from(r.body) })
@@ -163,7 +173,12 @@ mod tests {
 
     #[test]
     fn bad_codes_and_details_fall_back() {
-        let e = wit::Error { kind: wit::ErrorKind::Conflict, message: "x".into(), code: Some("lower".into()), details: Some("{".into()) };
+        let e = wit::Error {
+            kind: wit::ErrorKind::Conflict,
+            message: "x".into(),
+            code: Some("lower".into()),
+            details: Some("{".into()),
+        };
         let api = guest_error_to_api(&ctx(), e);
         assert_eq!(api.code_str(), "CONFLICT");
         assert!(api.details.is_none());

@@ -4,8 +4,8 @@
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
-use super::bindings::EndpointPre;
 use super::HostState;
+use super::bindings::EndpointPre;
 use crate::capabilities;
 
 /// The export every endpoint must provide.
@@ -39,7 +39,9 @@ pub enum PrepareError {
         found: String,
     },
     /// It imports something the host does not provide.
-    #[error("it imports {missing}, which this platform does not provide; remove that dependency or build against wit/ (world `endpoint`)")]
+    #[error(
+        "it imports {missing}, which this platform does not provide; remove that dependency or build against wit/ (world `endpoint`)"
+    )]
     UnsupportedImport {
         /// The import(s).
         missing: String,

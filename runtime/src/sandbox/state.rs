@@ -6,13 +6,13 @@ use std::sync::Arc;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
+use super::RequestContext;
 use super::budget::Budget;
 use super::output::{GuestOutput, Stream};
-use super::RequestContext;
+use crate::capabilities::Principal;
 use crate::capabilities::auth::AuthState;
 use crate::capabilities::config::ConfigState;
 use crate::capabilities::log::LogState;
-use crate::capabilities::Principal;
 use crate::config::Limits;
 
 /// What an endpoint is granted, fixed at load time and shared by its requests.

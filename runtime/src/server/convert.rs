@@ -34,14 +34,13 @@ mod tests {
 
     #[test]
     fn query_is_decoded_and_headers_lowercased() {
-        let req = http::Request::builder()
-            .uri("/a?name=J%C3%BCrgen&x=1&x=2")
-            .header("X-Thing", "v")
-            .body(())
-            .unwrap();
+        let req = http::Request::builder().uri("/a?name=J%C3%BCrgen&x=1&x=2").header("X-Thing", "v").body(()).unwrap();
         let (parts, _) = req.into_parts();
         let w = to_wit(&parts, vec![("id".into(), "7".into())], Bytes::from_static(b"b"), "rid");
-        assert_eq!(w.query, [("name".to_string(), "Jürgen".to_string()), ("x".into(), "1".into()), ("x".into(), "2".into())]);
+        assert_eq!(
+            w.query,
+            [("name".to_string(), "Jürgen".to_string()), ("x".into(), "1".into()), ("x".into(), "2".into())]
+        );
         assert_eq!(w.headers, [("x-thing".to_string(), "v".to_string())]);
         assert_eq!(w.params[0].1, "7");
         assert_eq!(w.request_id, "rid");

@@ -28,7 +28,10 @@ pub(super) async fn handle(State(app): State<Arc<App>>, request: Request) -> Res
             let allow = methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
             Err(ApiError::new(ErrorCode::MethodNotAllowed, format!("{method} is not allowed on {path}; use {allow}"))
                 .with_details(serde_json::json!({ "allowed": methods.iter().map(|m| m.as_str()).collect::<Vec<_>>() }))
-                .with_header(http::header::ALLOW, HeaderValue::from_str(&allow).unwrap_or(HeaderValue::from_static(""))))
+                .with_header(
+                    http::header::ALLOW,
+                    HeaderValue::from_str(&allow).unwrap_or(HeaderValue::from_static("")),
+                ))
         }
         Lookup::NotFound => Err(ApiError::new(ErrorCode::NotFound, format!("no endpoint at {method} {path}"))),
     };
@@ -77,7 +80,14 @@ async fn serve(
     Ok(response)
 }
 
-fn access_log(method: &http::Method, path: &str, route: Option<&str>, status: StatusCode, request_id: &str, started: Instant) {
+fn access_log(
+    method: &http::Method,
+    path: &str,
+    route: Option<&str>,
+    status: StatusCode,
+    request_id: &str,
+    started: Instant,
+) {
     let micros = started.elapsed().as_micros() as u64;
     tracing::info!(
         target: "gatehouse::access",

@@ -1,0 +1,80 @@
+//! A small closed-loop load generator: N keep-alive HTTP/1.1 connections, each
+//! sending the next request as soon as the last response is read.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::TokioIo;
+
+/// One run's figures.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stats {
+    pub(crate) rps: f64,
+    pub(crate) p50_us: u64,
+    pub(crate) p99_us: u64,
+    pub(crate) errors: u64,
+}
+
+impl Stats {
+    pub(crate) fn summary(&self) -> String {
+        format!("{:>7.0} req/s p50 {:>5} µs p99 {:>6} µs errors {}", self.rps, self.p50_us, self.p99_us, self.errors)
+    }
+
+    /// The round with the median requests/s (its latencies come with it).
+    pub(crate) fn median_of(rounds: &[Stats]) -> Stats {
+        let mut sorted = rounds.to_vec();
+        sorted.sort_by(|a, b| a.rps.total_cmp(&b.rps));
+        sorted[sorted.len() / 2]
+    }
+}
+
+/// Loads `GET /api/hello` on `addr` with `connections` connections for `duration`.
+pub(crate) async fn run(addr: SocketAddr, connections: usize, duration: Duration) -> anyhow::Result<Stats> {
+    let deadline = Instant::now() + duration;
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        tasks.push(tokio::spawn(connection(addr, deadline)));
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (lat, err) = t.await??;
+        latencies.extend(lat);
+        errors += err;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0) as u64
+    };
+    Ok(Stats { rps: latencies.len() as f64 / elapsed, p50_us: pct(0.50), p99_us: pct(0.99), errors })
+}
+
+async fn connection(addr: SocketAddr, deadline: Instant) -> anyhow::Result<(Vec<u32>, u64)> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    let mut latencies = Vec::with_capacity(100_000);
+    let mut errors = 0;
+    while Instant::now() < deadline {
+        let req =
+            http::Request::get("/api/hello").header(http::header::HOST, "localhost").body(Empty::<Bytes>::new())?;
+        let t = Instant::now();
+        let resp = sender.send_request(req).await?;
+        let ok = resp.status() == http::StatusCode::OK;
+        let body = resp.into_body().collect().await?.to_bytes();
+        if ok && body.starts_with(br#"{"success":true"#) {
+            latencies.push(t.elapsed().as_micros() as u32);
+        } else {
+            errors += 1;
+        }
+    }
+    Ok((latencies, errors))
+}

@@ -1,0 +1,117 @@
+//! The example endpoints of the product docs, served from the repository's own
+//! platform.toml by a real gatehouse process, over real HTTP.
+
+use gatehouse_tests::{Server, client, json, repo_config};
+use serde_json::json;
+
+fn server() -> Server {
+    Server::start(&repo_config())
+}
+
+#[tokio::test]
+async fn hello_answers_json_with_a_request_id() {
+    let s = server();
+    let resp = client().get(s.url("/api/hello")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/json");
+    let id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert_eq!(id.len(), 32);
+    assert_eq!(json(resp).await, json!({"success": true, "data": {"message": "Hello, World!"}}));
+
+    let resp = client().get(s.url("/api/hello?name=Ada%20L")).header("x-request-id", "trace-42").send().await.unwrap();
+    assert_eq!(resp.headers()["x-request-id"], "trace-42");
+    assert_eq!(json(resp).await["data"]["message"], "Hello, Ada L!");
+}
+
+#[tokio::test]
+async fn contact_form_accepts_a_valid_message() {
+    let s = server();
+    let body = json!({"name": "Ada", "email": "ada@example.com", "message": "Hello, I would like a demo."});
+    let resp = client().post(s.url("/api/contact")).json(&body).send().await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
+    let got = json(resp).await;
+    assert_eq!(got["success"], true);
+    assert_eq!(got["data"]["email"], "ada@example.com");
+    assert_eq!(got["data"]["id"], id.as_str());
+    assert!(s.wait_for_log(&["contact form received from ada@example.com", &id], std::time::Duration::from_secs(5)));
+}
+
+#[tokio::test]
+async fn contact_form_reports_each_invalid_field() {
+    let s = server();
+    let body = json!({"name": "", "email": "not-an-email", "message": "short"});
+    let resp = client().post(s.url("/api/contact")).json(&body).send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let got = json(resp).await;
+    assert_eq!(got["success"], false);
+    assert_eq!(got["code"], "VALIDATION_FAILED");
+    assert_eq!(got["details"]["/name"], "is required");
+    assert_eq!(got["details"]["/email"], "must be an email address");
+    assert_eq!(got["details"]["/message"], "must be at least 10 characters");
+    assert!(got["requestId"].is_string());
+}
+
+#[tokio::test]
+async fn contact_form_refuses_malformed_json_and_oversized_bodies() {
+    let s = server();
+    let resp = client().post(s.url("/api/contact")).body("{not json").send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let got = json(resp).await;
+    assert_eq!(got["code"], "INVALID_JSON");
+    assert!(got["error"].as_str().unwrap().contains("not valid JSON"));
+
+    // platform.toml gives this endpoint body_kb = 64.
+    let big = "x".repeat(65 * 1024);
+    let resp = client().post(s.url("/api/contact")).body(big).send().await.unwrap();
+    assert_eq!(resp.status(), 413);
+    let got = json(resp).await;
+    assert_eq!(got["code"], "PAYLOAD_TOO_LARGE");
+    assert_eq!(got["details"]["limitBytes"], 65536);
+}
+
+#[tokio::test]
+async fn report_export_downloads_a_pdf_named_for_its_id() {
+    let s = server();
+    let resp = client().get(s.url("/api/v1/reports/1002/export")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
+    assert_eq!(resp.headers()["content-disposition"], "attachment; filename=\"report-1002.pdf\"");
+    let body = resp.bytes().await.unwrap();
+    assert!(body.starts_with(b"%PDF-1.4\n"));
+    assert!(body.ends_with(b"%%EOF\n"));
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.contains("(Report 1002: Active users) Tj"));
+    // The xref offset points at the xref table.
+    let startxref: usize = text.rsplit("startxref\n").next().unwrap().lines().next().unwrap().parse().unwrap();
+    assert!(text[startxref..].starts_with("xref\n"));
+}
+
+#[tokio::test]
+async fn report_export_of_an_unknown_id_is_a_404_envelope() {
+    let s = server();
+    let resp = client().get(s.url("/api/v1/reports/9999/export")).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    let got = json(resp).await;
+    assert_eq!(got["success"], false);
+    assert_eq!(got["code"], "REPORT_NOT_FOUND");
+    assert_eq!(got["error"], "report 9999 does not exist");
+}
+
+#[tokio::test]
+async fn unknown_routes_and_wrong_methods_get_the_envelope() {
+    let s = server();
+    let resp = client().get(s.url("/api/nothing-here")).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    assert!(resp.headers().contains_key("x-request-id"));
+    let got = json(resp).await;
+    assert_eq!(got["code"], "NOT_FOUND");
+    assert_eq!(got["error"], "no endpoint at GET /api/nothing-here");
+
+    let resp = client().delete(s.url("/api/contact")).send().await.unwrap();
+    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.headers()["allow"], "POST");
+    let got = json(resp).await;
+    assert_eq!(got["code"], "METHOD_NOT_ALLOWED");
+    assert_eq!(got["details"]["allowed"], json!(["POST"]));
+}

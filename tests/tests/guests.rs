@@ -1,0 +1,221 @@
+//! Test guests, hostile ones included, each served by a real gatehouse process.
+//! Every guest in tests/guests has a test of its own name here (checked below).
+
+use std::time::{Duration, Instant};
+
+use gatehouse_tests::{Server, client, component, guests, json, run_expecting_exit};
+use serde_json::json;
+
+macro_rules! assert_test_exists {
+    ($name:ident) => {
+        #[allow(unused_imports)]
+        use self::$name as _;
+    };
+}
+gatehouse_tests::foreach_guest!(assert_test_exists);
+
+/// A server with the hello example beside the guest under test.
+fn with_hello(route: &str, guest: &str, extra: &str) -> Server {
+    Server::start(&format!(
+        r#"
+        [[endpoint]]
+        route = "GET /hello"
+        component = {hello}
+
+        [[endpoint]]
+        route = "{route}"
+        component = {guest}
+        {extra}
+        "#,
+        hello = component(&format!("{}/wasm32-wasip2/release/hello.wasm", guests::BUILD_DIR)),
+        guest = component(guest),
+    ))
+}
+
+async fn hello_is_healthy(s: &Server) -> Duration {
+    let started = Instant::now();
+    let resp = client().get(s.url("/hello")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(json(resp).await["data"]["message"], "Hello, World!");
+    started.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn busy_loop() {
+    let s = with_hello("GET /loop", guests::BUSY_LOOP, "limits = { cpu_ms = 200, wall_ms = 2000 }");
+    let started = Instant::now();
+    let looping = tokio::spawn({
+        let url = s.url("/loop");
+        async move { client().get(url).send().await.unwrap() }
+    });
+    // While the guest spins, another endpoint still answers quickly.
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let mut slowest = Duration::ZERO;
+    for _ in 0..5 {
+        slowest = slowest.max(hello_is_healthy(&s).await);
+    }
+    assert!(slowest < Duration::from_millis(500), "hello took {slowest:?} beside a busy guest");
+
+    let resp = looping.await.unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(resp.status(), 504);
+    let request_id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
+    let got = json(resp).await;
+    assert_eq!(got["code"], "GUEST_TIMEOUT");
+    assert_eq!(got["details"], json!({"limit": "cpu_ms", "value": 200}));
+    assert!(elapsed < Duration::from_millis(200 + 1000), "stopped after {elapsed:?}");
+    assert!(s.wait_for_log(
+        &["guest stopped: CPU budget of 200 ms exceeded", &request_id, "GET /loop"],
+        Duration::from_secs(5)
+    ));
+    // Stopping it freed its slot and thread: it can be stopped again, and hello still answers.
+    let again = client().get(s.url("/loop")).send().await.unwrap();
+    assert_eq!(again.status(), 504);
+    hello_is_healthy(&s).await;
+}
+
+#[tokio::test]
+async fn sleeps() {
+    let s = with_hello("GET /sleep", guests::SLEEPS, "limits = { wall_ms = 300 }");
+    let started = Instant::now();
+    let resp = client().get(s.url("/sleep?ms=60000")).send().await.unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(resp.status(), 504);
+    let got = json(resp).await;
+    assert_eq!(got["details"], json!({"limit": "wall_ms", "value": 300}));
+    assert!(elapsed < Duration::from_millis(300 + 1000), "stopped after {elapsed:?}");
+    assert!(s.wait_for_log(&["wall-time budget of 300 ms exceeded"], Duration::from_secs(5)));
+    // A short sleep is within budget: sleeping is not CPU time.
+    let resp = client().get(s.url("/sleep?ms=100")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    hello_is_healthy(&s).await;
+}
+
+#[tokio::test]
+async fn grow_memory() {
+    let s = with_hello("GET /grow", guests::GROW_MEMORY, "limits = { memory_mb = 16 }");
+    for _ in 0..3 {
+        let resp = client().get(s.url("/grow")).send().await.unwrap();
+        assert_eq!(resp.status(), 500);
+        let got = json(resp).await;
+        assert_eq!(got["code"], "GUEST_MEMORY_EXCEEDED");
+        assert_eq!(got["details"], json!({"limit": "memory_mb", "value": 16}));
+    }
+    assert!(s.wait_for_log(&["memory limit of 16 MiB exceeded", "GET /grow"], Duration::from_secs(5)));
+    hello_is_healthy(&s).await;
+}
+
+#[tokio::test]
+async fn panics() {
+    let s = with_hello("GET /panic", guests::PANICS, "");
+    let resp = client().get(s.url("/panic")).send().await.unwrap();
+    assert_eq!(resp.status(), 500);
+    let request_id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
+    let got = json(resp).await;
+    assert_eq!(got["code"], "GUEST_TRAP");
+    assert_eq!(got["requestId"], request_id.as_str());
+    // The panic message reaches the log (from the guest's stderr), the trap too.
+    let panic_line = format!("deliberate panic for request {request_id}");
+    assert!(s.wait_for_log(&[&panic_line, "guest trapped"], Duration::from_secs(5)), "{}", s.log());
+    hello_is_healthy(&s).await;
+}
+
+#[tokio::test]
+async fn stdout_log() {
+    let s = with_hello("GET /print", guests::STDOUT_LOG, "");
+    let resp = client().get(s.url("/print")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
+    let lines = [
+        format!("stdout line from guest {id}"),
+        format!("stderr line from guest {id}"),
+        format!("log import line from guest {id}"),
+    ];
+    assert!(
+        s.wait_for_log(&[&lines[0], &lines[1], &lines[2]], Duration::from_secs(5)),
+        "guest output missing from the log:\n{}",
+        s.log()
+    );
+    // Each line carries the request's context.
+    let log = s.log();
+    for line in &lines {
+        let logged = log.lines().find(|l| l.contains(line.as_str())).unwrap();
+        assert!(
+            logged.contains(&format!("request_id={id}"))
+                && logged.contains("tenant=default")
+                && logged.contains("GET /print"),
+            "{logged}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn escape() {
+    let s = with_hello("GET /escape", guests::ESCAPE, "");
+    let resp = client().get(s.url("/escape")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let got = json(resp).await;
+    assert_eq!(
+        got["data"],
+        json!({
+            "readPasswd": false, "listRoot": 0, "listCwd": 0, "writeTmp": false,
+            "env": [], "args": [], "tcp": false, "udp": false, "dns": false,
+        })
+    );
+    assert!(!std::path::Path::new("/tmp/gatehouse-escape").exists());
+}
+
+#[tokio::test]
+async fn echo() {
+    let s = Server::start(&format!(
+        r#"
+        [[endpoint]]
+        route = "POST /items/{{id}}/{{slug}}"
+        component = {echo}
+        variables = {{ GREETING = "hi there" }}
+        "#,
+        echo = component(guests::ECHO),
+    ));
+    let resp = client()
+        .post(s.url("/items/42/blue-car?q=a%20b&tag=x&tag=y"))
+        .header("X-Probe", "yes")
+        .body("12345")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
+    let got = json(resp).await["data"].clone();
+    assert_eq!(got["method"], "POST");
+    assert_eq!(got["path"], "/items/42/blue-car");
+    assert_eq!(got["params"], json!({"id": "42", "slug": "blue-car"}));
+    assert_eq!(got["query"], json!({"q": "a b", "tags": ["x", "y"]}));
+    assert_eq!(got["header"], "yes");
+    assert_eq!(got["bodyBytes"], 5);
+    assert_eq!(got["requestId"], id.as_str());
+    assert_eq!(got["auth"], json!({"kind": "anonymous", "tenant": "default", "scopes": []}));
+    assert_eq!(got["greeting"], "hi there");
+    assert_eq!(got["secret"], serde_json::Value::Null);
+}
+
+#[test]
+fn no_handler() {
+    let config = format!("[[endpoint]]\nroute = \"GET /x\"\ncomponent = {}\n", component(guests::NO_HANDLER));
+    let (status, stdout, stderr) = run_expecting_exit(&config);
+    assert!(!status.success());
+    assert!(!stdout.contains("listening"), "{stdout}");
+    assert!(stderr.contains("endpoint[0] `GET /x`"), "{stderr}");
+    assert!(stderr.contains("does not export `gatehouse:endpoint/handler@0.1.0`"), "{stderr}");
+    assert!(stderr.contains("endpoint!"), "{stderr}");
+}
+
+#[test]
+fn bad_import() {
+    let config = format!("[[endpoint]]\nroute = \"GET /x\"\ncomponent = {}\n", component(guests::BAD_IMPORT));
+    let (status, stdout, stderr) = run_expecting_exit(&config);
+    assert!(!status.success());
+    assert!(!stdout.contains("listening"), "{stdout}");
+    assert!(stderr.contains("endpoint[0] `GET /x`"), "{stderr}");
+    assert!(stderr.contains("acme:probe/telemetry"), "{stderr}");
+    assert!(stderr.contains("does not provide"), "{stderr}");
+}
