@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 use wasmtime::component::Linker;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::HostState;
 
@@ -23,6 +23,12 @@ const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
 const MEMORIES_PER_COMPONENT: u32 = 2;
 /// Tables one component may have.
 const TABLES_PER_COMPONENT: u32 = 16;
+/// Dirty bytes of a linear memory reset in place (not decommitted) when its
+/// slot is returned: covers a typical handler's stack, data and heap pages.
+/// Costs at most this much resident memory per warm slot.
+const MEMORY_KEEP_RESIDENT: usize = 2 << 20;
+/// The same for tables, which are small.
+const TABLE_KEEP_RESIDENT: usize = 64 << 10;
 
 /// What the sandbox needs from the platform's config.
 #[derive(Debug, Clone, Copy)]
@@ -76,6 +82,14 @@ fn engine_config(settings: SandboxSettings) -> Config {
         .max_tables_per_component(TABLES_PER_COMPONENT)
         .total_stacks(n)
         .max_memory_size(settings.max_memory_bytes);
+    // Keep a returned slot's pages mapped and reset only the pages the last
+    // instance dirtied (found with Linux's PAGEMAP_SCAN, kernel 6.7+), instead
+    // of madvise-ing the slot away and page-faulting it back in on the next
+    // request. Measured in BENCHMARKS.md: 26 µs -> 10 µs per request. Where the
+    // ioctl is missing, `Auto` falls back to wasmtime's default reset.
+    pool.linear_memory_keep_resident(MEMORY_KEEP_RESIDENT)
+        .table_keep_resident(TABLE_KEEP_RESIDENT)
+        .pagemap_scan(Enabled::Auto);
 
     let mut config = Config::new();
     config
