@@ -219,3 +219,15 @@ fn bad_import() {
     assert!(stderr.contains("acme:probe/telemetry"), "{stderr}");
     assert!(stderr.contains("does not provide"), "{stderr}");
 }
+
+#[test]
+fn wasi_http_hello() {
+    // A standard wasi:http/proxy component is not an endpoint of this world (yet):
+    // the platform must refuse it at startup and say what it exports instead.
+    let config = format!("[[endpoint]]\nroute = \"GET /x\"\ncomponent = {}\n", component(guests::WASI_HTTP_HELLO));
+    let (status, stdout, stderr) = run_expecting_exit(&config);
+    assert!(!status.success());
+    assert!(!stdout.contains("listening"), "{stdout}");
+    assert!(stderr.contains("does not export `gatehouse:endpoint/handler@0.1.0`"), "{stderr}");
+    assert!(stderr.contains("wasi:http/incoming-handler"), "{stderr}");
+}

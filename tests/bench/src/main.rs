@@ -6,9 +6,14 @@
 //! machine noise. Then the sandbox's own per-request cost (store + instantiate +
 //! call + drop) measured directly, without HTTP.
 //!
-//! `cargo run -p gatehouse-bench -- [--seconds 5] [--rounds 3] [--connections 32]`
+//! With a `wasmtime` binary available (`WASMTIME=...` or on `PATH`), the same
+//! hello as a standard wasi:http component under `wasmtime serve` joins the
+//! rounds as the peer to compare against.
+//!
+//! `cargo run -p gatehouse-bench -- [--seconds 5] [--rounds 3] [--connections 32] [--iterations 20000]`
 
 mod load;
+mod peer;
 mod servers;
 
 use std::time::Duration;
@@ -27,14 +32,14 @@ fn options() -> Options {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
-        let value = args.get(i + 1).and_then(|v| v.parse::<u64>().ok());
+        let value = args.get(i + 1).and_then(|v| v.parse::<u64>().ok()).filter(|v| *v > 0);
         match (args[i].as_str(), value) {
             ("--seconds", Some(v)) => o.seconds = v,
             ("--rounds", Some(v)) => o.rounds = v as usize,
             ("--connections", Some(v)) => o.connections = v as usize,
             ("--iterations", Some(v)) => o.iterations = v as usize,
             (other, _) => {
-                eprintln!("unknown or incomplete option {other}; see the doc comment of tests/bench/src/main.rs");
+                eprintln!("unknown option or missing positive number: {other}; see tests/bench/src/main.rs");
                 std::process::exit(2);
             }
         }
@@ -45,45 +50,64 @@ fn options() -> Options {
 
 fn main() -> anyhow::Result<()> {
     let o = options();
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize()?;
     // The servers run on a 2-worker runtime (this machine has 2 cores); the load
     // generator runs on its own single thread, like `wrk -t1`.
     let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let (native, sandboxed, app) = server_rt.block_on(servers::start())?;
-    println!("native    http://{native}/api/hello\nsandboxed http://{sandboxed}/api/hello");
+    let (native, sandboxed, app) = server_rt.block_on(servers::start(&root))?;
+
+    let mut targets = vec![("native axum".to_string(), native), ("sandboxed (gatehouse)".to_string(), sandboxed)];
+    let peer = match peer::start(&root) {
+        Ok(p) => {
+            targets.push((format!("wasmtime serve -Scli ({})", p.version), p.addr));
+            Some(p)
+        }
+        Err(why) => {
+            println!("wasmtime serve: skipped ({why})");
+            None
+        }
+    };
+    for (name, addr) in &targets {
+        println!("{name:<40} http://{addr}/api/hello");
+    }
 
     let load_rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let duration = Duration::from_secs(o.seconds);
-    // Warm both (connections, caches, the pool's warm slots) before measuring.
-    load_rt.block_on(load::run(native, o.connections, Duration::from_secs(1)))?;
-    load_rt.block_on(load::run(sandboxed, o.connections, Duration::from_secs(1)))?;
-
-    let mut native_rounds = Vec::new();
-    let mut sandbox_rounds = Vec::new();
-    for round in 1..=o.rounds {
-        let n = load_rt.block_on(load::run(native, o.connections, duration))?;
-        let s = load_rt.block_on(load::run(sandboxed, o.connections, duration))?;
-        println!("round {round}: native {}  |  sandboxed {}", n.summary(), s.summary());
-        native_rounds.push(n);
-        sandbox_rounds.push(s);
+    // Warm every target (connections, caches, the pool's warm slots) first.
+    for (_, addr) in &targets {
+        load_rt.block_on(load::run(*addr, o.connections, Duration::from_secs(1)))?;
     }
-    let n = Stats::median_of(&native_rounds);
-    let s = Stats::median_of(&sandbox_rounds);
+    let mut rounds: Vec<Vec<Stats>> = vec![Vec::new(); targets.len()];
+    for round in 1..=o.rounds {
+        println!("round {round}:");
+        for (i, (name, addr)) in targets.iter().enumerate() {
+            let s = load_rt.block_on(load::run(*addr, o.connections, duration))?;
+            println!("  {name:<40} {}", s.summary());
+            rounds[i].push(s);
+        }
+    }
+    drop(peer);
+    let medians: Vec<Stats> = rounds.iter().map(|r| Stats::median_of(r)).collect();
 
-    let per_request = server_rt.block_on(servers::sandbox_cost(&app, o.iterations))?;
+    let cost = server_rt.block_on(servers::sandbox_cost(&app, o.iterations))?;
 
     println!();
     println!(
-        "| hello over loopback ({} connections, {} s x {} rounds, medians) | requests/s | p50 µs | p99 µs |",
+        "| hello over loopback ({} connections, {} s x {} rounds, median round) | requests/s | p50 µs | p99 µs |",
         o.connections, o.seconds, o.rounds
     );
     println!("|---|---|---|---|");
-    println!("| native axum | {:.0} | {} | {} |", n.rps, n.p50_us, n.p99_us);
-    println!("| sandboxed (gatehouse) | {:.0} | {} | {} |", s.rps, s.p50_us, s.p99_us);
+    for ((name, _), m) in targets.iter().zip(&medians) {
+        println!("| {name} | {:.0} | {} | {} |", m.rps, m.p50_us, m.p99_us);
+    }
     println!();
-    println!("sandboxed / native requests/s: {:.2}x", s.rps / n.rps);
+    println!("sandboxed / native requests/s: {:.2}x", medians[1].rps / medians[0].rps);
+    if let Some(w) = medians.get(2) {
+        println!("sandboxed / wasmtime serve requests/s: {:.2}x", medians[1].rps / w.rps);
+    }
     println!(
         "sandbox per-request cost (store + instantiate + call + drop, {} iterations, one thread): median {:.1} µs, mean {:.1} µs, p99 {:.1} µs",
-        o.iterations, per_request.median_us, per_request.mean_us, per_request.p99_us
+        o.iterations, cost.median_us, cost.mean_us, cost.p99_us
     );
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! The two servers under load, and the direct sandbox measurement.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -15,7 +15,7 @@ use gatehouse::sandbox::{RequestContext, wit};
 const HELLO: &str = r#"{"success":true,"data":{"message":"Hello, World!"}}"#;
 
 /// Starts the native and the sandboxed server on loopback ports.
-pub(crate) async fn start() -> anyhow::Result<(SocketAddr, SocketAddr, Arc<App>)> {
+pub(crate) async fn start(root: &Path) -> anyhow::Result<(SocketAddr, SocketAddr, Arc<App>)> {
     let native = axum::Router::new().route(
         "/api/hello",
         axum::routing::get(|| async { ([(http::header::CONTENT_TYPE, "application/json")], HELLO) }),
@@ -24,7 +24,6 @@ pub(crate) async fn start() -> anyhow::Result<(SocketAddr, SocketAddr, Arc<App>)
     let native_addr = native_listener.local_addr()?;
     tokio::spawn(async move { axum::serve(native_listener, native).await });
 
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize()?;
     let data = tempfile::tempdir()?;
     let config_text = format!(
         "[[endpoint]]\nroute = \"GET /api/hello\"\ncomponent = {:?}\n",
