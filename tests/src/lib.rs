@@ -31,12 +31,12 @@ pub fn binary() -> PathBuf {
     dir.join(format!("gatehouse-under-test{}", std::env::consts::EXE_SUFFIX))
 }
 
-fn command(config: &str) -> (Command, tempfile::TempDir) {
+fn command(subcommand: &str, config: &str) -> (Command, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     let config_path = dir.path().join("platform.toml");
     std::fs::write(&config_path, config).expect("writing config");
     let mut cmd = Command::new(binary());
-    cmd.arg("serve")
+    cmd.arg(subcommand)
         .arg("--config")
         .arg(&config_path)
         .env("GATEHOUSE_LISTEN", "127.0.0.1:0")
@@ -64,7 +64,7 @@ pub fn repo_config() -> String {
 impl Server {
     /// Starts a server with `config` (a platform.toml text) and waits until it listens.
     pub fn start(config: &str) -> Server {
-        let (mut cmd, dir) = command(config);
+        let (mut cmd, dir) = command("serve", config);
         let mut child = cmd.spawn().expect("spawning gatehouse");
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = mpsc::channel();
@@ -139,7 +139,12 @@ impl Drop for Server {
 
 /// Runs a server that is expected to refuse to start: its exit status, stdout and stderr.
 pub fn run_expecting_exit(config: &str) -> (ExitStatus, String, String) {
-    let (mut cmd, _dir) = command(config);
+    run_to_exit("serve", config)
+}
+
+/// Runs `gatehouse <subcommand> --config <config>` to its end: exit status, stdout, stderr.
+pub fn run_to_exit(subcommand: &str, config: &str) -> (ExitStatus, String, String) {
+    let (mut cmd, _dir) = command(subcommand, config);
     let out = cmd.output().expect("running gatehouse");
     (out.status, String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }

@@ -231,3 +231,68 @@ fn wasi_http_hello() {
     assert!(stderr.contains("does not export `gatehouse:endpoint/handler@0.1.0`"), "{stderr}");
     assert!(stderr.contains("wasi:http/incoming-handler"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stopped_guests_return_their_pool_slots() {
+    // Two slots only. Kill more busy guests than there are slots, one wave
+    // after another: if a killed guest kept its slot, later waves would starve.
+    let s = Server::start(&format!(
+        r#"
+        [sandbox]
+        max_instances = 2
+        queue_timeout = "10s"
+
+        [[endpoint]]
+        route = "GET /hello"
+        component = {hello}
+
+        [[endpoint]]
+        route = "GET /loop"
+        component = {busy}
+        limits = {{ cpu_ms = 100, wall_ms = 1000 }}
+        "#,
+        hello = component(&format!("{}/wasm32-wasip2/release/hello.wasm", guests::BUILD_DIR)),
+        busy = component(guests::BUSY_LOOP),
+    ));
+    for _wave in 0..3 {
+        let mut calls = Vec::new();
+        for _ in 0..4 {
+            let url = s.url("/loop");
+            calls.push(tokio::spawn(async move { client().get(url).send().await.unwrap().status() }));
+        }
+        for c in calls {
+            assert_eq!(c.await.unwrap(), 504);
+        }
+    }
+    hello_is_healthy(&s).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_pool_answers_overloaded_after_the_queue_timeout() {
+    let s = Server::start(&format!(
+        r#"
+        [sandbox]
+        max_instances = 1
+        queue_timeout = "100ms"
+
+        [[endpoint]]
+        route = "GET /sleep"
+        component = {sleeps}
+        limits = {{ wall_ms = 3000 }}
+        "#,
+        sleeps = component(guests::SLEEPS),
+    ));
+    let holder = tokio::spawn({
+        let url = s.url("/sleep?ms=1500");
+        async move { client().get(url).send().await.unwrap().status() }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let resp = client().get(s.url("/sleep?ms=1")).send().await.unwrap();
+    assert_eq!(resp.status(), 503);
+    assert!(started.elapsed() < Duration::from_millis(1400), "waited {:?}", started.elapsed());
+    assert_eq!(json(resp).await["code"], "OVERLOADED");
+    assert_eq!(holder.await.unwrap(), 200);
+    // The slot is free again.
+    assert_eq!(client().get(s.url("/sleep?ms=1")).send().await.unwrap().status(), 200);
+}

@@ -84,3 +84,17 @@ fn compiled_components_are_reused_across_restarts() {
         second.log()
     );
 }
+
+#[test]
+fn check_validates_without_listening() {
+    let good = format!("[[endpoint]]\nroute = \"GET /e\"\ncomponent = {}", component(guests::ECHO));
+    let (status, stdout, stderr) = gatehouse_tests::run_to_exit("check", &good);
+    assert!(status.success(), "{stderr}");
+    assert!(stdout.contains("ok: 1 endpoint(s) ready"), "{stdout}");
+    assert!(!stdout.contains("listening"));
+
+    let bad = format!("[[endpoint]]\nroute = \"GET /e\"\ncomponent = {}", component(guests::NO_HANDLER));
+    let (status, _, stderr) = gatehouse_tests::run_to_exit("check", &bad);
+    assert!(!status.success());
+    assert!(stderr.contains("does not export"), "{stderr}");
+}
