@@ -1,19 +1,40 @@
 //! Everything a running platform holds, and how it is put together from config.
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use arc_swap::ArcSwap;
 
 use crate::config::PlatformConfig;
+use crate::gate::rate_limit::RateLimiter;
+use crate::identity::{Identity, KeyRing, SessionVerifier};
 use crate::registry::{LoadError, RouteTable, load_endpoints};
 use crate::sandbox::{Sandbox, SandboxSettings};
+use crate::store::{Store, StoreError};
 
-/// The running platform: the sandbox and the current route table.
+/// The running platform.
 pub struct App {
     /// Swapped whole on deploy; each request loads it once.
     pub routes: ArcSwap<RouteTable>,
     /// The engine, linker and pool.
     pub sandbox: Sandbox,
+    /// API keys and sessions.
+    pub identity: Identity,
+    /// Rate limits (memory or Redis).
+    pub limiter: RateLimiter,
+    /// Counters for the admin API.
+    pub stats: Stats,
+    /// The platform config this was built from.
+    pub config: PlatformConfig,
+}
+
+/// Request counters.
+#[derive(Default)]
+pub struct Stats {
+    /// Requests routed to an endpoint.
+    pub requests: AtomicU64,
+    /// Of those, refused by the gate (no instance created).
+    pub refused_by_gate: AtomicU64,
 }
 
 /// Why the platform could not start; printed as one message before exiting.
@@ -33,21 +54,67 @@ pub enum StartupError {
         /// Which routes and why.
         problem: String,
     },
+    /// The platform database.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// `[auth.session]` could not be used.
+    #[error("{config}: auth.session: {problem}")]
+    Session {
+        /// The config file.
+        config: String,
+        /// Why.
+        problem: String,
+    },
+    /// `platform.redis_url` could not be reached.
+    #[error("{config}: platform.redis_url: {problem}; start Redis or remove redis_url to limit in memory")]
+    Redis {
+        /// The config file.
+        config: String,
+        /// Why.
+        problem: String,
+    },
 }
 
 impl App {
-    /// Builds the sandbox, builds and compiles every endpoint, and routes them.
-    /// Blocking (cargo, cranelift): call it from `spawn_blocking` or before serving.
-    pub fn prepare(config: &PlatformConfig) -> Result<Arc<Self>, StartupError> {
-        let sandbox = Sandbox::new(SandboxSettings {
-            max_instances: config.sandbox.max_instances,
-            max_memory_bytes: config.max_memory_bytes(),
-            queue_timeout: config.sandbox.queue_timeout,
+    /// Opens the store, connects the limiter, builds the sandbox, builds and
+    /// compiles every endpoint (on a blocking thread), and routes them.
+    pub async fn prepare(config: &PlatformConfig) -> Result<Arc<Self>, StartupError> {
+        let config_name = config.path.display().to_string();
+        let store = Store::open(&config.platform.data_dir).await?;
+        let keys = KeyRing::load(store).await?;
+        let sessions = match &config.session {
+            Some(s) => Some(
+                SessionVerifier::new(s)
+                    .map_err(|problem| StartupError::Session { config: config_name.clone(), problem })?,
+            ),
+            None => None,
+        };
+        let limiter = RateLimiter::new(config.platform.redis_url.as_deref(), &config.rate_limit)
+            .await
+            .map_err(|problem| StartupError::Redis { config: config_name.clone(), problem })?;
+
+        let owned = config.clone();
+        let (sandbox, endpoints) = tokio::task::spawn_blocking(move || {
+            let sandbox = Sandbox::new(SandboxSettings {
+                max_instances: owned.sandbox.max_instances,
+                max_memory_bytes: owned.max_memory_bytes(),
+                queue_timeout: owned.sandbox.queue_timeout,
+            })
+            .map_err(|e| StartupError::Engine(format!("{e:#}")))?;
+            let endpoints = load_endpoints(&owned, &sandbox)?;
+            Ok::<_, StartupError>((sandbox, endpoints))
         })
-        .map_err(|e| StartupError::Engine(format!("{e:#}")))?;
-        let endpoints = load_endpoints(config, &sandbox)?;
+        .await
+        .map_err(|e| StartupError::Engine(format!("loading endpoints panicked: {e}")))??;
         let routes = RouteTable::build(endpoints)
-            .map_err(|problem| StartupError::Routes { config: config.path.display().to_string(), problem })?;
-        Ok(Arc::new(Self { routes: ArcSwap::from_pointee(routes), sandbox }))
+            .map_err(|problem| StartupError::Routes { config: config_name.clone(), problem })?;
+        Ok(Arc::new(Self {
+            routes: ArcSwap::from_pointee(routes),
+            sandbox,
+            identity: Identity::new(keys, sessions),
+            limiter,
+            stats: Stats::default(),
+            config: config.clone(),
+        }))
     }
 }

@@ -5,12 +5,18 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::app::App;
-use crate::config::{Overrides, PlatformConfig};
+use crate::config::{Overrides, PlatformConfig, parse_duration};
+use crate::identity::api_key::{KeySpec, issue};
+use crate::identity::unix_now;
+use crate::store::Store;
 
 /// Runs custom API endpoints as sandboxed WebAssembly components.
 #[derive(Parser, Debug)]
 #[command(name = "gatehouse", version)]
 pub struct Cli {
+    /// The platform config.
+    #[arg(long, global = true, default_value = "platform.toml")]
+    config: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
@@ -19,18 +25,52 @@ pub struct Cli {
 enum Command {
     /// Build, compile and serve every endpoint in the config.
     Serve {
-        /// The platform config.
-        #[arg(long, default_value = "platform.toml")]
-        config: PathBuf,
         /// Listen here instead of `platform.listen` (also GATEHOUSE_LISTEN).
         #[arg(long)]
         listen: Option<String>,
     },
     /// Build, compile and check every endpoint, then exit: 0 if all would serve.
-    Check {
-        /// The platform config.
-        #[arg(long, default_value = "platform.toml")]
-        config: PathBuf,
+    Check,
+    /// Manage API keys (stored in the data dir's platform.db).
+    Keys {
+        #[command(subcommand)]
+        action: KeysCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Create a key and print it once (on stdout, alone on its line).
+    Create {
+        /// The tenant it belongs to (default: platform.tenant).
+        #[arg(long)]
+        tenant: Option<String>,
+        /// Comma-separated scopes, e.g. read,write.
+        #[arg(long, default_value = "")]
+        scopes: String,
+        /// Expire after this long, e.g. 30d.
+        #[arg(long)]
+        expires: Option<String>,
+        /// A label.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// The user the key acts for.
+        #[arg(long)]
+        user: Option<String>,
+        /// Make an sk_test_ key instead of sk_live_.
+        #[arg(long)]
+        test: bool,
+    },
+    /// List keys (never the keys themselves).
+    List {
+        /// Only this tenant's.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Revoke a key by id; effective on the next request.
+    Revoke {
+        /// The key's id (the part after sk_live_ in its prefix).
+        id: String,
     },
 }
 
@@ -46,35 +86,35 @@ pub fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> std::process::ExitCode {
     let mut overrides = Overrides::from_env();
-    let (config_path, is_serve) = match &cli.command {
-        Command::Serve { config, listen } => {
-            if listen.is_some() {
-                overrides.listen = listen.clone();
-            }
-            (config.clone(), true)
-        }
-        Command::Check { config } => (config.clone(), false),
-    };
-    let config = match PlatformConfig::load(&config_path, &overrides) {
+    if let Command::Serve { listen: Some(l) } = &cli.command {
+        overrides.listen = Some(l.clone());
+    }
+    let config = match PlatformConfig::load(&cli.config, &overrides) {
         Ok(c) => c,
         Err(e) => return fail(e.to_string()),
     };
-    crate::telemetry::init(config.platform.log_format);
-
-    let prepared = {
-        let config = config.clone();
-        tokio::task::spawn_blocking(move || App::prepare(&config)).await
-    };
-    let app = match prepared {
-        Ok(Ok(app)) => app,
-        Ok(Err(e)) => return fail(e.to_string()),
-        Err(e) => return fail(format!("loading endpoints panicked: {e}")),
-    };
-    if !is_serve {
-        println!("ok: {} endpoint(s) ready", config.endpoints.len());
-        return std::process::ExitCode::SUCCESS;
+    match cli.command {
+        Command::Keys { action } => keys(&config, action).await,
+        Command::Check => {
+            crate::telemetry::init(config.platform.log_format);
+            match App::prepare(&config).await {
+                Ok(_) => {
+                    println!("ok: {} endpoint(s) ready", config.endpoints.len());
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(e) => fail(e.to_string()),
+            }
+        }
+        Command::Serve { .. } => serve(config).await,
     }
+}
 
+async fn serve(config: PlatformConfig) -> std::process::ExitCode {
+    crate::telemetry::init(config.platform.log_format);
+    let app = match App::prepare(&config).await {
+        Ok(app) => app,
+        Err(e) => return fail(e.to_string()),
+    };
     let listener = match tokio::net::TcpListener::bind(config.platform.listen).await {
         Ok(l) => l,
         Err(e) => {
@@ -84,16 +124,115 @@ async fn run(cli: Cli) -> std::process::ExitCode {
             ));
         }
     };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    if let Some(token) = config.admin.token.clone() {
+        let admin = match tokio::net::TcpListener::bind(config.admin.listen).await {
+            Ok(l) => l,
+            Err(e) => {
+                return fail(format!(
+                    "cannot listen on {} for the admin API ({e}); set admin.listen",
+                    config.admin.listen
+                ));
+            }
+        };
+        let addr = admin.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let mut stop = stop_rx.clone();
+        let admin_app = app.clone();
+        tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = crate::server::admin::run(admin, admin_app, token, shutdown).await {
+                tracing::error!("admin API stopped: {e}");
+            }
+        });
+        println!("gatehouse admin listening on http://{addr}");
+    } else {
+        tracing::info!("admin API off: set [admin] token_env (or GATEHOUSE_ADMIN_TOKEN) to enable it");
+    }
     let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
     for route in app.routes.load().routes() {
         tracing::info!(path = route, "routed");
     }
+    tracing::info!(rate_limits = app.limiter.backend_name(), "gate ready");
     // Tests and scripts wait for this exact line.
     println!("gatehouse listening on http://{addr}");
     tracing::info!(%addr, "listening");
-    match crate::server::run(listener, app, shutdown_signal()).await {
+    let shutdown = async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    };
+    match crate::server::run(listener, app, shutdown).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => fail(format!("server error: {e}")),
+    }
+}
+
+async fn keys(config: &PlatformConfig, action: KeysCommand) -> std::process::ExitCode {
+    let store = match Store::open(&config.platform.data_dir).await {
+        Ok(s) => s,
+        Err(e) => return fail(e.to_string()),
+    };
+    match action {
+        KeysCommand::Create { tenant, scopes, expires, name, user, test } => {
+            let expires_at = match expires.as_deref().map(parse_duration) {
+                None => None,
+                Some(Ok(d)) => Some(unix_now() + d.as_secs() as i64),
+                Some(Err(e)) => return fail(format!("--expires: {e}")),
+            };
+            let spec = KeySpec {
+                tenant: tenant.unwrap_or_else(|| config.platform.tenant.clone()),
+                name,
+                scopes: scopes.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect(),
+                user_id: user,
+                expires_at,
+                test,
+            };
+            match issue(&store, spec).await {
+                Ok(new) => {
+                    println!("{}", new.key);
+                    eprintln!(
+                        "created API key {} for tenant {} (scopes: {}); it is shown only this once",
+                        new.record.prefix,
+                        new.record.tenant,
+                        if new.record.scopes.is_empty() { "none".into() } else { new.record.scopes.join(",") }
+                    );
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(e) => fail(e),
+            }
+        }
+        KeysCommand::List { tenant } => match store.list_keys(tenant.as_deref()).await {
+            Ok(keys) => {
+                println!("{:<10}  {:<20}  {:<12}  {:<16}  {:<20}  STATUS", "ID", "PREFIX", "TENANT", "NAME", "SCOPES");
+                let now = unix_now();
+                for k in keys {
+                    let status = match (k.revoked_at, k.expires_at) {
+                        (Some(_), _) => "revoked",
+                        (None, Some(e)) if e <= now => "expired",
+                        _ => "active",
+                    };
+                    println!(
+                        "{:<10}  {:<20}  {:<12}  {:<16}  {:<20}  {status}",
+                        k.id,
+                        k.prefix,
+                        k.tenant,
+                        k.name,
+                        k.scopes.join(",")
+                    );
+                }
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => fail(e.to_string()),
+        },
+        KeysCommand::Revoke { id } => match store.revoke_key(&id, unix_now()).await {
+            Ok(true) => {
+                println!("revoked {id}");
+                std::process::ExitCode::SUCCESS
+            }
+            Ok(false) => fail(format!("no API key with id {id}; `gatehouse keys list` shows them")),
+            Err(e) => fail(e.to_string()),
+        },
     }
 }
 

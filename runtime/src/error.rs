@@ -16,10 +16,18 @@ pub enum ErrorCode {
     BadRequest,
     /// 400: the body or query failed validation; details map JSON pointers to messages.
     ValidationFailed,
+    /// 400: the body of a JSON endpoint is not valid JSON.
+    InvalidJson,
     /// 401: missing or bad credentials.
     Unauthorized,
+    /// 401: a webhook's signature is missing, wrong or too old.
+    InvalidSignature,
     /// 403: authenticated but not allowed.
     Forbidden,
+    /// 403: the caller lacks scopes the endpoint requires; details list them.
+    InsufficientScope,
+    /// 403: a CORS preflight from an origin, method or header the endpoint does not allow.
+    CorsRejected,
     /// 404: no route, or the guest found nothing.
     NotFound,
     /// 405: the path exists but not for this method; `Allow` lists the methods.
@@ -46,6 +54,8 @@ pub enum ErrorCode {
     Overloaded,
     /// 503: the guest reports a backing service is unavailable.
     ServiceUnavailable,
+    /// 503: the rate limiter's store (Redis) did not answer and the platform fails closed.
+    RateLimitUnavailable,
     /// 504: the guest ran past its CPU or wall-time budget.
     GuestTimeout,
 }
@@ -55,8 +65,12 @@ impl ErrorCode {
     pub const ALL: &'static [ErrorCode] = &[
         Self::BadRequest,
         Self::ValidationFailed,
+        Self::InvalidJson,
         Self::Unauthorized,
+        Self::InvalidSignature,
         Self::Forbidden,
+        Self::InsufficientScope,
+        Self::CorsRejected,
         Self::NotFound,
         Self::MethodNotAllowed,
         Self::Conflict,
@@ -70,15 +84,16 @@ impl ErrorCode {
         Self::GuestInvalidResponse,
         Self::Overloaded,
         Self::ServiceUnavailable,
+        Self::RateLimitUnavailable,
         Self::GuestTimeout,
     ];
 
     /// The HTTP status.
     pub fn status(self) -> StatusCode {
         match self {
-            Self::BadRequest | Self::ValidationFailed => StatusCode::BAD_REQUEST,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::BadRequest | Self::ValidationFailed | Self::InvalidJson => StatusCode::BAD_REQUEST,
+            Self::Unauthorized | Self::InvalidSignature => StatusCode::UNAUTHORIZED,
+            Self::Forbidden | Self::InsufficientScope | Self::CorsRejected => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict => StatusCode::CONFLICT,
@@ -89,7 +104,7 @@ impl ErrorCode {
             Self::InternalError | Self::GuestTrap | Self::GuestMemoryExceeded | Self::GuestInvalidResponse => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
-            Self::Overloaded | Self::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Overloaded | Self::ServiceUnavailable | Self::RateLimitUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::GuestTimeout => StatusCode::GATEWAY_TIMEOUT,
         }
     }
@@ -99,8 +114,12 @@ impl ErrorCode {
         match self {
             Self::BadRequest => "BAD_REQUEST",
             Self::ValidationFailed => "VALIDATION_FAILED",
+            Self::InvalidJson => "INVALID_JSON",
             Self::Unauthorized => "UNAUTHORIZED",
+            Self::InvalidSignature => "INVALID_SIGNATURE",
             Self::Forbidden => "FORBIDDEN",
+            Self::InsufficientScope => "INSUFFICIENT_SCOPE",
+            Self::CorsRejected => "CORS_REJECTED",
             Self::NotFound => "NOT_FOUND",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::Conflict => "CONFLICT",
@@ -114,6 +133,7 @@ impl ErrorCode {
             Self::GuestInvalidResponse => "GUEST_INVALID_RESPONSE",
             Self::Overloaded => "OVERLOADED",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            Self::RateLimitUnavailable => "RATE_LIMIT_UNAVAILABLE",
             Self::GuestTimeout => "GUEST_TIMEOUT",
         }
     }

@@ -9,6 +9,7 @@
 //! - `app`: the running platform (sandbox + route table) and how it starts.
 //! - `server`: listeners and the one dispatch function; the only axum user.
 //! - `gate`: the checks before the guest, one file each.
+//! - `identity`: API keys and sessions; `store`: the platform's database.
 //! - `sandbox`: engine, pool, per-request store, budgets, invoke, trap → error.
 //! - `capabilities`: the host side of each WIT import, one module each.
 //! - `registry`: building, compiling (cached) and routing endpoints.
@@ -21,7 +22,9 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod gate;
+pub mod identity;
 pub mod registry;
 pub mod sandbox;
 pub mod server;
+pub mod store;
 pub mod telemetry;

@@ -20,9 +20,17 @@ pub struct Server {
     child: Child,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
+    /// The admin API's base URL, when the config enables it.
+    pub admin: Option<String>,
     log: Arc<Mutex<String>>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
+
+/// The admin token the tests' configs use.
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+
+/// An `[admin]` section on a free port with [`ADMIN_TOKEN`].
+pub const ADMIN_SECTION: &str = "[admin]\nlisten = \"127.0.0.1:0\"\ntoken = \"test-admin-token-0123456789\"\n";
 
 /// The server binary built next to the running test binary.
 pub fn binary() -> PathBuf {
@@ -33,21 +41,26 @@ pub fn binary() -> PathBuf {
 
 fn command(subcommand: &str, config: &str) -> (Command, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let config_path = dir.path().join("platform.toml");
-    std::fs::write(&config_path, config).expect("writing config");
+    std::fs::write(dir.path().join("platform.toml"), config).expect("writing config");
+    let cmd = command_in(dir.path(), &[subcommand]);
+    (cmd, dir)
+}
+
+/// `gatehouse <args> --config <dir>/platform.toml` with the test environment.
+fn command_in(dir: &std::path::Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(binary());
-    cmd.arg(subcommand)
+    cmd.args(args)
         .arg("--config")
-        .arg(&config_path)
+        .arg(dir.join("platform.toml"))
         .env("GATEHOUSE_LISTEN", "127.0.0.1:0")
-        .env("GATEHOUSE_DATA_DIR", dir.path().join("data"))
+        .env("GATEHOUSE_DATA_DIR", dir.join("data"))
         .env("GATEHOUSE_BUILD_DIR", guests::BUILD_DIR)
         .env("GATEHOUSE_CACHE_DIR", PathBuf::from(guests::BUILD_DIR).join("cwasm-cache"))
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    (cmd, dir)
+    cmd
 }
 
 /// `component = "..."` for a guest path, TOML-quoted.
@@ -58,7 +71,7 @@ pub fn component(path: &str) -> String {
 /// The repository's own platform.toml, with its relative paths made absolute.
 pub fn repo_config() -> String {
     let text = std::fs::read_to_string(PathBuf::from(guests::REPO_ROOT).join("platform.toml")).expect("platform.toml");
-    text.replace("component = \"endpoints/", &format!("component = \"{}/endpoints/", guests::REPO_ROOT))
+    text.replace("= \"endpoints/", &format!("= \"{}/endpoints/", guests::REPO_ROOT))
 }
 
 impl Server {
@@ -68,6 +81,7 @@ impl Server {
         let mut child = cmd.spawn().expect("spawning gatehouse");
         let log = Arc::new(Mutex::new(String::new()));
         let (tx, rx) = mpsc::channel();
+        let (admin_tx, admin_rx) = mpsc::channel();
         let stdout = child.stdout.take().unwrap();
         let stderr = child.stderr.take().unwrap();
         {
@@ -76,6 +90,9 @@ impl Server {
                 for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                     if let Some(addr) = line.strip_prefix("gatehouse listening on ") {
                         let _ = tx.send(addr.to_string());
+                    }
+                    if let Some(addr) = line.strip_prefix("gatehouse admin listening on ") {
+                        let _ = admin_tx.send(addr.to_string());
                     }
                     log.lock().unwrap().push_str(&(line + "\n"));
                 }
@@ -90,7 +107,7 @@ impl Server {
             });
         }
         match rx.recv_timeout(START_TIMEOUT) {
-            Ok(base) => Server { child, base, log, _dir: dir },
+            Ok(base) => Server { child, base, admin: admin_rx.try_recv().ok(), log, dir },
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -122,6 +139,41 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Runs `gatehouse <args>` against this server's config and data dir: (success, stdout, stderr).
+    pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        let out = command_in(self.dir.path(), args).output().expect("running gatehouse");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Creates an API key with the CLI and returns it.
+    pub fn create_key(&self, args: &[&str]) -> String {
+        let mut all = vec!["keys", "create"];
+        all.extend_from_slice(args);
+        let (ok, stdout, stderr) = self.cli(&all);
+        assert!(ok, "keys create failed: {stderr}");
+        stdout.trim().to_string()
+    }
+
+    /// The server's data dir.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// A full admin URL for `path`.
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("{}{path}", self.admin.as_ref().expect("this server's config has no [admin] section"))
+    }
+
+    /// `GET /admin/v1/stats`'s data.
+    pub async fn stats(&self) -> serde_json::Value {
+        let resp = client().get(self.admin_url("/admin/v1/stats")).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+        json(resp).await["data"].clone()
     }
 
     /// Whether the process is still running.
@@ -158,4 +210,35 @@ pub fn client() -> reqwest::Client {
 pub async fn json(resp: reqwest::Response) -> serde_json::Value {
     let text = resp.text().await.expect("body");
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// `component = ...` for an example endpoint built by build.rs (`hello`, `profile`, `ai_generate`, ...).
+pub fn example(name: &str) -> String {
+    component(&format!("{}/wasm32-wasip2/release/{name}.wasm", guests::BUILD_DIR))
+}
+
+/// A repository file's absolute path, TOML-quoted (schemas, fixtures).
+pub fn repo_file(relative: &str) -> String {
+    component(&format!("{}/{relative}", guests::REPO_ROOT))
+}
+
+/// The Redis the tests may use: `REDIS_URL` (default `redis://127.0.0.1:6379`) if it
+/// answers. Without it a test skips with one printed line, except under CI
+/// (`CI=true`), where a missing Redis is a failure.
+pub fn redis_url() -> Option<String> {
+    let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let hostport = url.trim_start_matches("redis://").split('/').next().unwrap_or("127.0.0.1:6379").to_string();
+    let reachable = std::net::ToSocketAddrs::to_socket_addrs(&hostport)
+        .ok()
+        .and_then(|mut a| a.next())
+        .map(|addr| std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok())
+        .unwrap_or(false);
+    if reachable {
+        return Some(url);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("Redis is not reachable at {url}, and CI requires it (start redis-server or set REDIS_URL)");
+    }
+    println!("skipping: Redis is not reachable at {url} (set REDIS_URL to run this test)");
+    None
 }

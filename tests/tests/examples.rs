@@ -46,20 +46,34 @@ async fn contact_form_reports_each_invalid_field() {
     let got = json(resp).await;
     assert_eq!(got["success"], false);
     assert_eq!(got["code"], "VALIDATION_FAILED");
-    assert_eq!(got["details"]["/name"], "is required");
-    assert_eq!(got["details"]["/email"], "must be an email address");
-    assert_eq!(got["details"]["/message"], "must be at least 10 characters");
+    // The gate validates against endpoints/contact/schema.json: one message per failing pointer.
+    assert!(got["details"]["/name"].as_str().unwrap().contains("shorter than 1"), "{got}");
+    assert!(got["details"]["/email"].as_str().unwrap().contains("email"), "{got}");
+    assert!(got["details"]["/message"].as_str().unwrap().contains("shorter than 10"), "{got}");
     assert!(got["requestId"].is_string());
+    let resp = client().post(s.url("/api/contact")).json(&json!({"name": "Ada"})).send().await.unwrap();
+    let got = json(resp).await;
+    assert!(got["details"][""].as_str().unwrap().contains("email"), "{got}");
 }
 
 #[tokio::test]
 async fn contact_form_refuses_malformed_json_and_oversized_bodies() {
     let s = server();
-    let resp = client().post(s.url("/api/contact")).body("{not json").send().await.unwrap();
+    let resp = client()
+        .post(s.url("/api/contact"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
     let got = json(resp).await;
     assert_eq!(got["code"], "INVALID_JSON");
     assert!(got["error"].as_str().unwrap().contains("not valid JSON"));
+    assert_eq!(got["details"], json!({"line": 1, "column": 2}));
+    let resp = client().post(s.url("/api/contact")).body("name=Ada").send().await.unwrap();
+    assert_eq!(resp.status(), 415);
+    assert_eq!(json(resp).await["code"], "UNSUPPORTED_MEDIA_TYPE");
 
     // platform.toml gives this endpoint body_kb = 64.
     let big = "x".repeat(65 * 1024);

@@ -3,9 +3,14 @@
 mod duration;
 mod error;
 mod platform;
+mod policy;
 mod route;
 
 pub use duration::parse_duration;
 pub use error::ConfigError;
 pub use platform::{EndpointConfig, Limits, LogFormat, Overrides, PlatformConfig, PlatformSection, SandboxSection};
+pub use policy::{
+    AdminConfig, AllowedOrigins, AuthMode, CorsPolicy, EndpointPolicy, FailMode, JwtAlgorithm, RateKey, RateLimitRule,
+    RateLimitSection, SessionConfig, SessionKey, SignaturePolicy, SignatureScheme, UploadPolicy,
+};
 pub use route::{Method, RoutePattern};

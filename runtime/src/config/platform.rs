@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{ConfigError, RoutePattern};
+use super::policy::{
+    self, RawAdmin, RawAuthSection, RawCors, RawPolicy, RawRateLimitSection, RawRules, RawSignature, RawUpload,
+};
+use super::{AdminConfig, AuthMode, ConfigError, EndpointPolicy, RateLimitSection, RoutePattern, SessionConfig};
 
 /// The whole of `platform.toml`, resolved: paths are absolute, defaults filled in.
 #[derive(Debug, Clone)]
@@ -20,6 +23,12 @@ pub struct PlatformConfig {
     pub sandbox: SandboxSection,
     /// `[[endpoint]]`, in file order.
     pub endpoints: Vec<EndpointConfig>,
+    /// `[auth.session]`: how session tokens are verified, if sessions are accepted.
+    pub session: Option<SessionConfig>,
+    /// `[admin]`.
+    pub admin: AdminConfig,
+    /// `[rate_limit]`.
+    pub rate_limit: RateLimitSection,
 }
 
 /// `[platform]`: where to listen and where to keep things.
@@ -37,6 +46,8 @@ pub struct PlatformSection {
     pub tenant: String,
     /// `log_format`: `text` or `json`.
     pub log_format: LogFormat,
+    /// `redis_url` (`GATEHOUSE_REDIS_URL`): shared rate-limit state; in memory when unset.
+    pub redis_url: Option<String>,
 }
 
 /// How log lines are written.
@@ -88,6 +99,8 @@ pub struct EndpointConfig {
     pub limits: Limits,
     /// `variables`: values the guest reads through `config.get`.
     pub variables: BTreeMap<String, String>,
+    /// What the gate enforces before the guest runs.
+    pub policy: EndpointPolicy,
 }
 
 /// Default `[limits]`: fit for a JSON API handler.
@@ -116,6 +129,15 @@ struct RawFile {
     sandbox: RawSandbox,
     #[serde(default)]
     endpoint: Vec<RawEndpoint>,
+    #[serde(default)]
+    auth: RawAuthSection,
+    #[serde(default)]
+    admin: RawAdmin,
+    #[serde(default)]
+    rate_limit: RawRateLimitSection,
+    /// Named secrets; a name not here is looked up in the environment.
+    #[serde(default)]
+    secrets: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -127,6 +149,7 @@ struct RawPlatform {
     cache_dir: Option<String>,
     tenant: Option<String>,
     log_format: Option<LogFormat>,
+    redis_url: Option<String>,
 }
 
 #[derive(Deserialize, Default, Clone, Copy)]
@@ -155,6 +178,16 @@ struct RawEndpoint {
     limits: RawLimits,
     #[serde(default)]
     variables: BTreeMap<String, String>,
+    #[serde(default)]
+    auth: AuthMode,
+    #[serde(default)]
+    scopes: Vec<String>,
+    rate_limit: Option<RawRules>,
+    schema: Option<String>,
+    query_schema: Option<String>,
+    signature: Option<RawSignature>,
+    cors: Option<RawCors>,
+    upload: Option<RawUpload>,
 }
 
 /// Environment overrides, read once by the CLI and passed in so loading stays pure.
@@ -168,6 +201,8 @@ pub struct Overrides {
     pub build_dir: Option<PathBuf>,
     /// `GATEHOUSE_CACHE_DIR`.
     pub cache_dir: Option<PathBuf>,
+    /// `GATEHOUSE_REDIS_URL`.
+    pub redis_url: Option<String>,
 }
 
 impl Overrides {
@@ -179,6 +214,7 @@ impl Overrides {
             data_dir: var("GATEHOUSE_DATA_DIR").map(PathBuf::from),
             build_dir: var("GATEHOUSE_BUILD_DIR").map(PathBuf::from),
             cache_dir: var("GATEHOUSE_CACHE_DIR").map(PathBuf::from),
+            redis_url: var("GATEHOUSE_REDIS_URL").map(|v| v.to_string_lossy().into_owned()),
         }
     }
 }
@@ -235,7 +271,22 @@ impl PlatformConfig {
             cache_dir,
             tenant,
             log_format: raw.platform.log_format.unwrap_or(LogFormat::Text),
+            redis_url: overrides.redis_url.clone().or(raw.platform.redis_url).filter(|u| !u.is_empty()),
         };
+        if let Some(url) = &platform.redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://"))
+        {
+            return Err(invalid(
+                "platform.redis_url".into(),
+                format!("`{url}` is not a Redis URL: write redis://host:6379"),
+            ));
+        }
+        let session = match &raw.auth.session {
+            Some(s) => Some(policy::session(s, &base, &raw.secrets).map_err(|(k, p)| invalid(k, p))?),
+            None => None,
+        };
+        let admin = policy::admin(&raw.admin).map_err(|(k, p)| invalid(k, p))?;
+        let rate_limit = policy::rate_limit_section(&raw.rate_limit).map_err(|(k, p)| invalid(k, p))?;
 
         let defaults = Limits {
             cpu: Duration::from_millis(DEFAULT_CPU_MS),
@@ -284,6 +335,21 @@ impl PlatformConfig {
                     return Err(invalid(key("variables"), "has an empty name".into()));
                 }
             }
+            let raw_policy = RawPolicy {
+                auth: e.auth,
+                scopes: e.scopes,
+                rate_limit: e.rate_limit,
+                schema: e.schema,
+                query_schema: e.query_schema,
+                signature: e.signature,
+                cors: e.cors,
+                upload: e.upload,
+            };
+            let policy = policy::endpoint_policy(&raw_policy, &format!("endpoint[{index}]"), &base, &raw.secrets)
+                .map_err(|(k, p)| invalid(k, p))?;
+            if policy.auth != AuthMode::None && session.is_none() {
+                tracing::debug!(route = %route, "auth without [auth.session]: only API keys are accepted");
+            }
             endpoints.push(EndpointConfig {
                 index,
                 route,
@@ -291,9 +357,10 @@ impl PlatformConfig {
                 component_as_written: e.component,
                 limits,
                 variables: e.variables,
+                policy,
             });
         }
-        Ok(Self { path: path.to_path_buf(), platform, limits, sandbox, endpoints })
+        Ok(Self { path: path.to_path_buf(), platform, limits, sandbox, endpoints, session, admin, rate_limit })
     }
 
     /// The largest memory any endpoint may use: the pool's slots are sized for it.

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{ArtifactCache, build_component, ensure_wasm_target};
-use crate::config::{EndpointConfig, PlatformConfig, RoutePattern};
+use crate::config::{EndpointConfig, EndpointPolicy, PlatformConfig, RoutePattern};
+use crate::gate::validate::Schema;
 use crate::sandbox::{EndpointGrants, PreparedEndpoint, Sandbox};
 
 /// One endpoint, ready to serve.
@@ -25,6 +26,12 @@ pub struct Endpoint {
     pub prepared: PreparedEndpoint,
     /// sha256 of the component, for logs and deploy records.
     pub content_hash: String,
+    /// What the gate enforces.
+    pub policy: EndpointPolicy,
+    /// The compiled body schema, if any.
+    pub body_schema: Option<Schema>,
+    /// The compiled query schema, if any.
+    pub query_schema: Option<Schema>,
 }
 
 /// An endpoint that could not be loaded.
@@ -130,6 +137,9 @@ fn load_one(
         format!("is not a valid WebAssembly component: {err}; build it for wasm32-wasip2 against wit/")
     })?;
     let prepared = sandbox.prepare(&component).map_err(|err| err.to_string())?;
+    let compile = |p: &Option<std::path::PathBuf>| p.as_deref().map(Schema::load).transpose();
+    let body_schema = compile(&e.policy.schema)?;
+    let query_schema = compile(&e.policy.query_schema)?;
     let content_hash = {
         use sha2::Digest;
         hex::encode(sha2::Sha256::digest(&wasm))
@@ -142,5 +152,8 @@ fn load_one(
         grants: EndpointGrants { limits: e.limits, variables: Arc::new(e.variables.clone()) },
         prepared,
         content_hash,
+        policy: e.policy.clone(),
+        body_schema,
+        query_schema,
     })
 }

@@ -48,6 +48,8 @@ pub struct Sandbox {
     pub(crate) linker: Arc<Linker<HostState>>,
     pub(crate) slots: Arc<Semaphore>,
     pub(crate) queue_timeout: Duration,
+    /// Instances created so far: lets tests prove the gate refused before any guest ran.
+    pub(crate) instances_started: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Sandbox {
@@ -61,7 +63,13 @@ impl Sandbox {
             linker: Arc::new(linker),
             slots: Arc::new(Semaphore::new(settings.max_instances as usize)),
             queue_timeout: settings.queue_timeout,
+            instances_started: Arc::default(),
         })
+    }
+
+    /// How many instances have been created since start.
+    pub fn instances_started(&self) -> u64 {
+        self.instances_started.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The engine, for compiling components.

@@ -61,6 +61,7 @@ impl Sandbox {
             }
         };
 
+        self.instances_started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut store = Store::new(&self.engine, HostState::new(grants, principal, context.clone()));
         store.limiter(|s| &mut s.budget);
         store.set_epoch_deadline(1);

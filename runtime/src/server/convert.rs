@@ -5,13 +5,23 @@ use http::request::Parts;
 
 use crate::sandbox::wit;
 
-/// The WIT request for the guest: lower-case header names, decoded query.
-pub(super) fn to_wit(parts: &Parts, params: Vec<(String, String)>, body: Bytes, request_id: &str) -> wit::Request {
-    let query = parts
+/// The decoded query parameters, in order.
+pub(super) fn query_pairs(parts: &Parts) -> Vec<(String, String)> {
+    parts
         .uri
         .query()
         .map(|q| form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// The WIT request for the guest: lower-case header names, decoded query.
+pub(super) fn to_wit(
+    parts: &Parts,
+    params: Vec<(String, String)>,
+    query: Vec<(String, String)>,
+    body: Bytes,
+    request_id: &str,
+) -> wit::Request {
     let headers = parts
         .headers
         .iter()
@@ -36,7 +46,8 @@ mod tests {
     fn query_is_decoded_and_headers_lowercased() {
         let req = http::Request::builder().uri("/a?name=J%C3%BCrgen&x=1&x=2").header("X-Thing", "v").body(()).unwrap();
         let (parts, _) = req.into_parts();
-        let w = to_wit(&parts, vec![("id".into(), "7".into())], Bytes::from_static(b"b"), "rid");
+        let query = query_pairs(&parts);
+        let w = to_wit(&parts, vec![("id".into(), "7".into())], query, Bytes::from_static(b"b"), "rid");
         assert_eq!(
             w.query,
             [("name".to_string(), "Jürgen".to_string()), ("x".into(), "1".into()), ("x".into(), "2".into())]

@@ -1,83 +1,163 @@
-//! The one handler: look the route up, run the gate, run the guest, answer.
+//! The one handler: look the route up, run the gate in order, run the guest,
+//! answer. Whatever the outcome, the answer carries `X-Request-Id`, the
+//! endpoint's CORS headers (for an allowed origin) and its rate-limit headers.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
-use http::{HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderValue, StatusCode};
 
 use super::{convert, request_id};
 use crate::app::App;
-use crate::capabilities::Principal;
+use crate::config::Method;
 use crate::error::{ApiError, ErrorCode};
 use crate::gate;
 use crate::registry::{Endpoint, Lookup};
 use crate::sandbox::RequestContext;
 
-pub(super) async fn handle(State(app): State<Arc<App>>, request: Request) -> Response {
+pub(super) async fn handle(
+    State(app): State<Arc<App>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+) -> Response {
     let started = Instant::now();
     let request_id = request_id::assign(request.headers());
     let method = request.method().clone();
     let path = request.uri().path().to_string();
 
-    let found = match app.routes.load().lookup(&method, &path) {
-        Lookup::Found(endpoint, params) => Ok((endpoint.clone(), params)),
+    let routes = app.routes.load();
+    let (route, mut extra, result) = match routes.lookup(&method, &path) {
+        Lookup::Found(endpoint, params) => {
+            let endpoint = endpoint.clone();
+            drop(routes);
+            app.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let cors = endpoint.policy.cors.as_ref().map(|c| gate::cors::response_headers(c, request.headers()));
+            let mut extra = cors.unwrap_or_default();
+            let result = serve(&app, &endpoint, request, params, peer, &request_id, &mut extra).await;
+            (Some(endpoint.route_label.clone()), extra, result)
+        }
+        Lookup::MethodNotAllowed(_) if gate::cors::is_preflight(&method, request.headers()) => {
+            let result = preflight(&routes, &path, request.headers());
+            (None, HeaderMap::new(), result)
+        }
         Lookup::MethodNotAllowed(methods) => {
-            let allow = methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
-            Err(ApiError::new(ErrorCode::MethodNotAllowed, format!("{method} is not allowed on {path}; use {allow}"))
-                .with_details(serde_json::json!({ "allowed": methods.iter().map(|m| m.as_str()).collect::<Vec<_>>() }))
-                .with_header(
-                    http::header::ALLOW,
-                    HeaderValue::from_str(&allow).unwrap_or(HeaderValue::from_static("")),
-                ))
+            (None, HeaderMap::new(), Err(method_not_allowed(&method, &path, &methods)))
         }
-        Lookup::NotFound => Err(ApiError::new(ErrorCode::NotFound, format!("no endpoint at {method} {path}"))),
-    };
-    let (route, result) = match found {
-        Ok((endpoint, params)) => {
-            let route = endpoint.route_label.clone();
-            (Some(route), serve(&app, endpoint, request, params, &request_id).await)
+        Lookup::NotFound => {
+            (None, HeaderMap::new(), Err(ApiError::new(ErrorCode::NotFound, format!("no endpoint at {method} {path}"))))
         }
-        Err(e) => (None, Err(e)),
     };
     let mut response = match result {
         Ok(r) => r,
         Err(e) => e.into_response(&request_id).map(Body::from),
     };
     if let Ok(v) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(request_id::HEADER, v);
+        extra.insert(request_id::HEADER, v);
     }
+    response.headers_mut().extend(extra);
     access_log(&method, &path, route.as_deref(), response.status(), &request_id, started);
     response
 }
 
+/// The gate, in order, then the guest. Headers for the answer go into `extra`.
 async fn serve(
     app: &App,
-    endpoint: Arc<Endpoint>,
+    endpoint: &Arc<Endpoint>,
     request: Request,
     params: Vec<(String, String)>,
+    peer: SocketAddr,
     request_id: &str,
+    extra: &mut HeaderMap,
 ) -> Result<Response, ApiError> {
+    let refused = |e: ApiError| {
+        app.stats.refused_by_gate.fetch_add(1, Ordering::Relaxed);
+        e
+    };
+    let policy = &endpoint.policy;
     let limit = endpoint.grants.limits.body_bytes;
-    gate::body_limit::check_declared(request.headers(), limit)?;
+    gate::body_limit::check_declared(request.headers(), limit).map_err(refused)?;
+    let principal = gate::auth::authenticate(policy.auth, request.headers(), &app.identity, &endpoint.tenant)
+        .await
+        .map_err(refused)?;
+    gate::scopes::check(&policy.scopes, &principal).map_err(refused)?;
+    if app.limiter.applies(&policy.rate_limits) {
+        match app
+            .limiter
+            .check(&endpoint.tenant, &endpoint.route_label, &policy.rate_limits, &principal, peer.ip())
+            .await
+        {
+            Ok(headers) => extra.extend(headers),
+            Err(e) => return Err(refused(e)),
+        }
+    }
+
     let (parts, body) = request.into_parts();
-    let body = gate::body_limit::read(body, limit).await?;
+    let mut body = gate::body_limit::read(body, limit).await.map_err(refused)?;
+    if let Some(sig) = &policy.signature {
+        gate::signature::verify(sig, &parts.headers, &body, crate::identity::unix_now() as u64).map_err(refused)?;
+    }
+    let wit_request_query = convert::query_pairs(&parts);
+    if let Some(schema) = &endpoint.query_schema {
+        gate::validate::query(schema, &wit_request_query).map_err(refused)?;
+    }
+    if let Some(schema) = &endpoint.body_schema {
+        body = gate::validate::body(schema, &parts.headers, &body).map_err(refused)?;
+    }
+    if let Some(upload) = &policy.upload {
+        gate::upload::check(upload, &parts.headers, body.clone()).await.map_err(refused)?;
+    }
 
     let context = Arc::new(RequestContext {
         request_id: request_id.to_string(),
         tenant: endpoint.tenant.clone(),
         route: endpoint.route_label.clone(),
     });
-    let principal = Arc::new(Principal::anonymous(endpoint.tenant.clone()));
-    let wit_request = convert::to_wit(&parts, params, body, request_id);
-    let out = app.sandbox.invoke(&endpoint.prepared, &endpoint.grants, principal, context, wit_request).await?;
+    let wit_request = convert::to_wit(&parts, params, wit_request_query, body, request_id);
+    let out =
+        app.sandbox.invoke(&endpoint.prepared, &endpoint.grants, Arc::new(principal), context, wit_request).await?;
 
     let mut response = Response::new(Body::from(out.body));
     *response.status_mut() = out.status;
     *response.headers_mut() = out.headers;
     Ok(response)
+}
+
+/// A CORS preflight to a path whose endpoint for the asked method has a CORS policy.
+fn preflight(routes: &crate::registry::RouteTable, path: &str, headers: &HeaderMap) -> Result<Response, ApiError> {
+    let asked = gate::cors::requested_method(headers);
+    let endpoint = asked.as_ref().and_then(|m| match routes.lookup(m, path) {
+        Lookup::Found(e, _) => Some(e.clone()),
+        _ => None,
+    });
+    let Some(endpoint) = endpoint else {
+        return Err(ApiError::new(
+            ErrorCode::CorsRejected,
+            format!("CORS preflight refused: nothing at {path} for that method"),
+        ));
+    };
+    let Some(policy) = &endpoint.policy.cors else {
+        return Err(ApiError::new(
+            ErrorCode::CorsRejected,
+            format!("CORS preflight refused: {} allows no cross-origin calls", endpoint.route),
+        ));
+    };
+    let allowed = gate::cors::preflight(policy, endpoint.route.method, headers)?;
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    *response.headers_mut() = allowed;
+    Ok(response)
+}
+
+fn method_not_allowed(method: &http::Method, path: &str, methods: &[Method]) -> ApiError {
+    let allow = methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
+    ApiError::new(ErrorCode::MethodNotAllowed, format!("{method} is not allowed on {path}; use {allow}"))
+        .with_details(serde_json::json!({ "allowed": methods.iter().map(|m| m.as_str()).collect::<Vec<_>>() }))
+        .with_header(http::header::ALLOW, HeaderValue::from_str(&allow).unwrap_or(HeaderValue::from_static("")))
 }
 
 fn access_log(

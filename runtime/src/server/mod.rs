@@ -1,5 +1,6 @@
 //! The HTTP side: listeners and the one dispatch function. Only this module knows axum.
 
+pub mod admin;
 mod convert;
 mod dispatch;
 mod request_id;
@@ -16,5 +17,6 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let router = axum::Router::new().fallback(dispatch::handle).with_state(app);
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }

@@ -36,7 +36,7 @@ pub(crate) async fn start(root: &Path) -> anyhow::Result<(SocketAddr, SocketAddr
         ..Default::default()
     };
     let config = PlatformConfig::parse(&root.join("bench.toml"), &config_text, &overrides)?;
-    let app = tokio::task::spawn_blocking(move || App::prepare(&config)).await??;
+    let app = App::prepare(&config).await?;
     std::mem::forget(data); // lives for the whole run
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let sandboxed_addr = listener.local_addr()?;

@@ -1,0 +1,540 @@
+//! Per-endpoint gate policy and the platform sections the gate needs, parsed
+//! once into small types. Footguns (`*` origins with credentials, an auth mode
+//! nobody can satisfy) are refused here, with the fix in the message.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::{Method, parse_duration};
+
+/// Who may call an endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// A valid API key or session is required: 401 otherwise.
+    Required,
+    /// Credentials are checked if present (bad ones are still 401); absent means anonymous.
+    Optional,
+    /// Credentials are ignored; the guest sees an anonymous caller.
+    #[default]
+    None,
+}
+
+/// What a rate limit counts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RateKey {
+    /// The API key (anonymous and session callers fall back to their IP).
+    Key,
+    /// The user id (an API key's or session's; anonymous callers fall back to their IP).
+    User,
+    /// The client IP.
+    Ip,
+    /// The whole tenant.
+    Tenant,
+}
+
+impl RateKey {
+    /// The name used in policies and headers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Key => "key",
+            Self::User => "user",
+            Self::Ip => "ip",
+            Self::Tenant => "tenant",
+        }
+    }
+}
+
+/// `{ limit = 20, window = "1h", by = "user" }`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitRule {
+    /// Requests admitted per window (and the largest burst).
+    pub limit: u64,
+    /// The window.
+    pub window: Duration,
+    /// What is counted.
+    pub by: RateKey,
+}
+
+/// Which origins CORS admits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AllowedOrigins {
+    /// Any origin (never with credentials).
+    Any,
+    /// Exactly these, as `scheme://host[:port]`.
+    List(Vec<String>),
+}
+
+/// `cors = { origins, methods, headers, expose, credentials, max_age }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorsPolicy {
+    /// Allowed origins.
+    pub origins: AllowedOrigins,
+    /// Allowed methods (the endpoint's own method is always allowed).
+    pub methods: Vec<Method>,
+    /// Allowed request headers, lower-case.
+    pub headers: Vec<String>,
+    /// Response headers exposed to scripts, lower-case.
+    pub expose: Vec<String>,
+    /// Whether cookies and credentials may be sent.
+    pub credentials: bool,
+    /// How long a browser may cache a preflight.
+    pub max_age: Duration,
+}
+
+/// Webhook signature schemes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignatureScheme {
+    /// Stripe: `t=<unix>,v1=<hex hmac of "t.body">`, timestamp checked against the tolerance.
+    Stripe,
+    /// Hex HMAC-SHA256 of the raw body (optionally prefixed `sha256=`).
+    HmacSha256,
+}
+
+/// `signature = { scheme, header, secret, tolerance }`, the secret resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignaturePolicy {
+    /// The scheme.
+    pub scheme: SignatureScheme,
+    /// The header carrying the signature, lower-case.
+    pub header: String,
+    /// The secret's name (for messages; never its value).
+    pub secret_name: String,
+    /// The secret's value.
+    pub secret: String,
+    /// How far a signed timestamp may be from now.
+    pub tolerance: Duration,
+}
+
+/// `upload = { max_kb, content_types }`: a multipart/form-data policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadPolicy {
+    /// Largest single file.
+    pub max_file_bytes: usize,
+    /// Allowed content types of the files (`image/*` allowed).
+    pub content_types: Vec<String>,
+}
+
+/// Everything the gate enforces for one endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct EndpointPolicy {
+    /// `auth`.
+    pub auth: AuthMode,
+    /// `scopes`: all required.
+    pub scopes: Vec<String>,
+    /// `rate_limit`: every rule must admit.
+    pub rate_limits: Vec<RateLimitRule>,
+    /// `schema`: JSON Schema file for the body.
+    pub schema: Option<PathBuf>,
+    /// `query_schema`: JSON Schema file for the query parameters.
+    pub query_schema: Option<PathBuf>,
+    /// `signature`.
+    pub signature: Option<SignaturePolicy>,
+    /// `cors`.
+    pub cors: Option<CorsPolicy>,
+    /// `upload`.
+    pub upload: Option<UploadPolicy>,
+}
+
+/// JWT algorithms accepted for sessions; `none` and everything else are refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum JwtAlgorithm {
+    /// HMAC-SHA256 with a shared secret.
+    HS256,
+    /// RSA PKCS#1 v1.5 with SHA-256.
+    RS256,
+    /// ECDSA P-256 with SHA-256.
+    ES256,
+}
+
+/// Where a session verifier's key comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionKey {
+    /// HS256: a named secret's value.
+    Secret(String),
+    /// RS256/ES256: a PEM public key file.
+    PemFile(PathBuf),
+    /// RS256/ES256: a JWKS file; the token's `kid` picks the key.
+    JwksFile(PathBuf),
+}
+
+/// `[auth.session]`: how session tokens (JWTs) are verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// The one accepted algorithm.
+    pub algorithm: JwtAlgorithm,
+    /// The verification key.
+    pub key: SessionKey,
+    /// Required `iss`, if set.
+    pub issuer: Option<String>,
+    /// Required `aud`, if set.
+    pub audience: Option<String>,
+    /// The session cookie's name.
+    pub cookie: String,
+    /// Clock skew allowed on `exp` and `nbf`.
+    pub leeway: Duration,
+}
+
+/// `[admin]`: the admin API's own listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminConfig {
+    /// Where it listens (loopback by default).
+    pub listen: SocketAddr,
+    /// The bearer token; without one the admin API is off.
+    pub token: Option<String>,
+}
+
+/// What the rate limiter does when its backend (Redis) does not answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum FailMode {
+    /// Admit the request, log the failure.
+    Open,
+    /// Refuse with 503, log the failure.
+    #[default]
+    Closed,
+}
+
+/// `[rate_limit]`: platform-wide rate-limit settings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RateLimitSection {
+    /// A ceiling over every endpoint of the tenant.
+    pub tenant: Option<RateLimitRule>,
+    /// Behaviour when Redis is unreachable.
+    pub on_backend_error: FailMode,
+}
+
+// ---- raw forms, as written in TOML ----
+
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRule {
+    limit: u64,
+    window: String,
+    #[serde(default = "default_rate_key")]
+    by: RateKey,
+}
+
+fn default_rate_key() -> RateKey {
+    RateKey::Ip
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(untagged)]
+pub(super) enum RawRules {
+    One(RawRule),
+    Many(Vec<RawRule>),
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCors {
+    origins: Vec<String>,
+    #[serde(default)]
+    methods: Vec<String>,
+    #[serde(default)]
+    headers: Vec<String>,
+    #[serde(default)]
+    expose: Vec<String>,
+    #[serde(default)]
+    credentials: bool,
+    max_age: Option<String>,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSignature {
+    scheme: SignatureScheme,
+    header: Option<String>,
+    secret: String,
+    tolerance: Option<String>,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawUpload {
+    max_kb: u64,
+    content_types: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAuthSection {
+    pub(super) session: Option<RawSession>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSession {
+    algorithm: JwtAlgorithm,
+    secret: Option<String>,
+    public_key: Option<String>,
+    jwks: Option<String>,
+    issuer: Option<String>,
+    audience: Option<String>,
+    cookie: Option<String>,
+    leeway: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAdmin {
+    listen: Option<String>,
+    token: Option<String>,
+    token_env: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRateLimitSection {
+    tenant: Option<RawRule>,
+    on_backend_error: Option<FailMode>,
+}
+
+/// The raw per-endpoint policy keys of `[[endpoint]]`.
+#[derive(Default, Clone)]
+pub(super) struct RawPolicy {
+    pub(super) auth: AuthMode,
+    pub(super) scopes: Vec<String>,
+    pub(super) rate_limit: Option<RawRules>,
+    pub(super) schema: Option<String>,
+    pub(super) query_schema: Option<String>,
+    pub(super) signature: Option<RawSignature>,
+    pub(super) cors: Option<RawCors>,
+    pub(super) upload: Option<RawUpload>,
+}
+
+/// Resolves a named secret: `[secrets]` first, then the environment.
+pub(super) fn resolve_secret(name: &str, table: &BTreeMap<String, String>) -> Option<String> {
+    table.get(name).cloned().or_else(|| std::env::var(name).ok()).filter(|v| !v.is_empty())
+}
+
+type Problem = (String, String);
+
+pub(super) fn rule(raw: &RawRule, at: &str) -> Result<RateLimitRule, Problem> {
+    if raw.limit == 0 {
+        return Err((format!("{at}.limit"), "must be at least 1".into()));
+    }
+    let window = parse_duration(&raw.window).map_err(|p| (format!("{at}.window"), p))?;
+    if window.is_zero() {
+        return Err((format!("{at}.window"), "must be longer than 0".into()));
+    }
+    Ok(RateLimitRule { limit: raw.limit, window, by: raw.by })
+}
+
+pub(super) fn endpoint_policy(
+    raw: &RawPolicy,
+    at: &str,
+    base: &std::path::Path,
+    secrets: &BTreeMap<String, String>,
+) -> Result<EndpointPolicy, Problem> {
+    let key = |k: &str| format!("{at}.{k}");
+    if raw.auth == AuthMode::None && !raw.scopes.is_empty() {
+        return Err((key("scopes"), "need an authenticated caller: set auth = \"required\"".into()));
+    }
+    for s in &raw.scopes {
+        if s.is_empty() || s.contains(char::is_whitespace) {
+            return Err((key("scopes"), format!("`{s}` is not a scope: no spaces, not empty")));
+        }
+    }
+    let rate_limits = match &raw.rate_limit {
+        None => Vec::new(),
+        Some(RawRules::One(r)) => vec![rule(r, &key("rate_limit"))?],
+        Some(RawRules::Many(rs)) => {
+            rs.iter().enumerate().map(|(i, r)| rule(r, &format!("{at}.rate_limit[{i}]"))).collect::<Result<_, _>>()?
+        }
+    };
+    let file = |k: &str, v: &Option<String>| -> Result<Option<PathBuf>, Problem> {
+        match v {
+            None => Ok(None),
+            Some(p) => {
+                let path = base.join(p);
+                if path.is_file() { Ok(Some(path)) } else { Err((key(k), format!("names {p}, which does not exist"))) }
+            }
+        }
+    };
+    let schema = file("schema", &raw.schema)?;
+    let query_schema = file("query_schema", &raw.query_schema)?;
+    let signature = match &raw.signature {
+        None => None,
+        Some(s) => {
+            let secret = resolve_secret(&s.secret, secrets).ok_or_else(|| {
+                (
+                    key("signature.secret"),
+                    format!("names `{}`, which is neither in [secrets] nor an environment variable; set one", s.secret),
+                )
+            })?;
+            let header = s.header.clone().unwrap_or_else(|| match s.scheme {
+                SignatureScheme::Stripe => "stripe-signature".into(),
+                SignatureScheme::HmacSha256 => "x-signature".into(),
+            });
+            let tolerance = match &s.tolerance {
+                Some(t) => parse_duration(t).map_err(|p| (key("signature.tolerance"), p))?,
+                None => Duration::from_secs(300),
+            };
+            Some(SignaturePolicy {
+                scheme: s.scheme,
+                header: header.to_ascii_lowercase(),
+                secret_name: s.secret.clone(),
+                secret,
+                tolerance,
+            })
+        }
+    };
+    let cors = match &raw.cors {
+        None => None,
+        Some(c) => Some(cors(c, &key("cors"))?),
+    };
+    let upload = match &raw.upload {
+        None => None,
+        Some(u) => {
+            if u.content_types.is_empty() {
+                return Err((key("upload.content_types"), "must list at least one type, like \"image/png\"".into()));
+            }
+            Some(UploadPolicy {
+                max_file_bytes: usize::try_from(u.max_kb.saturating_mul(1024)).unwrap_or(usize::MAX),
+                content_types: u.content_types.iter().map(|t| t.to_ascii_lowercase()).collect(),
+            })
+        }
+    };
+    Ok(EndpointPolicy {
+        auth: raw.auth,
+        scopes: raw.scopes.clone(),
+        rate_limits,
+        schema,
+        query_schema,
+        signature,
+        cors,
+        upload,
+    })
+}
+
+fn cors(c: &RawCors, at: &str) -> Result<CorsPolicy, Problem> {
+    let origins = if c.origins.iter().any(|o| o == "*") {
+        if c.credentials {
+            // Browsers refuse `*` with credentials, and echoing any origin with
+            // credentials would let every site act as the user.
+            return Err((format!("{at}.origins"), "cannot be \"*\" with credentials = true; list the origins".into()));
+        }
+        AllowedOrigins::Any
+    } else {
+        for o in &c.origins {
+            let ok =
+                (o.starts_with("https://") || o.starts_with("http://")) && !o.ends_with('/') && !o[8..].contains('/');
+            if !ok {
+                return Err((
+                    format!("{at}.origins"),
+                    format!("`{o}` is not an origin: write scheme://host[:port], no path"),
+                ));
+            }
+        }
+        if c.origins.is_empty() {
+            return Err((format!("{at}.origins"), "must list at least one origin (or \"*\")".into()));
+        }
+        AllowedOrigins::List(c.origins.clone())
+    };
+    let methods = c
+        .methods
+        .iter()
+        .map(|m| Method::parse(m).ok_or_else(|| (format!("{at}.methods"), format!("`{m}` is not a method"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let max_age = match &c.max_age {
+        Some(t) => parse_duration(t).map_err(|p| (format!("{at}.max_age"), p))?,
+        None => Duration::from_secs(600),
+    };
+    Ok(CorsPolicy {
+        origins,
+        methods,
+        headers: c.headers.iter().map(|h| h.to_ascii_lowercase()).collect(),
+        expose: c.expose.iter().map(|h| h.to_ascii_lowercase()).collect(),
+        credentials: c.credentials,
+        max_age,
+    })
+}
+
+pub(super) fn session(
+    raw: &RawSession,
+    base: &std::path::Path,
+    secrets: &BTreeMap<String, String>,
+) -> Result<SessionConfig, Problem> {
+    let at = "auth.session";
+    let key = match (raw.algorithm, &raw.secret, &raw.public_key, &raw.jwks) {
+        (JwtAlgorithm::HS256, Some(name), None, None) => {
+            SessionKey::Secret(resolve_secret(name, secrets).ok_or_else(|| {
+                (
+                    format!("{at}.secret"),
+                    format!("names `{name}`, which is neither in [secrets] nor an environment variable"),
+                )
+            })?)
+        }
+        (JwtAlgorithm::HS256, _, _, _) => {
+            return Err((
+                format!("{at}.secret"),
+                "HS256 needs `secret` (the name of a secret) and no public key".into(),
+            ));
+        }
+        (_, None, Some(p), None) => SessionKey::PemFile(existing(base, p, &format!("{at}.public_key"))?),
+        (_, None, None, Some(p)) => SessionKey::JwksFile(existing(base, p, &format!("{at}.jwks"))?),
+        // A shared secret with an asymmetric algorithm is how algorithm-confusion attacks start.
+        _ => {
+            return Err((
+                format!("{at}.public_key"),
+                "RS256/ES256 need exactly one of `public_key` (PEM file) or `jwks` (JWKS file), and no `secret`".into(),
+            ));
+        }
+    };
+    let leeway = match &raw.leeway {
+        Some(t) => parse_duration(t).map_err(|p| (format!("{at}.leeway"), p))?,
+        None => Duration::from_secs(30),
+    };
+    Ok(SessionConfig {
+        algorithm: raw.algorithm,
+        key,
+        issuer: raw.issuer.clone(),
+        audience: raw.audience.clone(),
+        cookie: raw.cookie.clone().unwrap_or_else(|| "session".into()),
+        leeway,
+    })
+}
+
+fn existing(base: &std::path::Path, p: &str, key: &str) -> Result<PathBuf, Problem> {
+    let path = base.join(p);
+    if path.is_file() { Ok(path) } else { Err((key.to_string(), format!("names {p}, which does not exist"))) }
+}
+
+pub(super) fn admin(raw: &RawAdmin) -> Result<AdminConfig, Problem> {
+    let listen_text = raw.listen.clone().unwrap_or_else(|| "127.0.0.1:8081".into());
+    let listen = listen_text
+        .parse()
+        .map_err(|_| ("admin.listen".to_string(), format!("`{listen_text}` is not an address: write IP:PORT")))?;
+    let token = match (&raw.token, &raw.token_env) {
+        (Some(_), Some(_)) => return Err(("admin.token".into(), "set `token` or `token_env`, not both".into())),
+        (Some(t), None) => Some(t.clone()),
+        (None, Some(var)) => std::env::var(var).ok().filter(|v| !v.is_empty()),
+        (None, None) => std::env::var("GATEHOUSE_ADMIN_TOKEN").ok().filter(|v| !v.is_empty()),
+    };
+    if let Some(t) = &token
+        && t.len() < 16
+    {
+        return Err(("admin.token".into(), "is shorter than 16 characters; use a long random token".into()));
+    }
+    Ok(AdminConfig { listen, token })
+}
+
+pub(super) fn rate_limit_section(raw: &RawRateLimitSection) -> Result<RateLimitSection, Problem> {
+    let tenant = match &raw.tenant {
+        Some(r) => {
+            let mut rule = rule(r, "rate_limit.tenant")?;
+            rule.by = RateKey::Tenant;
+            Some(rule)
+        }
+        None => None,
+    };
+    Ok(RateLimitSection { tenant, on_backend_error: raw.on_backend_error.unwrap_or_default() })
+}

@@ -1,0 +1,145 @@
+//! The admin API, on its own listener (loopback by default), behind a bearer
+//! token compared in constant time: API keys (create, list, revoke) and stats.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::extract::{Path, Query, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use http::StatusCode;
+use serde::Deserialize;
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use crate::app::App;
+use crate::config::parse_duration;
+use crate::error::{ApiError, ErrorCode};
+use crate::identity::api_key::{KeySpec, issue};
+use crate::identity::unix_now;
+
+struct Admin {
+    app: Arc<App>,
+    token: String,
+}
+
+/// Serves the admin API on `listener` until `shutdown`.
+pub async fn run(
+    listener: tokio::net::TcpListener,
+    app: Arc<App>,
+    token: String,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let state = Arc::new(Admin { app, token });
+    let router = Router::new()
+        .route("/admin/v1/keys", get(list_keys).post(create_key))
+        .route("/admin/v1/keys/{id}", delete(revoke_key))
+        .route("/admin/v1/stats", get(stats))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), require_token))
+        .with_state(state);
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}
+
+fn envelope(e: ApiError) -> Response {
+    e.into_response(&uuid::Uuid::new_v4().simple().to_string()).map(axum::body::Body::from).into_response()
+}
+
+async fn require_token(State(admin): State<Arc<Admin>>, request: Request, next: Next) -> Response {
+    let presented = request
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if bool::from(presented.as_bytes().ct_eq(admin.token.as_bytes())) {
+        return next.run(request).await;
+    }
+    envelope(ApiError::new(ErrorCode::Unauthorized, "the admin API needs Authorization: Bearer <admin token>"))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateKey {
+    tenant: Option<String>,
+    #[serde(default)]
+    scopes: Vec<String>,
+    name: Option<String>,
+    expires: Option<String>,
+    user_id: Option<String>,
+    #[serde(default)]
+    test: bool,
+}
+
+async fn create_key(
+    State(admin): State<Arc<Admin>>,
+    body: Result<Json<CreateKey>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Json(req) = match body {
+        Ok(b) => b,
+        Err(e) => {
+            return envelope(ApiError::new(ErrorCode::BadRequest, format!("invalid key request: {}", e.body_text())));
+        }
+    };
+    let expires_at = match req.expires.as_deref().map(parse_duration) {
+        None => None,
+        Some(Ok(d)) => Some(unix_now() + d.as_secs() as i64),
+        Some(Err(e)) => return envelope(ApiError::new(ErrorCode::BadRequest, format!("expires: {e}"))),
+    };
+    let spec = KeySpec {
+        tenant: req.tenant.unwrap_or_else(|| admin.app.config.platform.tenant.clone()),
+        name: req.name.unwrap_or_default(),
+        scopes: req.scopes,
+        user_id: req.user_id,
+        expires_at,
+        test: req.test,
+    };
+    match issue(admin.app.identity.keys.store(), spec).await {
+        Ok(new) => {
+            tracing::info!(target: "gatehouse::admin", key_id = %new.record.id, tenant = %new.record.tenant, "API key created");
+            let mut data = serde_json::to_value(&new.record).unwrap_or_default();
+            data["key"] = json!(new.key);
+            (StatusCode::CREATED, Json(json!({ "success": true, "data": data }))).into_response()
+        }
+        Err(e) => envelope(ApiError::new(ErrorCode::BadRequest, e)),
+    }
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    tenant: Option<String>,
+}
+
+async fn list_keys(State(admin): State<Arc<Admin>>, Query(q): Query<ListQuery>) -> Response {
+    match admin.app.identity.keys.store().list_keys(q.tenant.as_deref()).await {
+        Ok(keys) => Json(json!({ "success": true, "data": keys })).into_response(),
+        Err(e) => envelope(ApiError::new(ErrorCode::ServiceUnavailable, e.to_string())),
+    }
+}
+
+async fn revoke_key(State(admin): State<Arc<Admin>>, Path(id): Path<String>) -> Response {
+    match admin.app.identity.keys.store().revoke_key(&id, unix_now()).await {
+        Ok(true) => {
+            tracing::info!(target: "gatehouse::admin", key_id = %id, "API key revoked");
+            Json(json!({ "success": true, "data": { "id": id, "revoked": true } })).into_response()
+        }
+        Ok(false) => envelope(ApiError::new(ErrorCode::NotFound, format!("no API key with id {id}"))),
+        Err(e) => envelope(ApiError::new(ErrorCode::ServiceUnavailable, e.to_string())),
+    }
+}
+
+async fn stats(State(admin): State<Arc<Admin>>) -> Response {
+    let app = &admin.app;
+    Json(json!({
+        "success": true,
+        "data": {
+            "requests": app.stats.requests.load(Ordering::Relaxed),
+            "refusedByGate": app.stats.refused_by_gate.load(Ordering::Relaxed),
+            "instancesStarted": app.sandbox.instances_started(),
+            "rateLimitBackend": app.limiter.backend_name(),
+        }
+    }))
+    .into_response()
+}
