@@ -2,7 +2,7 @@
 //!
 //! Write a Gatehouse endpoint in a handful of lines:
 //!
-//! ```ignore
+//! ```no_run
 //! use gatehouse_sdk::{ok, Request, Response, Error};
 //!
 //! fn handle(req: Request) -> Result<Response, Error> {
@@ -11,6 +11,30 @@
 //! }
 //!
 //! gatehouse_sdk::endpoint!(handle);
+//! # fn main() {}
+//! ```
+//!
+//! The README's longer example, kept compiling here:
+//!
+//! ```no_run
+//! use gatehouse_sdk::{Error, Request, Response, config, json, log, ok};
+//! use serde::Deserialize;
+//!
+//! #[derive(Deserialize)]
+//! struct Greeting { name: String }
+//!
+//! fn handle(req: Request) -> Result<Response, Error> {
+//!     let body: Greeting = req.json()?;
+//!     if body.name.is_empty() {
+//!         return Err(Error::validation("invalid greeting", [("/name", "is required")]));
+//!     }
+//!     let greeting = config::get("GREETING").unwrap_or_else(|| "Hello".into());
+//!     log::info(&format!("greeting {}", body.name));
+//!     ok(json!({ "message": format!("{greeting}, {}!", body.name), "id": req.param("id") }))
+//! }
+//!
+//! gatehouse_sdk::endpoint!(handle);
+//! # fn main() {}
 //! ```
 //!
 //! # Layout

@@ -42,6 +42,11 @@ impl Schema {
     }
 
     fn errors(&self, instance: &Value) -> Option<Value> {
+        // Valid requests are the common case: a yes/no check is much cheaper
+        // than collecting errors, which only a failure needs.
+        if self.validator.is_valid(instance) {
+            return None;
+        }
         let mut by_pointer: BTreeMap<String, String> = BTreeMap::new();
         for e in self.validator.iter_errors(instance) {
             let pointer = e.instance_path().to_string();

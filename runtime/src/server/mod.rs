@@ -18,5 +18,10 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let router = axum::Router::new().fallback(dispatch::handle).with_state(app);
     let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    // API answers are small and complete: send them at once rather than let
+    // Nagle's algorithm hold the last segment for an ACK.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, service).with_graceful_shutdown(shutdown).await
 }

@@ -7,7 +7,7 @@ mod keys;
 mod migrations;
 
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -19,7 +19,9 @@ pub use keys::KeyRecord;
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
-    path: PathBuf,
+    /// The database file, kept open to read its change counter without an
+    /// `open` per request. SQLite writes the file in place, so the handle stays valid.
+    file: std::sync::Arc<std::fs::File>,
 }
 
 /// A store problem, with what to do about it.
@@ -52,14 +54,15 @@ impl Store {
         let pool =
             SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(|e| fail(e.to_string()))?;
         migrations::apply(&pool).await.map_err(|e| fail(e.to_string()))?;
-        Ok(Self { pool, path })
+        let file = std::fs::File::open(&path).map_err(|e| fail(e.to_string()))?;
+        Ok(Self { pool, file: std::sync::Arc::new(file) })
     }
 
     /// SQLite's file change counter (header bytes 24..28): it changes whenever
     /// any process commits a write. One `pread`, no query.
     pub fn change_counter(&self) -> u32 {
         let mut buf = [0u8; 4];
-        match std::fs::File::open(&self.path).and_then(|f| f.read_exact_at(&mut buf, 24)) {
+        match self.file.read_exact_at(&mut buf, 24) {
             Ok(()) => u32::from_be_bytes(buf),
             // Unreadable: report a value that forces a reload through sqlx, which
             // will surface the real error.

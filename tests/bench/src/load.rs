@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 
 /// One run's figures.
@@ -30,13 +30,38 @@ impl Stats {
     }
 }
 
-/// Loads `GET /api/hello` on `addr` with `connections` connections for `duration`.
-pub(crate) async fn run(addr: SocketAddr, connections: usize, duration: Duration) -> anyhow::Result<Stats> {
+/// What a load run sends, over and over.
+#[derive(Clone)]
+pub(crate) struct Target {
+    pub(crate) name: String,
+    pub(crate) addr: SocketAddr,
+    pub(crate) method: http::Method,
+    pub(crate) path: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) body: Bytes,
+}
+
+impl Target {
+    /// `GET /api/hello` on `addr`.
+    pub(crate) fn hello(name: impl Into<String>, addr: SocketAddr) -> Self {
+        Self {
+            name: name.into(),
+            addr,
+            method: http::Method::GET,
+            path: "/api/hello".into(),
+            headers: Vec::new(),
+            body: Bytes::new(),
+        }
+    }
+}
+
+/// Loads `target` with `connections` connections for `duration`.
+pub(crate) async fn run(target: &Target, connections: usize, duration: Duration) -> anyhow::Result<Stats> {
     let deadline = Instant::now() + duration;
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(connections);
     for _ in 0..connections {
-        tasks.push(tokio::spawn(connection(addr, deadline)));
+        tasks.push(tokio::spawn(connection(target.clone(), deadline)));
     }
     let mut latencies = Vec::new();
     let mut errors = 0;
@@ -56,16 +81,20 @@ pub(crate) async fn run(addr: SocketAddr, connections: usize, duration: Duration
     Ok(Stats { rps: latencies.len() as f64 / elapsed, p50_us: pct(0.50), p99_us: pct(0.99), errors })
 }
 
-async fn connection(addr: SocketAddr, deadline: Instant) -> anyhow::Result<(Vec<u32>, u64)> {
-    let stream = tokio::net::TcpStream::connect(addr).await?;
+async fn connection(target: Target, deadline: Instant) -> anyhow::Result<(Vec<u32>, u64)> {
+    let stream = tokio::net::TcpStream::connect(target.addr).await?;
     stream.set_nodelay(true)?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(conn);
     let mut latencies = Vec::with_capacity(100_000);
     let mut errors = 0;
     while Instant::now() < deadline {
-        let req =
-            http::Request::get("/api/hello").header(http::header::HOST, "localhost").body(Empty::<Bytes>::new())?;
+        let mut builder = http::Request::builder().method(target.method.clone()).uri(target.path.as_str());
+        builder = builder.header(http::header::HOST, "localhost");
+        for (k, v) in &target.headers {
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        let req = builder.body(Full::new(target.body.clone()))?;
         let t = Instant::now();
         let resp = sender.send_request(req).await?;
         let ok = resp.status() == http::StatusCode::OK;

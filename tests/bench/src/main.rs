@@ -6,6 +6,9 @@
 //! machine noise. Then the sandbox's own per-request cost (store + instantiate +
 //! call + drop) measured directly, without HTTP.
 //!
+//! The same hello also runs gated (API key + scope + rate limit + body schema)
+//! with the in-memory limiter and, if Redis answers at `REDIS_URL`, on Redis.
+//!
 //! With a `wasmtime` binary available (`WASMTIME=...` or on `PATH`), the same
 //! hello as a standard wasi:http component under `wasmtime serve` joins the
 //! rounds as the peer to compare against.
@@ -18,7 +21,7 @@ mod servers;
 
 use std::time::Duration;
 
-use load::Stats;
+use load::{Stats, Target};
 
 struct Options {
     seconds: u64,
@@ -54,12 +57,25 @@ fn main() -> anyhow::Result<()> {
     // The servers run on a 2-worker runtime (this machine has 2 cores); the load
     // generator runs on its own single thread, like `wrk -t1`.
     let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let (native, sandboxed, app) = server_rt.block_on(servers::start(&root))?;
+    let native = server_rt.block_on(servers::native())?;
+    let memory = server_rt.block_on(servers::gatehouse(&root, None))?;
+    let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let redis = match std::net::TcpStream::connect(redis_url.trim_start_matches("redis://").trim_end_matches('/')) {
+        Ok(_) => Some(server_rt.block_on(servers::gatehouse(&root, Some(&redis_url)))?),
+        Err(_) => {
+            println!("gated on Redis: skipped (nothing answers at {redis_url}; set REDIS_URL)");
+            None
+        }
+    };
 
-    let mut targets = vec![("native axum".to_string(), native), ("sandboxed (gatehouse)".to_string(), sandboxed)];
+    let mut targets = vec![Target::hello("native axum", native), Target::hello("sandboxed (gatehouse)", memory.addr)];
+    targets.push(servers::gated_target("gated: key+scope+limit+schema (memory)", &memory));
+    if let Some(r) = &redis {
+        targets.push(servers::gated_target("gated: key+scope+limit+schema (Redis)", r));
+    }
     let peer = match peer::start(&root) {
         Ok(p) => {
-            targets.push((format!("wasmtime serve -Scli ({})", p.version), p.addr));
+            targets.push(Target::hello(format!("wasmtime serve -Scli ({})", p.version), p.addr));
             Some(p)
         }
         Err(why) => {
@@ -67,29 +83,31 @@ fn main() -> anyhow::Result<()> {
             None
         }
     };
-    for (name, addr) in &targets {
-        println!("{name:<40} http://{addr}/api/hello");
+    for t in &targets {
+        println!("{:<44} {} http://{}{}", t.name, t.method, t.addr, t.path);
     }
 
     let load_rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let duration = Duration::from_secs(o.seconds);
     // Warm every target (connections, caches, the pool's warm slots) first.
-    for (_, addr) in &targets {
-        load_rt.block_on(load::run(*addr, o.connections, Duration::from_secs(1)))?;
+    for t in &targets {
+        let s = load_rt.block_on(load::run(t, o.connections, Duration::from_secs(1)))?;
+        anyhow::ensure!(s.errors == 0 && s.rps > 0.0, "{} answered errors while warming up", t.name);
     }
     let mut rounds: Vec<Vec<Stats>> = vec![Vec::new(); targets.len()];
     for round in 1..=o.rounds {
         println!("round {round}:");
-        for (i, (name, addr)) in targets.iter().enumerate() {
-            let s = load_rt.block_on(load::run(*addr, o.connections, duration))?;
-            println!("  {name:<40} {}", s.summary());
+        for (i, t) in targets.iter().enumerate() {
+            let s = load_rt.block_on(load::run(t, o.connections, duration))?;
+            println!("  {:<44} {}", t.name, s.summary());
             rounds[i].push(s);
         }
     }
     drop(peer);
     let medians: Vec<Stats> = rounds.iter().map(|r| Stats::median_of(r)).collect();
+    let by_name = |prefix: &str| targets.iter().position(|t| t.name.starts_with(prefix)).map(|i| medians[i]);
 
-    let cost = server_rt.block_on(servers::sandbox_cost(&app, o.iterations))?;
+    let cost = server_rt.block_on(servers::sandbox_cost(&memory.app, o.iterations))?;
 
     println!();
     println!(
@@ -97,13 +115,20 @@ fn main() -> anyhow::Result<()> {
         o.connections, o.seconds, o.rounds
     );
     println!("|---|---|---|---|");
-    for ((name, _), m) in targets.iter().zip(&medians) {
-        println!("| {name} | {:.0} | {} | {} |", m.rps, m.p50_us, m.p99_us);
+    for (t, m) in targets.iter().zip(&medians) {
+        println!("| {} | {:.0} | {} | {} |", t.name, m.rps, m.p50_us, m.p99_us);
     }
     println!();
-    println!("sandboxed / native requests/s: {:.2}x", medians[1].rps / medians[0].rps);
-    if let Some(w) = medians.get(2) {
-        println!("sandboxed / wasmtime serve requests/s: {:.2}x", medians[1].rps / w.rps);
+    let (native, sandboxed) = (medians[0], medians[1]);
+    println!("sandboxed / native requests/s: {:.2}x", sandboxed.rps / native.rps);
+    if let Some(g) = by_name("gated: key+scope+limit+schema (memory)") {
+        println!("gated (memory) / sandboxed requests/s: {:.2}x", g.rps / sandboxed.rps);
+    }
+    if let Some(g) = by_name("gated: key+scope+limit+schema (Redis)") {
+        println!("gated (Redis) / sandboxed requests/s: {:.2}x", g.rps / sandboxed.rps);
+    }
+    if let Some(w) = by_name("wasmtime serve") {
+        println!("sandboxed / wasmtime serve requests/s: {:.2}x", sandboxed.rps / w.rps);
     }
     println!(
         "sandbox per-request cost (store + instantiate + call + drop, {} iterations, one thread): median {:.1} µs, mean {:.1} µs, p99 {:.1} µs",

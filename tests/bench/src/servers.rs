@@ -8,26 +8,41 @@ use std::time::Instant;
 use gatehouse::app::App;
 use gatehouse::capabilities::Principal;
 use gatehouse::config::{Overrides, PlatformConfig};
+use gatehouse::identity::api_key::{KeySpec, issue};
+
+use crate::load::Target;
 use gatehouse::registry::Lookup;
 use gatehouse::sandbox::{RequestContext, wit};
 
 /// The body both servers answer with, byte for byte.
 const HELLO: &str = r#"{"success":true,"data":{"message":"Hello, World!"}}"#;
 
-/// Starts the native and the sandboxed server on loopback ports.
-pub(crate) async fn start(root: &Path) -> anyhow::Result<(SocketAddr, SocketAddr, Arc<App>)> {
-    let native = axum::Router::new().route(
-        "/api/hello",
-        axum::routing::get(|| async { ([(http::header::CONTENT_TYPE, "application/json")], HELLO) }),
-    );
-    let native_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let native_addr = native_listener.local_addr()?;
-    tokio::spawn(async move { axum::serve(native_listener, native).await });
+/// A gatehouse serving hello twice: `GET /api/hello` ungated, and
+/// `POST /api/hello-gated` behind an API key, a scope, a rate limit (far above
+/// the load, so every request is admitted and counted) and a body schema.
+pub(crate) struct Gatehouse {
+    pub(crate) addr: SocketAddr,
+    pub(crate) app: Arc<App>,
+    /// An API key with the `read` scope.
+    pub(crate) key: String,
+    _data: tempfile::TempDir,
+}
 
+const GATED_SCHEMA: &str = r#"{"type":"object","required":["name"],"additionalProperties":false,"properties":{"name":{"type":"string","minLength":1,"maxLength":100}}}"#;
+
+/// Starts a gatehouse on a loopback port; `redis_url` puts its rate limits on Redis.
+pub(crate) async fn gatehouse(root: &Path, redis_url: Option<&str>) -> anyhow::Result<Gatehouse> {
     let data = tempfile::tempdir()?;
+    let schema = data.path().join("gated.schema.json");
+    std::fs::write(&schema, GATED_SCHEMA)?;
+    let hello = root.join("endpoints/hello").display().to_string();
+    let redis = redis_url.map(|u| format!("redis_url = {u:?}\n")).unwrap_or_default();
     let config_text = format!(
-        "[[endpoint]]\nroute = \"GET /api/hello\"\ncomponent = {:?}\n",
-        root.join("endpoints/hello").display().to_string()
+        "[platform]\n{redis}tenant = \"bench{}\"\n\n[[endpoint]]\nroute = \"GET /api/hello\"\ncomponent = {hello:?}\n\n\
+         [[endpoint]]\nroute = \"POST /api/hello-gated\"\ncomponent = {hello:?}\nauth = \"required\"\nscopes = [\"read\"]\n\
+         rate_limit = {{ limit = 1000000000, window = \"1h\", by = \"key\" }}\nschema = {:?}\n",
+        std::process::id(),
+        schema.display().to_string(),
     );
     let overrides = Overrides {
         data_dir: Some(data.path().to_path_buf()),
@@ -37,12 +52,51 @@ pub(crate) async fn start(root: &Path) -> anyhow::Result<(SocketAddr, SocketAddr
     };
     let config = PlatformConfig::parse(&root.join("bench.toml"), &config_text, &overrides)?;
     let app = App::prepare(&config).await?;
-    std::mem::forget(data); // lives for the whole run
+    let spec = KeySpec {
+        tenant: config.platform.tenant.clone(),
+        name: "bench".into(),
+        scopes: vec!["read".into()],
+        user_id: None,
+        expires_at: None,
+        test: true,
+    };
+    let key = issue(app.identity.keys.store(), spec).await.map_err(anyhow::Error::msg)?.key;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let sandboxed_addr = listener.local_addr()?;
+    let addr = listener.local_addr()?;
     let served = app.clone();
     tokio::spawn(async move { gatehouse::server::run(listener, served, std::future::pending()).await });
-    Ok((native_addr, sandboxed_addr, app))
+    Ok(Gatehouse { addr, app, key, _data: data })
+}
+
+/// The gated request: key, JSON body that passes the schema.
+pub(crate) fn gated_target(name: &str, g: &Gatehouse) -> Target {
+    Target {
+        name: name.into(),
+        addr: g.addr,
+        method: http::Method::POST,
+        path: "/api/hello-gated".into(),
+        headers: vec![
+            ("authorization".into(), format!("Bearer {}", g.key)),
+            ("content-type".into(), "application/json".into()),
+        ],
+        body: bytes::Bytes::from_static(br#"{"name":"bench"}"#),
+    }
+}
+
+/// Starts the native axum hello on a loopback port.
+pub(crate) async fn native() -> anyhow::Result<SocketAddr> {
+    let native = axum::Router::new().route(
+        "/api/hello",
+        axum::routing::get(|| async { ([(http::header::CONTENT_TYPE, "application/json")], HELLO) }),
+    );
+    let native_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let native_addr = native_listener.local_addr()?;
+    // The same TCP_NODELAY as gatehouse's listener, so the baseline is like for like.
+    let native_listener = axum::serve::ListenerExt::tap_io(native_listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    tokio::spawn(async move { axum::serve(native_listener, native).await });
+    Ok(native_addr)
 }
 
 /// Per-request sandbox cost figures.
