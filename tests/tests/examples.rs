@@ -129,3 +129,60 @@ async fn unknown_routes_and_wrong_methods_get_the_envelope() {
     assert_eq!(got["code"], "METHOD_NOT_ALLOWED");
     assert_eq!(got["details"]["allowed"], json!(["POST"]));
 }
+
+#[tokio::test]
+async fn gated_examples_as_platform_toml_declares_them() {
+    let s = server();
+    // Profile: auth required.
+    assert_eq!(client().get(s.url("/api/user/profile")).send().await.unwrap().status(), 401);
+    let key = s.create_key(&["--scopes", "read", "--user", "ada"]);
+    let resp = client().get(s.url("/api/user/profile")).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(json(resp).await["data"]["userId"], "ada");
+    // AI generation: needs the write scope, then validates and fills defaults.
+    let resp = client()
+        .post(s.url("/api/v1/ai/generate"))
+        .bearer_auth(&key)
+        .json(&json!({"prompt": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let writer = s.create_key(&["--scopes", "write", "--user", "bob"]);
+    let resp = client()
+        .post(s.url("/api/v1/ai/generate"))
+        .bearer_auth(&writer)
+        .json(&json!({"prompt": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["x-ratelimit-limit"], "20");
+    assert_eq!(json(resp).await["data"]["maxTokens"], 100);
+    // Stripe webhook: signed with the development secret from [secrets].
+    let body = r#"{"id":"evt_9","type":"invoice.paid"}"#;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let sig = gatehouse::gate::signature::stripe_header("whsec_local_development_only", now, body.as_bytes());
+    let resp = client()
+        .post(s.url("/api/v1/webhooks/stripe"))
+        .header("stripe-signature", sig)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(json(resp).await["data"]["handled"], true);
+    // Hello allows any origin; the profile only its own.
+    let resp = client().get(s.url("/api/hello")).header("origin", "https://x.example").send().await.unwrap();
+    assert_eq!(resp.headers()["access-control-allow-origin"], "*");
+    let resp = client()
+        .request(reqwest::Method::OPTIONS, s.url("/api/user/profile"))
+        .header("origin", "http://localhost:3000")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "authorization")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    assert_eq!(resp.headers()["access-control-allow-credentials"], "true");
+}

@@ -559,3 +559,56 @@ async fn oversized_bodies_are_refused_from_the_declared_length_without_reading()
     assert!(text.starts_with("HTTP/1.1 413"), "{text}");
     assert!(text.contains("PAYLOAD_TOO_LARGE"));
 }
+
+#[tokio::test]
+async fn rs256_sessions_with_a_pem_key() {
+    let s = session_server(&format!(
+        "[auth.session]\nalgorithm = \"RS256\"\npublic_key = {}\nissuer = \"https://auth.example.com\"\naudience = \"gatehouse\"\n",
+        repo_file("tests/fixtures/rs256-public.pem")
+    ));
+    let pem =
+        std::fs::read(format!("{}/tests/fixtures/rs256-private.pem", gatehouse_tests::guests::REPO_ROOT)).unwrap();
+    let token =
+        encode(&Header::new(Algorithm::RS256), &claims(600), &EncodingKey::from_rsa_pem(&pem).unwrap()).unwrap();
+    let resp = profile(&s, &token).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(json(resp).await["data"]["userId"], "user-42");
+    // The HS256-with-the-public-key confusion, against RSA this time.
+    let public =
+        std::fs::read_to_string(format!("{}/tests/fixtures/rs256-public.pem", gatehouse_tests::guests::REPO_ROOT))
+            .unwrap();
+    assert_eq!(profile(&s, &hs256(&claims(600), &public)).await.status(), 401);
+    // An ES256 token (another algorithm family) is refused before any key is tried.
+    assert_eq!(profile(&s, &es256(&claims(600), "es256-private.pem", None)).await.status(), 401);
+}
+
+#[tokio::test]
+async fn the_tenant_ceiling_spans_every_endpoint() {
+    let s = Server::start(&format!(
+        r#"
+        [rate_limit]
+        tenant = {{ limit = 6, window = "1h" }}
+
+        [[endpoint]]
+        route = "GET /a"
+        component = {hello}
+
+        [[endpoint]]
+        route = "GET /b"
+        component = {hello}
+        rate_limit = {{ limit = 100, window = "1m", by = "ip" }}
+        "#,
+        hello = example("hello"),
+    ));
+    let mut statuses = Vec::new();
+    for i in 0..10 {
+        let path = if i % 2 == 0 { "/a" } else { "/b" };
+        let resp = client().get(s.url(path)).send().await.unwrap();
+        statuses.push(resp.status().as_u16());
+        if resp.status() == 429 {
+            assert!(resp.headers()["ratelimit-policy"].to_str().unwrap().contains("\"tenant\";q=6;w=3600"));
+        }
+    }
+    assert_eq!(statuses.iter().filter(|&&c| c == 200).count(), 6, "{statuses:?}");
+    assert!(statuses[6..].iter().all(|&c| c == 429), "{statuses:?}");
+}
