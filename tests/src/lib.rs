@@ -242,3 +242,37 @@ pub fn redis_url() -> Option<String> {
     println!("skipping: Redis is not reachable at {url} (set REDIS_URL to run this test)");
     None
 }
+
+/// A mock upstream on a loopback port, for outbound-HTTP tests: `/hello`,
+/// `/redirect?to=URL` (302), `/big` (2 MiB) and `/slow` (3 s). Runs on its own
+/// thread so it outlives any one test runtime.
+pub fn mock_upstream() -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding the mock upstream");
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            use axum::routing::get;
+            let app = axum::Router::new()
+                .route("/hello", get(|| async { ([("x-upstream", "mock")], "hello from upstream") }))
+                .route(
+                    "/redirect",
+                    get(|q: axum::extract::Query<std::collections::HashMap<String, String>>| async move {
+                        (axum::http::StatusCode::FOUND, [("location", q.get("to").cloned().unwrap_or_default())])
+                    }),
+                )
+                .route("/big", get(|| async { vec![b'x'; 2 << 20] }))
+                .route(
+                    "/slow",
+                    get(|| async {
+                        tokio::time::sleep(Duration::from_secs(3)).await;
+                        "late"
+                    }),
+                );
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    addr
+}

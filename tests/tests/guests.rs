@@ -296,3 +296,100 @@ async fn a_full_pool_answers_overloaded_after_the_queue_timeout() {
     // The slot is free again.
     assert_eq!(client().get(s.url("/sleep?ms=1")).send().await.unwrap().status(), 200);
 }
+
+/// What the fetcher guest reports for `url`.
+async fn fetch_through(s: &Server, url: &str, times: u32) -> serde_json::Value {
+    let resp =
+        client().get(s.url("/fetch")).query(&[("url", url), ("times", &times.to_string())]).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    json(resp).await
+}
+
+fn fetch_server(allowed: &str, outbound: &str) -> Server {
+    Server::start(&format!(
+        "[outbound]\n{outbound}\n[[endpoint]]\nroute = \"GET /fetch\"\ncomponent = {}\nallowed_hosts = [{allowed}]\n",
+        component(guests::FETCHER)
+    ))
+}
+
+#[tokio::test]
+async fn fetcher() {
+    let up = gatehouse_tests::mock_upstream();
+    let port = up.port();
+    let s = fetch_server(
+        &format!("\"http://127.0.0.1:{port}\", \"http://localhost:{port}\""),
+        "allow_private = [\"127.0.0.1/32\"]\ntimeout = \"1s\"\nmax_response_kb = 1024\nmax_calls = 3",
+    );
+    // Allowed: the loopback upstream, because the platform config allows 127.0.0.1/32.
+    let got = fetch_through(&s, &format!("http://127.0.0.1:{port}/hello"), 1).await;
+    assert_eq!(got["data"], json!({"status": 200, "body": "hello from upstream", "server": "mock"}));
+    // A redirect to an allowed destination is followed.
+    let to = format!("http://127.0.0.1:{port}/hello");
+    let got = fetch_through(&s, &format!("http://127.0.0.1:{port}/redirect?to={to}"), 1).await;
+    assert_eq!(got["data"]["body"], "hello from upstream");
+
+    // Refused before any socket opens, each with a reason.
+    let refused = [
+        (format!("http://127.0.0.1:{}/hello", port + 1), "allowed_hosts"),
+        (format!("http://[::1]:{port}/hello"), "loopback"),
+        ("http://169.254.169.254/latest/meta-data/".to_string(), "link-local"),
+        (format!("http://0.0.0.0:{port}/hello"), "unspecified"),
+        // 127.0.0.2 in decimal: the allow-list names 127.0.0.1 only, and only 127.0.0.1/32 is opened.
+        (format!("http://2130706434:{port}/hello"), "loopback"),
+        (format!("http://0177.0.0.2:{port}/hello"), "loopback"),
+        (format!("http://[::ffff:169.254.169.254]:{port}/"), "link-local"),
+        (format!("http://127.0.0.1:{port}/redirect?to=http://169.254.169.254/"), "redirect refused"),
+        (format!("http://127.0.0.1:{port}/redirect?to=http://127.0.0.2:{port}/hello"), "redirect refused"),
+        ("file:///etc/passwd".to_string(), "not http"),
+    ];
+    for (url, why) in refused {
+        let got = fetch_through(&s, &url, 1).await;
+        let e = got["error"].as_str().unwrap_or_else(|| panic!("{url} was fetched: {got}"));
+        assert!(e.contains("NotAllowed") || e.contains("InvalidUrl"), "{url}: {e}");
+        assert!(e.contains(why), "{url}: expected {why:?} in {e}");
+    }
+    // Limits: calls per request, response size, time.
+    let got = fetch_through(&s, &format!("http://127.0.0.1:{port}/hello"), 4).await;
+    assert_eq!(got["error"], "HttpError::TooManyCalls(3)");
+    let got = fetch_through(&s, &format!("http://127.0.0.1:{port}/big"), 1).await;
+    assert_eq!(got["error"], "HttpError::ResponseTooLarge(1048576)");
+    let started = Instant::now();
+    let got = fetch_through(&s, &format!("http://127.0.0.1:{port}/slow"), 1).await;
+    assert_eq!(got["error"], "HttpError::Timeout");
+    assert!(started.elapsed() < Duration::from_millis(2500));
+}
+
+#[tokio::test]
+async fn outbound_loopback_is_refused_unless_the_platform_allows_it() {
+    let up = gatehouse_tests::mock_upstream();
+    let port = up.port();
+    // The endpoint lists loopback hosts, but the platform does not allow private ranges.
+    let s = fetch_server(&format!("\"http://127.0.0.1:{port}\", \"http://localhost:{port}\""), "");
+    // The same address in every spelling the URL parser accepts.
+    for host in ["127.0.0.1", "2130706433", "0177.0.0.1", "0x7f.0.0.1", "127.1"] {
+        let got = fetch_through(&s, &format!("http://{host}:{port}/hello"), 1).await;
+        assert!(got["error"].as_str().unwrap_or_default().contains("loopback"), "{host}: {got}");
+    }
+    // A name that resolves to loopback is refused after resolution.
+    let got = fetch_through(&s, &format!("http://localhost:{port}/hello"), 1).await;
+    let e = got["error"].as_str().unwrap();
+    assert!(e.contains("localhost resolves only to a loopback address"), "{e}");
+}
+
+#[tokio::test]
+async fn outbound_needs_allowed_hosts_and_refuses_allow_everything() {
+    let s =
+        Server::start(&format!("[[endpoint]]\nroute = \"GET /fetch\"\ncomponent = {}\n", component(guests::FETCHER)));
+    let got = fetch_through(&s, "https://example.com/", 1).await;
+    assert!(got["error"].as_str().unwrap().contains("no allowed_hosts"), "{got}");
+    let config = format!(
+        "[[endpoint]]\nroute = \"GET /f\"\ncomponent = {}\nallowed_hosts = [\"*\"]\n",
+        component(guests::FETCHER)
+    );
+    let (status, _, stderr) = run_expecting_exit(&config);
+    assert!(!status.success());
+    assert!(
+        stderr.contains("endpoint[0].allowed_hosts") && stderr.contains("allowing every host is refused"),
+        "{stderr}"
+    );
+}

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod http_out;
 pub mod log;
 
 pub use auth::{Principal, PrincipalKind};

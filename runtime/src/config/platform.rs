@@ -6,7 +6,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::policy::{
-    self, RawAdmin, RawAuthSection, RawCors, RawPolicy, RawRateLimitSection, RawRules, RawSignature, RawUpload,
+    self, RawAdmin, RawAuthSection, RawCors, RawOutbound, RawPolicy, RawRateLimitSection, RawRules, RawSignature,
+    RawUpload,
 };
 use super::{AdminConfig, AuthMode, ConfigError, EndpointPolicy, RateLimitSection, RoutePattern, SessionConfig};
 
@@ -29,6 +30,8 @@ pub struct PlatformConfig {
     pub admin: AdminConfig,
     /// `[rate_limit]`.
     pub rate_limit: RateLimitSection,
+    /// `[outbound]`: limits and private-range exceptions for outbound HTTP.
+    pub outbound: crate::capabilities::http_out::OutboundSettings,
 }
 
 /// `[platform]`: where to listen and where to keep things.
@@ -135,6 +138,8 @@ struct RawFile {
     admin: RawAdmin,
     #[serde(default)]
     rate_limit: RawRateLimitSection,
+    #[serde(default)]
+    outbound: RawOutbound,
     /// Named secrets; a name not here is looked up in the environment.
     #[serde(default)]
     secrets: BTreeMap<String, String>,
@@ -188,6 +193,8 @@ struct RawEndpoint {
     signature: Option<RawSignature>,
     cors: Option<RawCors>,
     upload: Option<RawUpload>,
+    #[serde(default)]
+    allowed_hosts: Vec<String>,
 }
 
 /// Environment overrides, read once by the CLI and passed in so loading stays pure.
@@ -287,6 +294,7 @@ impl PlatformConfig {
         };
         let admin = policy::admin(&raw.admin).map_err(|(k, p)| invalid(k, p))?;
         let rate_limit = policy::rate_limit_section(&raw.rate_limit).map_err(|(k, p)| invalid(k, p))?;
+        let outbound = policy::outbound(&raw.outbound).map_err(|(k, p)| invalid(k, p))?;
 
         let defaults = Limits {
             cpu: Duration::from_millis(DEFAULT_CPU_MS),
@@ -344,6 +352,7 @@ impl PlatformConfig {
                 signature: e.signature,
                 cors: e.cors,
                 upload: e.upload,
+                allowed_hosts: e.allowed_hosts,
             };
             let policy = policy::endpoint_policy(&raw_policy, &format!("endpoint[{index}]"), &base, &raw.secrets)
                 .map_err(|(k, p)| invalid(k, p))?;
@@ -360,7 +369,17 @@ impl PlatformConfig {
                 policy,
             });
         }
-        Ok(Self { path: path.to_path_buf(), platform, limits, sandbox, endpoints, session, admin, rate_limit })
+        Ok(Self {
+            path: path.to_path_buf(),
+            platform,
+            limits,
+            sandbox,
+            endpoints,
+            session,
+            admin,
+            rate_limit,
+            outbound,
+        })
     }
 
     /// The largest memory any endpoint may use: the pool's slots are sized for it.

@@ -140,6 +140,8 @@ pub struct EndpointPolicy {
     pub cors: Option<CorsPolicy>,
     /// `upload`.
     pub upload: Option<UploadPolicy>,
+    /// `allowed_hosts`: where the guest's outbound HTTP may go.
+    pub allowed_hosts: Vec<crate::capabilities::http_out::AllowedHost>,
 }
 
 /// JWT algorithms accepted for sessions; `none` and everything else are refused.
@@ -292,6 +294,35 @@ pub(super) struct RawAdmin {
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
+pub(super) struct RawOutbound {
+    #[serde(default)]
+    allow_private: Vec<String>,
+    max_calls: Option<u32>,
+    max_response_kb: Option<u64>,
+    timeout: Option<String>,
+}
+
+pub(super) fn outbound(raw: &RawOutbound) -> Result<crate::capabilities::http_out::OutboundSettings, Problem> {
+    let allow_private = raw
+        .allow_private
+        .iter()
+        .map(|c| crate::capabilities::http_out::Cidr::parse(c).map_err(|p| ("outbound.allow_private".to_string(), p)))
+        .collect::<Result<_, _>>()?;
+    let mut s = crate::capabilities::http_out::OutboundSettings { allow_private, ..Default::default() };
+    if let Some(n) = raw.max_calls {
+        s.max_calls = n;
+    }
+    if let Some(kb) = raw.max_response_kb {
+        s.max_response_bytes = kb.saturating_mul(1024);
+    }
+    if let Some(t) = &raw.timeout {
+        s.timeout = parse_duration(t).map_err(|p| ("outbound.timeout".to_string(), p))?;
+    }
+    Ok(s)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
 pub(super) struct RawRateLimitSection {
     tenant: Option<RawRule>,
     on_backend_error: Option<FailMode>,
@@ -308,6 +339,7 @@ pub(super) struct RawPolicy {
     pub(super) signature: Option<RawSignature>,
     pub(super) cors: Option<RawCors>,
     pub(super) upload: Option<RawUpload>,
+    pub(super) allowed_hosts: Vec<String>,
 }
 
 /// Resolves a named secret: `[secrets]` first, then the environment.
@@ -403,7 +435,13 @@ pub(super) fn endpoint_policy(
             })
         }
     };
+    let allowed_hosts = raw
+        .allowed_hosts
+        .iter()
+        .map(|h| crate::capabilities::http_out::AllowedHost::parse(h).map_err(|p| (key("allowed_hosts"), p)))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(EndpointPolicy {
+        allowed_hosts,
         auth: raw.auth,
         scopes: raw.scopes.clone(),
         rate_limits,

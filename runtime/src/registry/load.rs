@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{ArtifactCache, build_component, ensure_wasm_target};
+use crate::capabilities::http_out::HttpOut;
 use crate::config::{EndpointConfig, EndpointPolicy, PlatformConfig, RoutePattern};
 use crate::gate::validate::Schema;
 use crate::sandbox::{EndpointGrants, PreparedEndpoint, Sandbox};
@@ -139,6 +140,11 @@ fn load_one(
     let prepared = sandbox.prepare(&component).map_err(|err| err.to_string())?;
     let compile = |p: &Option<std::path::PathBuf>| p.as_deref().map(Schema::load).transpose();
     let body_schema = compile(&e.policy.schema)?;
+    let outbound = if e.policy.allowed_hosts.is_empty() {
+        None
+    } else {
+        Some(Arc::new(HttpOut::new(e.policy.allowed_hosts.clone(), &config.outbound)?))
+    };
     let query_schema = compile(&e.policy.query_schema)?;
     let content_hash = {
         use sha2::Digest;
@@ -149,7 +155,7 @@ fn load_one(
         route: e.route.clone(),
         route_label: e.route.to_string().into(),
         tenant,
-        grants: EndpointGrants { limits: e.limits, variables: Arc::new(e.variables.clone()) },
+        grants: EndpointGrants { limits: e.limits, variables: Arc::new(e.variables.clone()), outbound },
         prepared,
         content_hash,
         policy: e.policy.clone(),

@@ -6,5 +6,6 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "gatehouse:endpoint/endpoint",
+    imports: { "gatehouse:endpoint/http-out.fetch": async },
     exports: { default: async },
 });

@@ -18,6 +18,7 @@ pub(super) fn build(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     capabilities::auth::add_to_linker(&mut linker)?;
     capabilities::config::add_to_linker(&mut linker)?;
     capabilities::log::add_to_linker(&mut linker)?;
+    capabilities::http_out::add_to_linker(&mut linker)?;
     Ok(linker)
 }
 

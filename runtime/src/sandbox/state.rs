@@ -12,6 +12,7 @@ use super::output::{GuestOutput, Stream};
 use crate::capabilities::Principal;
 use crate::capabilities::auth::AuthState;
 use crate::capabilities::config::ConfigState;
+use crate::capabilities::http_out::{HttpOut, HttpOutState};
 use crate::capabilities::log::LogState;
 use crate::config::Limits;
 
@@ -22,6 +23,8 @@ pub struct EndpointGrants {
     pub limits: Limits,
     /// Values readable through `config.get`.
     pub variables: Arc<BTreeMap<String, String>>,
+    /// The endpoint's outbound client, if it has `allowed_hosts`.
+    pub outbound: Option<Arc<HttpOut>>,
 }
 
 /// Everything one request's store holds. Dropped with the store when the request ends.
@@ -32,6 +35,7 @@ pub(crate) struct HostState {
     pub(crate) auth: AuthState,
     pub(crate) config: ConfigState,
     pub(crate) log: LogState,
+    pub(crate) http_out: HttpOutState,
 }
 
 impl HostState {
@@ -50,6 +54,7 @@ impl HostState {
             budget: Budget::new(grants.limits.memory_bytes, grants.limits.cpu),
             auth: AuthState::new(principal),
             config: ConfigState::new(grants.variables.clone()),
+            http_out: HttpOutState::new(grants.outbound.clone(), context.clone()),
             log: LogState::new(context),
         }
     }

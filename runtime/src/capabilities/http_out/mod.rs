@@ -1,0 +1,325 @@
+//! `gatehouse:endpoint/http-out`: outbound HTTP to allow-listed hosts only.
+//!
+//! Every call is checked twice before a socket opens. The URL's scheme, host
+//! and port must match `allowed_hosts`, and an IP written in the URL (in any
+//! form the URL parser accepts: decimal, octal, IPv4-in-IPv6) must be a
+//! public address. Names are resolved by `GuardedResolver`, which hands the
+//! connector only public addresses, so a name cannot be re-pointed at
+//! loopback or cloud metadata between check and connect. Redirects are
+//! followed only to destinations that pass the same checks. Proxies from the
+//! environment are ignored, since they would bypass all of this.
+
+mod address;
+mod allow;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::component::{HasData, Linker};
+
+pub use address::Cidr;
+pub use allow::AllowedHost;
+
+use crate::sandbox::{RequestContext, wit_http_out as wit};
+
+/// Platform-wide outbound settings (`[outbound]`).
+#[derive(Debug, Clone)]
+pub struct OutboundSettings {
+    /// Private ranges callable anyway (tests need loopback; production rarely should).
+    pub allow_private: Vec<Cidr>,
+    /// Calls one request may make.
+    pub max_calls: u32,
+    /// Largest response body read.
+    pub max_response_bytes: u64,
+    /// Longest a call may take.
+    pub timeout: Duration,
+    /// Redirects followed per call.
+    pub max_redirects: usize,
+}
+
+/// Default `[outbound]`: generous for API calls, small enough to stop abuse.
+impl Default for OutboundSettings {
+    fn default() -> Self {
+        Self {
+            allow_private: Vec::new(),
+            max_calls: 10,
+            max_response_bytes: 10 << 20,
+            timeout: Duration::from_secs(10),
+            max_redirects: 5,
+        }
+    }
+}
+
+/// Why a destination is refused; carried through reqwest's error chain.
+#[derive(Debug)]
+struct Refused(String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// One endpoint's outbound client: its allow-list and its own connection pool.
+pub struct HttpOut {
+    client: reqwest::Client,
+    rules: Arc<Rules>,
+    settings: OutboundSettings,
+}
+
+struct Rules {
+    allowed: Vec<AllowedHost>,
+    private_ok: Vec<Cidr>,
+}
+
+impl Rules {
+    /// The URL-level check: scheme, allow-list, and IP literals.
+    fn check(&self, url: &reqwest::Url) -> Result<(), String> {
+        let scheme = url.scheme();
+        if scheme != "http" && scheme != "https" {
+            return Err(format!("{scheme}: is not http or https"));
+        }
+        let host = match url.host() {
+            Some(url::Host::Domain(d)) => d.to_string(),
+            Some(url::Host::Ipv4(ip)) => {
+                if let Some(why) = address::refusal(ip.into(), &self.private_ok) {
+                    return Err(format!("{ip} is {why}"));
+                }
+                ip.to_string()
+            }
+            Some(url::Host::Ipv6(ip)) => {
+                if let Some(why) = address::refusal(ip.into(), &self.private_ok) {
+                    return Err(format!("{ip} is {why}"));
+                }
+                format!("[{ip}]")
+            }
+            None => return Err("the URL has no host".into()),
+        };
+        let port = url.port_or_known_default().unwrap_or(0);
+        if !self.allowed.iter().any(|a| a.allows(scheme, host.trim_start_matches('[').trim_end_matches(']'), port)) {
+            return Err(format!("{scheme}://{host}:{port} is not in this endpoint's allowed_hosts"));
+        }
+        Ok(())
+    }
+}
+
+/// Resolves names and keeps only the addresses an endpoint may reach.
+struct GuardedResolver {
+    rules: Arc<Rules>,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let rules = self.rules.clone();
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let mut why = "no address";
+            let ok: Vec<SocketAddr> = addrs
+                .into_iter()
+                .filter(|a| match address::refusal(a.ip(), &rules.private_ok) {
+                    None => true,
+                    Some(w) => {
+                        why = w;
+                        false
+                    }
+                })
+                .collect();
+            if ok.is_empty() {
+                let e: Box<dyn std::error::Error + Send + Sync> =
+                    Box::new(Refused(format!("{host} resolves only to {why}")));
+                return Err(e);
+            }
+            Ok(Box::new(ok.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+impl std::fmt::Debug for HttpOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpOut").field("allowed", &self.rules.allowed).finish_non_exhaustive()
+    }
+}
+
+impl HttpOut {
+    /// A client for an endpoint's allow-list.
+    pub fn new(allowed: Vec<AllowedHost>, settings: &OutboundSettings) -> Result<Self, String> {
+        let rules = Arc::new(Rules { allowed, private_ok: settings.allow_private.clone() });
+        let redirect_rules = rules.clone();
+        let max_redirects = settings.max_redirects;
+        let redirect = reqwest::redirect::Policy::custom(move |attempt| {
+            if attempt.previous().len() > max_redirects {
+                return attempt.error(Refused(format!("more than {max_redirects} redirects")));
+            }
+            match redirect_rules.check(attempt.url()) {
+                Ok(()) => attempt.follow(),
+                Err(why) => attempt.error(Refused(format!("redirect refused: {why}"))),
+            }
+        });
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(redirect)
+            .dns_resolver(Arc::new(GuardedResolver { rules: rules.clone() }))
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(5)))
+            .build()
+            .map_err(|e| format!("cannot build the outbound HTTP client: {e}"))?;
+        Ok(Self { client, rules, settings: settings.clone() })
+    }
+
+    async fn fetch(&self, req: wit::OutgoingRequest) -> Result<wit::IncomingResponse, wit::HttpError> {
+        let url = reqwest::Url::parse(&req.url).map_err(|e| wit::HttpError::InvalidUrl(format!("{}: {e}", req.url)))?;
+        self.rules.check(&url).map_err(wit::HttpError::NotAllowed)?;
+        let method = reqwest::Method::from_bytes(req.method.to_ascii_uppercase().as_bytes())
+            .map_err(|_| wit::HttpError::InvalidUrl(format!("`{}` is not an HTTP method", req.method)))?;
+        let mut builder = self.client.request(method, url);
+        for (name, value) in &req.headers {
+            let lower = name.to_ascii_lowercase();
+            // The client sets these itself; a guest must not smuggle its own.
+            if matches!(lower.as_str(), "host" | "content-length" | "transfer-encoding" | "connection") {
+                continue;
+            }
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        if let Some(body) = req.body {
+            builder = builder.body(body);
+        }
+        if let Some(ms) = req.timeout_ms {
+            builder = builder.timeout(Duration::from_millis(u64::from(ms)).min(self.settings.timeout));
+        }
+        let mut resp = builder.send().await.map_err(classify)?;
+        let status = resp.status().as_u16();
+        let headers = resp
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let max = self.settings.max_response_bytes;
+        if resp.content_length().is_some_and(|n| n > max) {
+            return Err(wit::HttpError::ResponseTooLarge(max));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+            if body.len() as u64 + chunk.len() as u64 > max {
+                return Err(wit::HttpError::ResponseTooLarge(max));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(wit::IncomingResponse { status, headers, body })
+    }
+}
+
+fn classify(e: reqwest::Error) -> wit::HttpError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(s) = source {
+        if let Some(r) = s.downcast_ref::<Refused>() {
+            return wit::HttpError::NotAllowed(r.0.clone());
+        }
+        source = s.source();
+    }
+    if e.is_timeout() {
+        return wit::HttpError::Timeout;
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    wit::HttpError::Connection(text)
+}
+
+/// Per-request state: the endpoint's client (if it may call out) and the call count.
+pub(crate) struct HttpOutState {
+    client: Option<Arc<HttpOut>>,
+    calls: u32,
+    context: Arc<RequestContext>,
+}
+
+impl HttpOutState {
+    pub(crate) fn new(client: Option<Arc<HttpOut>>, context: Arc<RequestContext>) -> Self {
+        Self { client, calls: 0, context }
+    }
+}
+
+impl wit::Host for HttpOutState {
+    async fn fetch(&mut self, request: wit::OutgoingRequest) -> Result<wit::IncomingResponse, wit::HttpError> {
+        let Some(client) = self.client.clone() else {
+            return Err(wit::HttpError::NotAllowed("this endpoint has no allowed_hosts".into()));
+        };
+        self.calls += 1;
+        if self.calls > client.settings.max_calls {
+            return Err(wit::HttpError::TooManyCalls(client.settings.max_calls));
+        }
+        let url = request.url.clone();
+        let result = client.fetch(request).await;
+        let c = &self.context;
+        match &result {
+            Ok(r) => {
+                tracing::debug!(tenant = %c.tenant, route = %c.route, request_id = %c.request_id, url = %url, status = r.status, "outbound call")
+            }
+            Err(e) => {
+                tracing::warn!(tenant = %c.tenant, route = %c.route, request_id = %c.request_id, url = %url, "outbound call refused or failed: {e:?}")
+            }
+        }
+        result
+    }
+}
+
+struct HttpOutData;
+
+impl HasData for HttpOutData {
+    type Data<'a> = &'a mut HttpOutState;
+}
+
+/// Links `gatehouse:endpoint/http-out`.
+pub(crate) fn add_to_linker(linker: &mut Linker<crate::sandbox::HostState>) -> wasmtime::Result<()> {
+    wit::add_to_linker::<_, HttpOutData>(linker, |s| &mut s.http_out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules(allowed: &[&str], private_ok: &[&str]) -> Rules {
+        Rules {
+            allowed: allowed.iter().map(|a| AllowedHost::parse(a).unwrap()).collect(),
+            private_ok: private_ok.iter().map(|c| Cidr::parse(c).unwrap()).collect(),
+        }
+    }
+
+    fn check(r: &Rules, url: &str) -> Result<(), String> {
+        r.check(&reqwest::Url::parse(url).unwrap())
+    }
+
+    #[test]
+    fn ip_literals_in_every_spelling_are_checked() {
+        let r = rules(&["http://127.0.0.1:80", "https://api.example.com"], &[]);
+        for url in [
+            "http://127.0.0.1/",
+            "http://2130706433/",
+            "http://0177.0.0.1/",
+            "http://0x7f.1/",
+            "http://[::1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://0.0.0.0/",
+        ] {
+            assert!(check(&r, url).is_err(), "{url} was allowed");
+        }
+        assert!(check(&r, "https://api.example.com/v1").is_ok());
+        assert!(check(&r, "http://api.example.com/v1").unwrap_err().contains("allowed_hosts"));
+        assert!(check(&r, "ftp://api.example.com/").is_err());
+    }
+
+    #[test]
+    fn allowed_private_ranges_open_loopback_only_when_listed() {
+        let r = rules(&["http://127.0.0.1:8080"], &["127.0.0.0/8"]);
+        assert!(check(&r, "http://127.0.0.1:8080/x").is_ok());
+        assert!(check(&r, "http://127.0.0.1:8081/x").is_err());
+    }
+}
