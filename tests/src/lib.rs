@@ -57,6 +57,9 @@ fn command_in(dir: &std::path::Path, args: &[&str]) -> Command {
         .env("GATEHOUSE_BUILD_DIR", guests::BUILD_DIR)
         .env("GATEHOUSE_CACHE_DIR", PathBuf::from(guests::BUILD_DIR).join("cwasm-cache"))
         .env("RUST_LOG", "info")
+        // A developer's own keys must not change what the tests see.
+        .env_remove("OPENAI_API_KEY")
+        .env_remove("GATEHOUSE_ADMIN_TOKEN")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -243,8 +246,12 @@ pub fn redis_url() -> Option<String> {
     None
 }
 
+/// The API key the mock upstream's chat API accepts.
+pub const UPSTREAM_KEY: &str = "sk-upstream-test-0123456789";
+
 /// A mock upstream on a loopback port, for outbound-HTTP tests: `/hello`,
-/// `/redirect?to=URL` (302), `/big` (2 MiB) and `/slow` (3 s). Runs on its own
+/// `/redirect?to=URL` (302), `/big` (2 MiB), `/slow` (3 s) and an OpenAI-style
+/// `POST /v1/chat/completions` that answers `echo: <prompt>` to [`UPSTREAM_KEY`]. Runs on its own
 /// thread so it outlives any one test runtime.
 pub fn mock_upstream() -> std::net::SocketAddr {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding the mock upstream");
@@ -263,6 +270,7 @@ pub fn mock_upstream() -> std::net::SocketAddr {
                     }),
                 )
                 .route("/big", get(|| async { vec![b'x'; 2 << 20] }))
+                .route("/v1/chat/completions", axum::routing::post(chat_completion))
                 .route(
                     "/slow",
                     get(|| async {
@@ -275,4 +283,25 @@ pub fn mock_upstream() -> std::net::SocketAddr {
         });
     });
     addr
+}
+
+async fn chat_completion(
+    headers: axum::http::HeaderMap,
+    body: axum::Json<serde_json::Value>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if auth != format!("Bearer {UPSTREAM_KEY}") {
+        return (axum::http::StatusCode::UNAUTHORIZED, "bad key").into_response();
+    }
+    let prompt = body["messages"][0]["content"].as_str().unwrap_or("").to_string();
+    let words = prompt.split_whitespace().count() as u64;
+    axum::Json(serde_json::json!({
+        "id": "chatcmpl-mock",
+        "model": body["model"],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": format!("echo: {prompt} (max_tokens {}, temperature {})", body["max_tokens"], body["temperature"])}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": words, "completion_tokens": words + 1, "total_tokens": 2 * words + 1},
+        "max_tokens_seen": body["max_tokens"],
+    }))
+    .into_response()
 }

@@ -155,9 +155,12 @@ async fn gated_examples_as_platform_toml_declares_them() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 200);
+    // platform.toml grants OPENAI_API_KEY from the environment, unset here: a clear 503.
+    assert_eq!(resp.status(), 503);
     assert_eq!(resp.headers()["x-ratelimit-limit"], "20");
-    assert_eq!(json(resp).await["data"]["maxTokens"], 100);
+    let got = json(resp).await;
+    assert_eq!(got["code"], "UPSTREAM_NOT_CONFIGURED");
+    assert!(got["error"].as_str().unwrap().contains("OPENAI_API_KEY"));
     // Stripe webhook: signed with the development secret from [secrets].
     let body = r#"{"id":"evt_9","type":"invoice.paid"}"#;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();

@@ -12,12 +12,19 @@ fn now() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
 }
 
-/// Profile (auth required) and AI generation (scope, rate limit, schema) behind the admin API.
+/// Profile (auth required) and AI generation (scope, rate limit, schema, an
+/// OpenAI-style upstream mocked on loopback) behind the admin API.
 fn keyed_server(extra: &str) -> Server {
+    let upstream = gatehouse_tests::mock_upstream();
     Server::start(&format!(
         r#"
         {ADMIN_SECTION}
         {extra}
+        [outbound]
+        allow_private = ["127.0.0.1/32"]
+
+        [secrets]
+        OPENAI_API_KEY = "{key}"
 
         [[endpoint]]
         route = "GET /api/user/profile"
@@ -31,7 +38,11 @@ fn keyed_server(extra: &str) -> Server {
         scopes = ["write"]
         rate_limit = {{ limit = 20, window = "1h", by = "user" }}
         schema = {schema}
+        allowed_hosts = ["http://{upstream}"]
+        secrets = ["OPENAI_API_KEY"]
+        variables = {{ OPENAI_BASE_URL = "http://{upstream}", OPENAI_MODEL = "gpt-mock" }}
         "#,
+        key = gatehouse_tests::UPSTREAM_KEY,
         profile = example("profile"),
         ai = example("ai_generate"),
         schema = repo_file("endpoints/ai-generate/schema.json"),
@@ -201,7 +212,7 @@ async fn ai_generate_validates_fills_defaults_and_rate_limits_per_user() {
     let data = json(resp).await["data"].clone();
     assert_eq!(
         data,
-        json!({"accepted": true, "prompt": "Write a haiku", "maxTokens": 100, "temperature": 0.7, "user": "ada"})
+        json!({"text": "echo: Write a haiku (max_tokens 100, temperature 0.7)", "tokensUsed": 7, "model": "gpt-mock"})
     );
 
     for _ in 0..16 {
@@ -219,6 +230,8 @@ async fn ai_generate_validates_fills_defaults_and_rate_limits_per_user() {
     assert_eq!(instances(&s).await, before, "a rate-limited request created an instance");
     // Bob has his own budget.
     assert_eq!(post(&bob, json!({"prompt": "hi"})).await.unwrap().status(), 200);
+    // The upstream key was used but never logged.
+    assert!(!s.log().contains(gatehouse_tests::UPSTREAM_KEY));
 }
 
 #[tokio::test]

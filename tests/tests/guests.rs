@@ -169,10 +169,15 @@ async fn escape() {
 async fn echo() {
     let s = Server::start(&format!(
         r#"
+        [secrets]
+        NOT_GRANTED = "a secret another endpoint may hold"
+        API_TOKEN = "granted-token-value"
+
         [[endpoint]]
         route = "POST /items/{{id}}/{{slug}}"
         component = {echo}
         variables = {{ GREETING = "hi there" }}
+        secrets = ["API_TOKEN"]
         "#,
         echo = component(guests::ECHO),
     ));
@@ -195,7 +200,10 @@ async fn echo() {
     assert_eq!(got["requestId"], id.as_str());
     assert_eq!(got["auth"], json!({"kind": "anonymous", "tenant": "default", "scopes": []}));
     assert_eq!(got["greeting"], "hi there");
+    // A secret in [secrets] but not granted to this endpoint is invisible to it.
     assert_eq!(got["secret"], serde_json::Value::Null);
+    assert_eq!(got["token"], "granted-token-value");
+    assert!(!s.log().contains("granted-token-value"));
 }
 
 #[test]

@@ -5,6 +5,7 @@ mod error;
 mod platform;
 mod policy;
 mod route;
+mod secret;
 
 pub use duration::parse_duration;
 pub use error::ConfigError;
@@ -14,3 +15,4 @@ pub use policy::{
     RateLimitSection, SessionConfig, SessionKey, SignaturePolicy, SignatureScheme, UploadPolicy,
 };
 pub use route::{Method, RoutePattern};
+pub use secret::Secret;

@@ -195,6 +195,8 @@ struct RawEndpoint {
     upload: Option<RawUpload>,
     #[serde(default)]
     allowed_hosts: Vec<String>,
+    #[serde(default)]
+    secrets: Vec<String>,
 }
 
 /// Environment overrides, read once by the CLI and passed in so loading stays pure.
@@ -353,9 +355,16 @@ impl PlatformConfig {
                 cors: e.cors,
                 upload: e.upload,
                 allowed_hosts: e.allowed_hosts,
+                secrets: e.secrets,
             };
             let policy = policy::endpoint_policy(&raw_policy, &format!("endpoint[{index}]"), &base, &raw.secrets)
                 .map_err(|(k, p)| invalid(k, p))?;
+            if let Some(both) = policy.secrets.keys().find(|n| e.variables.contains_key(*n)) {
+                return Err(invalid(
+                    key("secrets"),
+                    format!("`{both}` is also a variable; a name is one or the other"),
+                ));
+            }
             if policy.auth != AuthMode::None && session.is_none() {
                 tracing::debug!(route = %route, "auth without [auth.session]: only API keys are accepted");
             }

@@ -107,7 +107,7 @@ pub struct SignaturePolicy {
     /// The secret's name (for messages; never its value).
     pub secret_name: String,
     /// The secret's value.
-    pub secret: String,
+    pub secret: super::Secret,
     /// How far a signed timestamp may be from now.
     pub tolerance: Duration,
 }
@@ -142,6 +142,8 @@ pub struct EndpointPolicy {
     pub upload: Option<UploadPolicy>,
     /// `allowed_hosts`: where the guest's outbound HTTP may go.
     pub allowed_hosts: Vec<crate::capabilities::http_out::AllowedHost>,
+    /// `secrets`: the granted secrets that resolved (name → value).
+    pub secrets: BTreeMap<String, super::Secret>,
 }
 
 /// JWT algorithms accepted for sessions; `none` and everything else are refused.
@@ -159,7 +161,7 @@ pub enum JwtAlgorithm {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SessionKey {
     /// HS256: a named secret's value.
-    Secret(String),
+    Secret(super::Secret),
     /// RS256/ES256: a PEM public key file.
     PemFile(PathBuf),
     /// RS256/ES256: a JWKS file; the token's `kid` picks the key.
@@ -340,11 +342,12 @@ pub(super) struct RawPolicy {
     pub(super) cors: Option<RawCors>,
     pub(super) upload: Option<RawUpload>,
     pub(super) allowed_hosts: Vec<String>,
+    pub(super) secrets: Vec<String>,
 }
 
 /// Resolves a named secret: `[secrets]` first, then the environment.
-pub(super) fn resolve_secret(name: &str, table: &BTreeMap<String, String>) -> Option<String> {
-    table.get(name).cloned().or_else(|| std::env::var(name).ok()).filter(|v| !v.is_empty())
+pub(super) fn resolve_secret(name: &str, table: &BTreeMap<String, String>) -> Option<super::Secret> {
+    table.get(name).cloned().or_else(|| std::env::var(name).ok()).filter(|v| !v.is_empty()).map(super::Secret::new)
 }
 
 type Problem = (String, String);
@@ -440,7 +443,21 @@ pub(super) fn endpoint_policy(
         .iter()
         .map(|h| crate::capabilities::http_out::AllowedHost::parse(h).map_err(|p| (key("allowed_hosts"), p)))
         .collect::<Result<Vec<_>, _>>()?;
+    let mut granted = BTreeMap::new();
+    for name in &raw.secrets {
+        match resolve_secret(name, secrets) {
+            Some(value) => {
+                granted.insert(name.clone(), value);
+            }
+            // Not fatal: the platform still starts, and the guest sees the
+            // secret as unset (and can say so in its answer).
+            None => tracing::warn!(
+                "{at}.secrets: `{name}` is neither in [secrets] nor an environment variable; the endpoint will see it as unset"
+            ),
+        }
+    }
     Ok(EndpointPolicy {
+        secrets: granted,
         allowed_hosts,
         auth: raw.auth,
         scopes: raw.scopes.clone(),

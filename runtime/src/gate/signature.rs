@@ -41,7 +41,7 @@ pub fn verify(policy: &SignaturePolicy, headers: &HeaderMap, body: &[u8], now: u
             }
             let mut signed = format!("{t}.").into_bytes();
             signed.extend_from_slice(body);
-            if candidates.iter().any(|c| matches(&policy.secret, &signed, c)) {
+            if candidates.iter().any(|c| matches(policy.secret.expose(), &signed, c)) {
                 Ok(())
             } else {
                 refuse("no v1 signature matches the body")
@@ -49,7 +49,11 @@ pub fn verify(policy: &SignaturePolicy, headers: &HeaderMap, body: &[u8], now: u
         }
         SignatureScheme::HmacSha256 => {
             let sig = value.trim().strip_prefix("sha256=").unwrap_or(value.trim());
-            if matches(&policy.secret, body, sig) { Ok(()) } else { refuse("the signature does not match the body") }
+            if matches(policy.secret.expose(), body, sig) {
+                Ok(())
+            } else {
+                refuse("the signature does not match the body")
+            }
         }
     }
 }
@@ -80,7 +84,7 @@ mod tests {
             scheme,
             header: "stripe-signature".into(),
             secret_name: "S".into(),
-            secret: "whsec_test".into(),
+            secret: crate::config::Secret::new("whsec_test"),
             tolerance: Duration::from_secs(300),
         }
     }

@@ -36,7 +36,7 @@ impl SessionVerifier {
             JwtAlgorithm::ES256 => Algorithm::ES256,
         };
         let keys = match &config.key {
-            SessionKey::Secret(s) => Keys::One(DecodingKey::from_secret(s.as_bytes())),
+            SessionKey::Secret(s) => Keys::One(DecodingKey::from_secret(s.expose().as_bytes())),
             SessionKey::PemFile(path) => {
                 let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
                 let key = match algorithm {
@@ -142,7 +142,7 @@ mod tests {
     fn config(secret: &str) -> SessionConfig {
         SessionConfig {
             algorithm: JwtAlgorithm::HS256,
-            key: SessionKey::Secret(secret.into()),
+            key: SessionKey::Secret(crate::config::Secret::new(secret)),
             issuer: Some("https://auth.example.com".into()),
             audience: Some("gatehouse".into()),
             cookie: "session".into(),

@@ -155,7 +155,12 @@ fn load_one(
         route: e.route.clone(),
         route_label: e.route.to_string().into(),
         tenant,
-        grants: EndpointGrants { limits: e.limits, variables: Arc::new(e.variables.clone()), outbound },
+        grants: EndpointGrants {
+            limits: e.limits,
+            variables: Arc::new(e.variables.clone()),
+            outbound,
+            secrets: Arc::new(e.policy.secrets.clone()),
+        },
         prepared,
         content_hash,
         policy: e.policy.clone(),

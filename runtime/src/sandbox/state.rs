@@ -25,6 +25,8 @@ pub struct EndpointGrants {
     pub variables: Arc<BTreeMap<String, String>>,
     /// The endpoint's outbound client, if it has `allowed_hosts`.
     pub outbound: Option<Arc<HttpOut>>,
+    /// Secrets readable through `config.get`; never logged.
+    pub secrets: Arc<BTreeMap<String, crate::config::Secret>>,
 }
 
 /// Everything one request's store holds. Dropped with the store when the request ends.
@@ -53,7 +55,7 @@ impl HostState {
             table: ResourceTable::new(),
             budget: Budget::new(grants.limits.memory_bytes, grants.limits.cpu),
             auth: AuthState::new(principal),
-            config: ConfigState::new(grants.variables.clone()),
+            config: ConfigState::new(grants.variables.clone(), grants.secrets.clone()),
             http_out: HttpOutState::new(grants.outbound.clone(), context.clone()),
             log: LogState::new(context),
         }

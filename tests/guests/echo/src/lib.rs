@@ -17,6 +17,7 @@ fn handle(req: Request) -> Result<Response, Error> {
         "auth": { "kind": who.kind.as_str(), "tenant": who.tenant, "scopes": who.scopes },
         "greeting": config::get("GREETING"),
         "secret": config::get("NOT_GRANTED"),
+        "token": config::get("API_TOKEN"),
     }))
 }
 
