@@ -65,6 +65,14 @@ pub enum StartupError {
         /// Why.
         problem: String,
     },
+    /// The tenant's database could not be opened or migrated.
+    #[error("{config}: the tenant database: {problem}")]
+    Database {
+        /// The config file.
+        config: String,
+        /// Why.
+        problem: String,
+    },
     /// `platform.redis_url` could not be reached.
     #[error("{config}: platform.redis_url: {problem}; start Redis or remove redis_url to limit in memory")]
     Redis {
@@ -93,6 +101,17 @@ impl App {
             .await
             .map_err(|problem| StartupError::Redis { config: config_name.clone(), problem })?;
 
+        let tenant_db = {
+            let path = config.platform.data_dir.join("tenants").join(&config.platform.tenant).join("data.db");
+            crate::capabilities::db::TenantDatabase::open_sqlite(
+                &path,
+                config.database.migrations.as_deref(),
+                config.database.limits,
+            )
+            .await
+            .map_err(|problem| StartupError::Database { config: config_name.clone(), problem })?
+        };
+        let tenant_db = Some(Arc::new(tenant_db));
         let owned = config.clone();
         let (sandbox, endpoints) = tokio::task::spawn_blocking(move || {
             let sandbox = Sandbox::new(SandboxSettings {
@@ -101,7 +120,7 @@ impl App {
                 queue_timeout: owned.sandbox.queue_timeout,
             })
             .map_err(|e| StartupError::Engine(format!("{e:#}")))?;
-            let endpoints = load_endpoints(&owned, &sandbox)?;
+            let endpoints = load_endpoints(&owned, &sandbox, tenant_db)?;
             Ok::<_, StartupError>((sandbox, endpoints))
         })
         .await

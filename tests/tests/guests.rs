@@ -401,3 +401,57 @@ async fn outbound_needs_allowed_hosts_and_refuses_allow_everything() {
         "{stderr}"
     );
 }
+
+fn db_server() -> Server {
+    Server::start(&format!(
+        "[database]\nmigrations = {}\nstatement_timeout = \"500ms\"\nmax_rows = 10000\n\n[[endpoint]]\nroute = \"GET /db\"\ncomponent = {}\n",
+        gatehouse_tests::repo_file("endpoints/migrations"),
+        component(guests::DB_PROBE)
+    ))
+}
+
+async fn probe(s: &Server, mode: &str) -> reqwest::Response {
+    client().get(s.url("/db")).query(&[("mode", mode)]).send().await.unwrap()
+}
+
+async fn probe_json(s: &Server, mode: &str) -> serde_json::Value {
+    let resp = probe(s, mode).await;
+    assert_eq!(resp.status(), 200, "mode {mode}");
+    json(resp).await["data"].clone()
+}
+
+#[tokio::test]
+async fn db_probe() {
+    let s = db_server();
+    // Nothing outside the tenant's own file: attach (by parameter or literal), extensions, pragmas.
+    let platform_db = s.data_dir().join("platform.db");
+    let resp = client()
+        .get(s.url("/db"))
+        .query(&[("mode", "attach"), ("path", platform_db.to_str().unwrap())])
+        .send()
+        .await
+        .unwrap();
+    let got = json(resp).await["data"].clone();
+    assert!(got["error"].as_str().unwrap().starts_with("DbError::Denied"), "{got}");
+    for mode in ["attach-literal", "extension", "pragma"] {
+        let got = probe_json(&s, mode).await;
+        assert!(got["error"].as_str().unwrap_or_default().starts_with("DbError::Denied"), "{mode}: {got}");
+    }
+    // Reading its own schema is fine.
+    assert_eq!(probe_json(&s, "table-info").await["ok"], "5");
+    // Limits: the statement timeout interrupts a runaway query; a huge result is refused.
+    let started = Instant::now();
+    assert_eq!(probe_json(&s, "timeout").await["error"], "DbError::Timeout");
+    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert!(probe_json(&s, "rows").await["error"].as_str().unwrap().contains("more than 10000 rows"));
+    // A trapping guest's transaction is rolled back, and so is one it drops.
+    assert!(probe_json(&s, "write").await["ok"].is_string());
+    let resp = probe(&s, "trap").await;
+    assert_eq!(resp.status(), 500);
+    assert_eq!(json(resp).await["code"], "GUEST_TRAP");
+    assert_eq!(probe_json(&s, "leave-open").await, json!("dropped"));
+    assert_eq!(probe_json(&s, "count").await["count"], 1);
+    // And the database is still writable afterwards (no lock left behind).
+    assert!(probe_json(&s, "write").await["ok"].is_string());
+    assert_eq!(probe_json(&s, "count").await["count"], 2);
+}

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod db;
 pub mod http_out;
 pub mod log;
 

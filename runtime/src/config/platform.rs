@@ -32,6 +32,26 @@ pub struct PlatformConfig {
     pub rate_limit: RateLimitSection,
     /// `[outbound]`: limits and private-range exceptions for outbound HTTP.
     pub outbound: crate::capabilities::http_out::OutboundSettings,
+    /// `[database]`: the tenant database's migrations and limits.
+    pub database: DatabaseSection,
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Default)]
+pub struct DatabaseSection {
+    /// A folder of ordered `*.sql` files applied once to each tenant database.
+    pub migrations: Option<PathBuf>,
+    /// Per-statement limits.
+    pub limits: crate::capabilities::db::DbLimits,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDatabase {
+    migrations: Option<String>,
+    statement_timeout: Option<String>,
+    max_rows: Option<usize>,
+    max_result_kb: Option<usize>,
 }
 
 /// `[platform]`: where to listen and where to keep things.
@@ -140,6 +160,8 @@ struct RawFile {
     rate_limit: RawRateLimitSection,
     #[serde(default)]
     outbound: RawOutbound,
+    #[serde(default)]
+    database: RawDatabase,
     /// Named secrets; a name not here is looked up in the environment.
     #[serde(default)]
     secrets: BTreeMap<String, String>,
@@ -297,6 +319,24 @@ impl PlatformConfig {
         let admin = policy::admin(&raw.admin).map_err(|(k, p)| invalid(k, p))?;
         let rate_limit = policy::rate_limit_section(&raw.rate_limit).map_err(|(k, p)| invalid(k, p))?;
         let outbound = policy::outbound(&raw.outbound).map_err(|(k, p)| invalid(k, p))?;
+        let mut database = DatabaseSection::default();
+        if let Some(m) = &raw.database.migrations {
+            let dir = base.join(m);
+            if !dir.is_dir() {
+                return Err(invalid("database.migrations".into(), format!("names {m}, which is not a folder")));
+            }
+            database.migrations = Some(dir);
+        }
+        if let Some(t) = &raw.database.statement_timeout {
+            database.limits.statement_timeout =
+                super::parse_duration(t).map_err(|p| invalid("database.statement_timeout".into(), p))?;
+        }
+        if let Some(n) = raw.database.max_rows {
+            database.limits.max_rows = n;
+        }
+        if let Some(kb) = raw.database.max_result_kb {
+            database.limits.max_result_bytes = kb.saturating_mul(1024);
+        }
 
         let defaults = Limits {
             cpu: Duration::from_millis(DEFAULT_CPU_MS),
@@ -388,6 +428,7 @@ impl PlatformConfig {
             admin,
             rate_limit,
             outbound,
+            database,
         })
     }
 

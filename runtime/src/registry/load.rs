@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{ArtifactCache, build_component, ensure_wasm_target};
+use crate::capabilities::db::TenantDatabase;
 use crate::capabilities::http_out::HttpOut;
 use crate::config::{EndpointConfig, EndpointPolicy, PlatformConfig, RoutePattern};
 use crate::gate::validate::Schema;
@@ -52,7 +53,11 @@ pub struct LoadError {
 }
 
 /// Loads every endpoint of `config`; the first failure stops the load.
-pub fn load_endpoints(config: &PlatformConfig, sandbox: &Sandbox) -> Result<Vec<Arc<Endpoint>>, LoadError> {
+pub fn load_endpoints(
+    config: &PlatformConfig,
+    sandbox: &Sandbox,
+    db: Option<Arc<TenantDatabase>>,
+) -> Result<Vec<Arc<Endpoint>>, LoadError> {
     let cache = ArtifactCache::new(&config.platform.cache_dir);
     let tenant: Arc<str> = config.platform.tenant.as_str().into();
     let mut built: HashMap<PathBuf, PathBuf> = HashMap::new();
@@ -89,7 +94,7 @@ pub fn load_endpoints(config: &PlatformConfig, sandbox: &Sandbox) -> Result<Vec<
                 ));
             }
         };
-        let endpoint = load_one(e, &wasm_path, config, sandbox, &cache, tenant.clone()).map_err(fail)?;
+        let endpoint = load_one(e, &wasm_path, config, sandbox, &cache, tenant.clone(), db.clone()).map_err(fail)?;
         endpoints.push(Arc::new(endpoint));
     }
     Ok(endpoints)
@@ -118,6 +123,7 @@ fn load_one(
     sandbox: &Sandbox,
     cache: &ArtifactCache,
     tenant: Arc<str>,
+    db: Option<Arc<TenantDatabase>>,
 ) -> Result<Endpoint, String> {
     let size = std::fs::metadata(wasm_path).map_err(|err| format!("cannot read {}: {err}", wasm_path.display()))?.len();
     let max = config.sandbox.max_component_bytes as u64;
@@ -160,6 +166,7 @@ fn load_one(
             variables: Arc::new(e.variables.clone()),
             outbound,
             secrets: Arc::new(e.policy.secrets.clone()),
+            db,
         },
         prepared,
         content_hash,

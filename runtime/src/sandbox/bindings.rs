@@ -6,6 +6,10 @@
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "gatehouse:endpoint/endpoint",
-    imports: { "gatehouse:endpoint/http-out.fetch": async },
+    imports: {
+        "gatehouse:endpoint/http-out.fetch": async,
+        "gatehouse:endpoint/db": async,
+    },
+    with: { "gatehouse:endpoint/db.transaction": crate::capabilities::db::DbTransaction },
     exports: { default: async },
 });

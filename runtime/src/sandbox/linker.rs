@@ -19,6 +19,7 @@ pub(super) fn build(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     capabilities::config::add_to_linker(&mut linker)?;
     capabilities::log::add_to_linker(&mut linker)?;
     capabilities::http_out::add_to_linker(&mut linker)?;
+    capabilities::db::add_to_linker(&mut linker)?;
     Ok(linker)
 }
 

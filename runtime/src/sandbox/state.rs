@@ -12,6 +12,7 @@ use super::output::{GuestOutput, Stream};
 use crate::capabilities::Principal;
 use crate::capabilities::auth::AuthState;
 use crate::capabilities::config::ConfigState;
+use crate::capabilities::db::{DbState, TenantDatabase};
 use crate::capabilities::http_out::{HttpOut, HttpOutState};
 use crate::capabilities::log::LogState;
 use crate::config::Limits;
@@ -27,17 +28,20 @@ pub struct EndpointGrants {
     pub outbound: Option<Arc<HttpOut>>,
     /// Secrets readable through `config.get`; never logged.
     pub secrets: Arc<BTreeMap<String, crate::config::Secret>>,
+    /// The tenant's database.
+    pub db: Option<Arc<TenantDatabase>>,
 }
 
 /// Everything one request's store holds. Dropped with the store when the request ends.
 pub(crate) struct HostState {
     wasi: WasiCtx,
-    table: ResourceTable,
+    pub(crate) table: ResourceTable,
     pub(crate) budget: Budget,
     pub(crate) auth: AuthState,
     pub(crate) config: ConfigState,
     pub(crate) log: LogState,
     pub(crate) http_out: HttpOutState,
+    pub(crate) db: DbState,
 }
 
 impl HostState {
@@ -57,6 +61,7 @@ impl HostState {
             auth: AuthState::new(principal),
             config: ConfigState::new(grants.variables.clone(), grants.secrets.clone()),
             http_out: HttpOutState::new(grants.outbound.clone(), context.clone()),
+            db: DbState::new(grants.db.clone(), context.clone()),
             log: LogState::new(context),
         }
     }

@@ -1,0 +1,138 @@
+//! The database examples on the tenant's SQLite: posts with an ownership check,
+//! bulk task import in one transaction, analytics computed in SQL.
+
+use gatehouse_tests::{Server, client, example, json, repo_file};
+use serde_json::json;
+
+fn server() -> Server {
+    Server::start(&format!(
+        r#"
+        [database]
+        migrations = {migrations}
+
+        [[endpoint]]
+        route = "POST /api/posts"
+        component = {posts}
+        auth = "required"
+
+        [[endpoint]]
+        route = "GET /api/posts/{{id}}"
+        component = {posts}
+        auth = "required"
+
+        [[endpoint]]
+        route = "DELETE /api/posts/{{id}}"
+        component = {posts}
+        auth = "required"
+
+        [[endpoint]]
+        route = "POST /api/tasks/import"
+        component = {import}
+        auth = "required"
+        schema = {schema}
+
+        [[endpoint]]
+        route = "GET /api/analytics/dashboard"
+        component = {analytics}
+        auth = "required"
+        "#,
+        migrations = repo_file("endpoints/migrations"),
+        posts = example("posts"),
+        import = example("task_import"),
+        schema = repo_file("endpoints/task-import/schema.json"),
+        analytics = example("analytics"),
+    ))
+}
+
+#[tokio::test]
+async fn posts_are_visible_and_deletable_by_their_author_only() {
+    let s = server();
+    let ada = s.create_key(&["--user", "ada"]);
+    let bob = s.create_key(&["--user", "bob"]);
+    let resp = client()
+        .post(s.url("/api/posts"))
+        .bearer_auth(&ada)
+        .json(&json!({"title": "Hello", "body": "First!"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let post = json(resp).await["data"].clone();
+    assert_eq!(post["authorId"], "ada");
+    assert_eq!(post["title"], "Hello");
+    let id = post["id"].as_i64().unwrap();
+    let url = s.url(&format!("/api/posts/{id}"));
+
+    let resp = client().get(&url).bearer_auth(&ada).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(json(resp).await["data"]["body"], "First!");
+    let resp = client().get(&url).bearer_auth(&bob).send().await.unwrap();
+    assert_eq!(resp.status(), 403);
+    assert_eq!(json(resp).await["code"], "NOT_POST_OWNER");
+    assert_eq!(client().delete(&url).bearer_auth(&bob).send().await.unwrap().status(), 403);
+    let resp = client().get(s.url("/api/posts/99999")).bearer_auth(&ada).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    assert_eq!(json(resp).await["code"], "POST_NOT_FOUND");
+    assert_eq!(client().get(s.url("/api/posts/abc")).bearer_auth(&ada).send().await.unwrap().status(), 400);
+
+    let resp = client().delete(&url).bearer_auth(&ada).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(json(resp).await["data"]["deleted"], id);
+    assert_eq!(client().get(&url).bearer_auth(&ada).send().await.unwrap().status(), 404);
+    // A title the table's CHECK refuses is a 409 from the constraint, not a crash.
+    let resp = client().post(s.url("/api/posts")).bearer_auth(&ada).json(&json!({"title": ""})).send().await.unwrap();
+    assert_eq!(resp.status(), 409);
+    assert_eq!(json(resp).await["code"], "DB_CONSTRAINT");
+}
+
+#[tokio::test]
+async fn bulk_import_is_all_or_nothing_and_analytics_add_it_up() {
+    let s = server();
+    let ada = s.create_key(&["--user", "ada"]);
+    let import =
+        |body: serde_json::Value| client().post(s.url("/api/tasks/import")).bearer_auth(&ada).json(&body).send();
+
+    // The schema bounds the batch: 1 to 100 tasks.
+    assert_eq!(import(json!({"tasks": []})).await.unwrap().status(), 400);
+    let too_many: Vec<_> = (0..101).map(|i| json!({"title": format!("t{i}")})).collect();
+    assert_eq!(import(json!({"tasks": too_many})).await.unwrap().status(), 400);
+
+    let tasks = json!({"tasks": [
+        {"title": "Write spec", "externalId": "T-1", "status": "done", "assignee": "ada", "createdAt": 1000, "completedAt": 4600},
+        {"title": "Review spec", "externalId": "T-2", "status": "done", "assignee": "bob", "createdAt": 1000, "completedAt": 8200},
+        {"title": "Ship it", "externalId": "T-3", "status": "done", "assignee": "ada", "createdAt": 2000, "completedAt": 5600},
+        {"title": "Celebrate", "externalId": "T-4"}
+    ]});
+    let resp = import(tasks).await.unwrap();
+    assert_eq!(resp.status(), 201);
+    assert_eq!(json(resp).await["data"]["imported"], 4);
+
+    // A batch with failures imports nothing and names each failing item.
+    let bad = json!({"tasks": [
+        {"title": "New one", "externalId": "T-5"},
+        {"title": "Duplicate of an existing task", "externalId": "T-1"},
+        {"title": "Bad status", "externalId": "T-6", "status": "someday"},
+        {"title": "Duplicate within the batch", "externalId": "T-5"}
+    ]});
+    let resp = import(bad).await.unwrap();
+    assert_eq!(resp.status(), 422);
+    let got = json(resp).await;
+    assert_eq!(got["code"], "IMPORT_FAILED");
+    let failed: Vec<i64> =
+        got["details"]["failures"].as_array().unwrap().iter().map(|f| f["index"].as_i64().unwrap()).collect();
+    assert_eq!(failed, [1, 2, 3]);
+
+    let resp = client().get(s.url("/api/analytics/dashboard")).bearer_auth(&ada).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let d = json(resp).await["data"].clone();
+    assert_eq!(d["totalTasks"], 4, "the failed batch must not have left T-5 behind: {d}");
+    assert_eq!(d["completedTasks"], 3);
+    assert_eq!(d["completionRate"], 0.75);
+    assert_eq!(d["averageCompletionSeconds"], 4800.0);
+    assert_eq!(d["topPerformers"], json!([{"assignee": "ada", "completed": 2}, {"assignee": "bob", "completed": 1}]));
+
+    // Another user's dashboard sees none of ada's tasks.
+    let bob = s.create_key(&["--user", "bob"]);
+    let resp = client().get(s.url("/api/analytics/dashboard")).bearer_auth(&bob).send().await.unwrap();
+    assert_eq!(json(resp).await["data"]["totalTasks"], 0);
+}
