@@ -42,7 +42,7 @@
 //! - `request`: [`Request`], the incoming request with lookups by name.
 //! - `response`: [`Response`] and the JSON helpers [`ok`] and [`created`].
 //! - `error`: [`Error`], which the platform renders as its error envelope.
-//! - `auth`, `config`, `db`, `http`, `log`: the platform's capabilities, one module each.
+//! - `auth`, `config`, `db`, `http`, `log`, `stream`: the platform's capabilities, one module each.
 //! - `bindings`: what `wit-bindgen` generates from `wit/`; use the modules above instead.
 
 mod error;
@@ -54,6 +54,7 @@ pub mod config;
 pub mod db;
 pub mod http;
 pub mod log;
+pub mod stream;
 
 pub use error::{Error, ErrorKind};
 pub use request::Request;

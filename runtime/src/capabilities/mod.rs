@@ -6,5 +6,6 @@ pub mod config;
 pub mod db;
 pub mod http_out;
 pub mod log;
+pub mod stream;
 
 pub use auth::{Principal, PrincipalKind};

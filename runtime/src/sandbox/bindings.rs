@@ -9,6 +9,7 @@ wasmtime::component::bindgen!({
     imports: {
         "gatehouse:endpoint/http-out.fetch": async,
         "gatehouse:endpoint/db": async,
+        "gatehouse:endpoint/streaming": async,
     },
     with: { "gatehouse:endpoint/db.transaction": crate::capabilities::db::DbTransaction },
     exports: { default: async },

@@ -47,6 +47,7 @@ impl Sandbox {
         principal: Arc<Principal>,
         context: Arc<RequestContext>,
         request: wit::Request,
+        stream: crate::capabilities::stream::StreamState,
     ) -> Result<GuestResponse, ApiError> {
         // A slot first: past the pool's size requests wait here (bounded), so
         // the pool is never asked for more than it has.
@@ -62,7 +63,7 @@ impl Sandbox {
         };
 
         self.instances_started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut store = Store::new(&self.engine, HostState::new(grants, principal, context.clone()));
+        let mut store = Store::new(&self.engine, HostState::new(grants, principal, context.clone(), stream));
         store.limiter(|s| &mut s.budget);
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|mut cx| cx.data_mut().budget.on_epoch());

@@ -20,6 +20,7 @@ pub(super) fn build(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     capabilities::log::add_to_linker(&mut linker)?;
     capabilities::http_out::add_to_linker(&mut linker)?;
     capabilities::db::add_to_linker(&mut linker)?;
+    capabilities::stream::add_to_linker(&mut linker)?;
     Ok(linker)
 }
 
@@ -27,7 +28,13 @@ pub(super) fn build(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
 #[derive(Clone)]
 pub struct PreparedEndpoint {
     pub(crate) pre: EndpointPre<HostState>,
+    /// Whether the component imports `streaming`: only such a guest can
+    /// answer before it returns, so only it needs a task of its own.
+    pub streams: bool,
 }
+
+/// The streaming interface's import name.
+const STREAMING_IMPORT: &str = "gatehouse:endpoint/streaming@0.1.0";
 
 /// Why a component cannot be served.
 #[derive(Debug, thiserror::Error)]
@@ -69,7 +76,8 @@ impl crate::sandbox::Sandbox {
             PrepareError::UnsupportedImport { missing: import_problem(&e) }
         })?;
         let pre = EndpointPre::new(pre).map_err(|e| PrepareError::WrongHandler(format!("{e:#}")))?;
-        Ok(PreparedEndpoint { pre })
+        let streams = ty.imports(&self.engine).any(|(name, _)| name == STREAMING_IMPORT);
+        Ok(PreparedEndpoint { pre, streams })
     }
 }
 

@@ -13,6 +13,7 @@ mod state;
 pub use bindings::gatehouse::endpoint::types as wit;
 pub(crate) use bindings::gatehouse::endpoint::{
     auth as wit_auth, config as wit_config, db as wit_db, http_out as wit_http_out, log as wit_log,
+    streaming as wit_stream,
 };
 pub use context::RequestContext;
 pub use engine::{EPOCH_TICK, Sandbox, SandboxSettings};

@@ -15,6 +15,7 @@ use crate::capabilities::config::ConfigState;
 use crate::capabilities::db::{DbState, TenantDatabase};
 use crate::capabilities::http_out::{HttpOut, HttpOutState};
 use crate::capabilities::log::LogState;
+use crate::capabilities::stream::StreamState;
 use crate::config::Limits;
 
 /// What an endpoint is granted, fixed at load time and shared by its requests.
@@ -42,10 +43,16 @@ pub(crate) struct HostState {
     pub(crate) log: LogState,
     pub(crate) http_out: HttpOutState,
     pub(crate) db: DbState,
+    pub(crate) stream: StreamState,
 }
 
 impl HostState {
-    pub(crate) fn new(grants: &EndpointGrants, principal: Arc<Principal>, context: Arc<RequestContext>) -> Self {
+    pub(crate) fn new(
+        grants: &EndpointGrants,
+        principal: Arc<Principal>,
+        context: Arc<RequestContext>,
+        stream: StreamState,
+    ) -> Self {
         // The sandbox's WASI: no preopened directories, no environment, no
         // arguments, no network (WasiCtxBuilder denies sockets and name lookup
         // unless asked), stdin empty, stdout/stderr into the log.
@@ -62,6 +69,7 @@ impl HostState {
             config: ConfigState::new(grants.variables.clone(), grants.secrets.clone()),
             http_out: HttpOutState::new(grants.outbound.clone(), context.clone()),
             db: DbState::new(grants.db.clone(), context.clone()),
+            stream,
             log: LogState::new(context),
         }
     }

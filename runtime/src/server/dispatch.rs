@@ -118,13 +118,107 @@ async fn serve(
         route: endpoint.route_label.clone(),
     });
     let wit_request = convert::to_wit(&parts, params, wit_request_query, body, request_id);
-    let out =
-        app.sandbox.invoke(&endpoint.prepared, &endpoint.grants, Arc::new(principal), context, wit_request).await?;
+    run_guest(app, endpoint, Arc::new(principal), context, wit_request).await
+}
 
+/// Runs the guest in a task of its own, so the answer can start streaming the
+/// moment the guest starts a stream while the guest keeps running. Until then,
+/// dropping this future (the client left) aborts the guest; after it, the
+/// stream's gone-signal does.
+async fn run_guest(
+    app: &App,
+    endpoint: &Arc<Endpoint>,
+    principal: Arc<crate::capabilities::Principal>,
+    context: Arc<RequestContext>,
+    wit_request: crate::sandbox::wit::Request,
+) -> Result<Response, ApiError> {
+    if !endpoint.prepared.streams {
+        // It cannot stream: run it right here, and the answer is its return value.
+        let out = app
+            .sandbox
+            .invoke(
+                &endpoint.prepared,
+                &endpoint.grants,
+                principal,
+                context,
+                wit_request,
+                crate::capabilities::stream::StreamState::detached(),
+            )
+            .await?;
+        let mut response = Response::new(Body::from(out.body));
+        *response.status_mut() = out.status;
+        *response.headers_mut() = out.headers;
+        return Ok(response);
+    }
+    let (stream, channel, gone) = crate::capabilities::stream::channel();
+    let sandbox = app.sandbox.clone();
+    let ep = endpoint.clone();
+    let run = async move { sandbox.invoke(&ep.prepared, &ep.grants, principal, context, wit_request, stream).await };
+    let mut task = AbortOnDrop(Some(tokio::spawn(async move {
+        tokio::select! {
+            result = run => Some(result),
+            // The client left mid-stream: stop the guest now, not at its budget.
+            () = gone.wait() => None,
+        }
+    })));
+    let mut head = channel.head;
+    let finished = tokio::select! {
+        // A started stream wins even if the guest has already returned too:
+        // its buffered events are the response.
+        biased;
+        head = &mut head => match head {
+            Ok(head) => {
+                // Streaming: the task outlives this function and ends with the guest or the client.
+                task.0.take();
+                let body = futures_util::stream::unfold(channel.body, |mut rx| async move {
+                    rx.recv().await.map(|chunk| (Ok::<_, std::convert::Infallible>(chunk), rx))
+                });
+                let mut response = Response::new(Body::from_stream(body));
+                *response.status_mut() = head.status;
+                *response.headers_mut() = head.headers;
+                return Ok(response);
+            }
+            // The guest finished without streaming.
+            Err(_) => task.join().await,
+        },
+        joined = task.join() => joined,
+    };
+    let out = finished?;
     let mut response = Response::new(Body::from(out.body));
     *response.status_mut() = out.status;
     *response.headers_mut() = out.headers;
     Ok(response)
+}
+
+type GuestTask = tokio::task::JoinHandle<Option<Result<crate::sandbox::GuestResponse, ApiError>>>;
+
+/// Aborts the guest's task if the request is dropped before it is detached.
+struct AbortOnDrop(Option<GuestTask>);
+
+impl AbortOnDrop {
+    async fn join(&mut self) -> Result<crate::sandbox::GuestResponse, ApiError> {
+        let Some(handle) = self.0.as_mut() else {
+            return Err(ApiError::new(ErrorCode::InternalError, "the guest's task was detached"));
+        };
+        let joined = handle.await;
+        self.0 = None;
+        match joined {
+            Ok(Some(result)) => result,
+            Ok(None) => Err(ApiError::new(ErrorCode::BadRequest, "the client went away")),
+            Err(e) => {
+                tracing::error!("the guest's task failed: {e}");
+                Err(ApiError::new(ErrorCode::InternalError, "the endpoint's task failed"))
+            }
+        }
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            handle.abort();
+        }
+    }
 }
 
 /// A CORS preflight to a path whose endpoint for the asked method has a CORS policy.

@@ -134,7 +134,14 @@ pub(crate) async fn sandbox_cost(app: &App, iterations: usize) -> anyhow::Result
         let t = Instant::now();
         let r = app
             .sandbox
-            .invoke(&endpoint.prepared, &endpoint.grants, principal.clone(), context.clone(), request.clone())
+            .invoke(
+                &endpoint.prepared,
+                &endpoint.grants,
+                principal.clone(),
+                context.clone(),
+                request.clone(),
+                gatehouse::capabilities::stream::StreamState::detached(),
+            )
             .await
             .map_err(|e| anyhow::anyhow!("{}", e.message))?;
         samples.push(t.elapsed().as_nanos() as f64 / 1000.0);

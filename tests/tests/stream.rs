@@ -1,0 +1,89 @@
+//! Server-sent events from a guest, read by a real client as they are written.
+
+use std::time::{Duration, Instant};
+
+use gatehouse_tests::{Server, client, example, repo_file};
+
+fn server(extra: &str) -> Server {
+    Server::start(&format!(
+        r#"
+        {extra}
+        [database]
+        migrations = {migrations}
+
+        [[endpoint]]
+        route = "GET /api/notifications/stream"
+        component = {notifications}
+        auth = "required"
+        limits = {{ wall_ms = 60000 }}
+        "#,
+        migrations = repo_file("endpoints/migrations"),
+        notifications = example("notifications"),
+    ))
+}
+
+/// Reads the response until `n` events arrived; returns each event's text and arrival time.
+async fn read_events(resp: &mut reqwest::Response, n: usize) -> Vec<(String, Instant)> {
+    let mut events = Vec::new();
+    let mut buffer = String::new();
+    while events.len() < n {
+        let chunk =
+            tokio::time::timeout(Duration::from_secs(10), resp.chunk()).await.expect("an event in time").unwrap();
+        let Some(chunk) = chunk else { break };
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            events.push((buffer[..end].to_string(), Instant::now()));
+            buffer.drain(..end + 2);
+        }
+    }
+    events
+}
+
+#[tokio::test]
+async fn events_arrive_one_by_one_as_the_guest_writes_them() {
+    let s = server("");
+    let key = s.create_key(&["--user", "ada"]);
+    let started = Instant::now();
+    let mut resp =
+        client().get(s.url("/api/notifications/stream?intervalMs=400&limit=4")).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    assert_eq!(resp.headers()["cache-control"], "no-cache");
+    assert!(resp.headers().contains_key("x-request-id"));
+    let events = read_events(&mut resp, 4).await;
+    assert_eq!(events.len(), 4);
+    assert!(events[0].0.starts_with("event: notification\nid: 1\ndata: {"), "{}", events[0].0);
+    assert!(events[3].0.contains("\"seq\":4"));
+    // The first event came long before the guest could have written the last:
+    // it was sent as it was written, not buffered until the end.
+    assert!(
+        events[0].1.duration_since(started) < Duration::from_millis(1000),
+        "first event after {:?}",
+        events[0].1 - started
+    );
+    assert!(
+        events[3].1.duration_since(events[0].1) >= Duration::from_millis(1000),
+        "the events were not spaced by the guest"
+    );
+    // The stream ends when the guest returns.
+    assert!(resp.chunk().await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_client_that_leaves_ends_the_guest_at_once() {
+    // One slot only: if the abandoned guest kept running (its wall budget is a
+    // minute), the next request could not get a slot within the queue timeout.
+    let s = server("[sandbox]\nmax_instances = 1\nqueue_timeout = \"2s\"\n");
+    let key = s.create_key(&["--user", "ada"]);
+    let mut resp =
+        client().get(s.url("/api/notifications/stream?intervalMs=200")).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(read_events(&mut resp, 1).await.len(), 1);
+    drop(resp);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    let mut again =
+        client().get(s.url("/api/notifications/stream?intervalMs=100&limit=1")).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(again.status(), 200, "the abandoned guest still holds the only slot");
+    assert_eq!(read_events(&mut again, 1).await.len(), 1);
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
