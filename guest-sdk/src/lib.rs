@@ -46,6 +46,7 @@
 //! - `bindings`: what `wit-bindgen` generates from `wit/`; use the modules above instead.
 
 mod error;
+mod multipart;
 mod request;
 mod response;
 
@@ -57,6 +58,7 @@ pub mod log;
 pub mod stream;
 
 pub use error::{Error, ErrorKind};
+pub use multipart::Part;
 pub use request::Request;
 pub use response::{Response, created, ok};
 

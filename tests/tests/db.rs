@@ -35,7 +35,24 @@ fn server() -> Server {
         route = "GET /api/analytics/dashboard"
         component = {analytics}
         auth = "required"
+
+        [secrets]
+        DODO_WEBHOOK_SECRET = "{dodo_secret}"
+
+        [[endpoint]]
+        route = "POST /api/v1/webhooks/payments"
+        component = {payments}
+        signature = {{ scheme = "standard-webhooks", secret = "DODO_WEBHOOK_SECRET", tolerance = "5m" }}
+
+        [[endpoint]]
+        route = "POST /api/files"
+        component = {upload}
+        auth = "required"
+        upload = {{ max_kb = 64, content_types = ["image/*", "application/pdf"] }}
         "#,
+        dodo_secret = DODO_SECRET,
+        payments = example("payment_webhook"),
+        upload = example("file_upload"),
         migrations = repo_file("endpoints/migrations"),
         posts = example("posts"),
         import = example("task_import"),
@@ -135,4 +152,87 @@ async fn bulk_import_is_all_or_nothing_and_analytics_add_it_up() {
     let bob = s.create_key(&["--user", "bob"]);
     let resp = client().get(s.url("/api/analytics/dashboard")).bearer_auth(&bob).send().await.unwrap();
     assert_eq!(json(resp).await["data"]["totalTasks"], 0);
+}
+
+const DODO_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+async fn deliver(s: &Server, id: &str, timestamp: u64, body: &serde_json::Value) -> reqwest::Response {
+    let body = body.to_string();
+    let mut req = client().post(s.url("/api/v1/webhooks/payments")).header("content-type", "application/json");
+    for (k, v) in gatehouse::gate::signature::standard_webhooks_headers(DODO_SECRET, id, timestamp, body.as_bytes()) {
+        req = req.header(k, v);
+    }
+    req.body(body).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn payment_webhooks_add_credits_once() {
+    let s = server();
+    let event = |payment: &str, credits: i64| {
+        json!({"business_id": "biz_1", "type": "payment.succeeded", "timestamp": "2026-11-21T00:00:00Z",
+               "data": {"payment_id": payment, "total_amount": 1000, "currency": "USD", "metadata": {"user_id": "ada", "credits": credits.to_string()}}})
+    };
+    let resp = deliver(&s, "msg_1", now(), &event("pay_1", 100)).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        json(resp).await["data"],
+        json!({"received": true, "type": "payment.succeeded", "credited": 100, "duplicate": false, "balance": 100})
+    );
+    // Redelivered (same payment): acknowledged, nothing added.
+    let resp = deliver(&s, "msg_1b", now(), &event("pay_1", 100)).await;
+    assert_eq!(json(resp).await["data"]["balance"], 100);
+    let resp = deliver(&s, "msg_2", now(), &event("pay_2", 50)).await;
+    assert_eq!(json(resp).await["data"]["balance"], 150);
+    // Stale or forged deliveries never reach the guest.
+    let resp = deliver(&s, "msg_3", now() - 3600, &event("pay_3", 999)).await;
+    assert_eq!(resp.status(), 401);
+    assert_eq!(json(resp).await["code"], "INVALID_SIGNATURE");
+    let resp = client()
+        .post(s.url("/api/v1/webhooks/payments"))
+        .header("webhook-id", "msg_4")
+        .header("webhook-timestamp", now().to_string())
+        .header("webhook-signature", "v1,AAAA")
+        .body(event("pay_4", 999).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let resp = deliver(&s, "msg_5", now(), &event("pay_5", 1)).await;
+    assert_eq!(json(resp).await["data"]["balance"], 151, "a refused delivery must not have credited anything");
+}
+
+#[tokio::test]
+async fn uploads_record_each_file_within_the_policy() {
+    let s = server();
+    let ada = s.create_key(&["--user", "ada"]);
+    let part = |name: &str, ty: &str, size: usize| {
+        reqwest::multipart::Part::bytes(vec![7u8; size]).file_name(name.to_string()).mime_str(ty).unwrap()
+    };
+    let form = reqwest::multipart::Form::new()
+        .text("note", "holiday")
+        .part("photo", part("beach.png", "image/png", 2048))
+        .part("doc", part("ticket.pdf", "application/pdf", 512));
+    let resp = client().post(s.url("/api/files")).bearer_auth(&ada).multipart(form).send().await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let files = json(resp).await["data"]["files"].clone();
+    assert_eq!(files.as_array().unwrap().len(), 2);
+    assert_eq!(files[0]["fileName"], "beach.png");
+    assert_eq!(files[0]["contentType"], "image/png");
+    assert_eq!(files[0]["sizeBytes"], 2048);
+    assert_eq!(files[1]["field"], "doc");
+    // The policy is enforced before the guest: a type it does not list, a file over 64 KiB.
+    let form = reqwest::multipart::Form::new().part("f", part("run.exe", "application/x-msdownload", 10));
+    assert_eq!(
+        client().post(s.url("/api/files")).bearer_auth(&ada).multipart(form).send().await.unwrap().status(),
+        415
+    );
+    let form = reqwest::multipart::Form::new().part("f", part("huge.png", "image/png", 65 * 1024));
+    assert_eq!(
+        client().post(s.url("/api/files")).bearer_auth(&ada).multipart(form).send().await.unwrap().status(),
+        413
+    );
 }

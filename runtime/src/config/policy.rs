@@ -95,6 +95,10 @@ pub enum SignatureScheme {
     Stripe,
     /// Hex HMAC-SHA256 of the raw body (optionally prefixed `sha256=`).
     HmacSha256,
+    /// Standard Webhooks (Dodo Payments, Svix, ...): `webhook-id`,
+    /// `webhook-timestamp` and `webhook-signature: v1,<base64>` over
+    /// `"{id}.{timestamp}.{body}"`, keyed with the base64 after `whsec_`.
+    StandardWebhooks,
 }
 
 /// `signature = { scheme, header, secret, tolerance }`, the secret resolved.
@@ -408,6 +412,7 @@ pub(super) fn endpoint_policy(
             let header = s.header.clone().unwrap_or_else(|| match s.scheme {
                 SignatureScheme::Stripe => "stripe-signature".into(),
                 SignatureScheme::HmacSha256 => "x-signature".into(),
+                SignatureScheme::StandardWebhooks => "webhook-signature".into(),
             });
             let tolerance = match &s.tolerance {
                 Some(t) => parse_duration(t).map_err(|p| (key("signature.tolerance"), p))?,

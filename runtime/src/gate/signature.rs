@@ -1,5 +1,7 @@
-//! Webhook signatures over the raw body: Stripe's `t=…,v1=…` scheme (with a
-//! replay window) and plain hex HMAC-SHA256. 401 INVALID_SIGNATURE otherwise.
+//! Webhook signatures over the raw body: Stripe's `t=…,v1=…` scheme and
+//! Standard Webhooks (`webhook-id`/`-timestamp`/`-signature`, used by Dodo
+//! Payments), both with a replay window, and plain hex HMAC-SHA256.
+//! 401 INVALID_SIGNATURE otherwise.
 
 use hmac::{Hmac, Mac};
 use http::HeaderMap;
@@ -47,6 +49,37 @@ pub fn verify(policy: &SignaturePolicy, headers: &HeaderMap, body: &[u8], now: u
                 refuse("no v1 signature matches the body")
             }
         }
+        SignatureScheme::StandardWebhooks => {
+            let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+            let (Some(id), Some(ts)) = (header("webhook-id"), header("webhook-timestamp")) else {
+                return refuse("the webhook-id or webhook-timestamp header is missing");
+            };
+            let Ok(t) = ts.parse::<u64>() else { return refuse("webhook-timestamp is not a number") };
+            if now.abs_diff(t) > policy.tolerance.as_secs() {
+                return refuse(&format!(
+                    "its timestamp is {} s from now, outside the {} s tolerance (a replay?)",
+                    now.abs_diff(t),
+                    policy.tolerance.as_secs()
+                ));
+            }
+            use base64::Engine as _;
+            let b64 = base64::engine::general_purpose::STANDARD;
+            let secret = policy.secret.expose();
+            let key = match secret.strip_prefix("whsec_") {
+                Some(k) => b64.decode(k).unwrap_or_else(|_| k.as_bytes().to_vec()),
+                None => secret.as_bytes().to_vec(),
+            };
+            let mut signed = format!("{id}.{t}.").into_bytes();
+            signed.extend_from_slice(body);
+            // Several space-separated signatures may be sent during key rotation.
+            let ok = value.split(' ').filter_map(|s| s.strip_prefix("v1,")).any(|sig| {
+                let Ok(expected) = b64.decode(sig) else { return false };
+                let mut mac = HmacSha256::new_from_slice(&key).expect("HMAC takes any key length");
+                mac.update(&signed);
+                mac.verify_slice(&expected).is_ok()
+            });
+            if ok { Ok(()) } else { refuse("no v1 signature matches the body") }
+        }
         SignatureScheme::HmacSha256 => {
             let sig = value.trim().strip_prefix("sha256=").unwrap_or(value.trim());
             if matches(policy.secret.expose(), body, sig) {
@@ -64,6 +97,22 @@ fn matches(secret: &str, data: &[u8], hex_sig: &str) -> bool {
     let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
     mac.update(data);
     mac.verify_slice(&expected).is_ok()
+}
+
+/// Signs like Standard Webhooks (Dodo Payments) does: the three header values.
+pub fn standard_webhooks_headers(secret: &str, id: &str, timestamp: u64, body: &[u8]) -> [(String, String); 3] {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key =
+        secret.strip_prefix("whsec_").and_then(|k| b64.decode(k).ok()).unwrap_or_else(|| secret.as_bytes().to_vec());
+    let mut mac = HmacSha256::new_from_slice(&key).expect("HMAC takes any key length");
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(body);
+    [
+        ("webhook-id".into(), id.to_string()),
+        ("webhook-timestamp".into(), timestamp.to_string()),
+        ("webhook-signature".into(), format!("v1,{}", b64.encode(mac.finalize().into_bytes()))),
+    ]
 }
 
 /// Signs like Stripe does (for tests and for users testing their endpoints).
@@ -116,6 +165,23 @@ mod tests {
         assert!(verify(&p, &headers(&stripe_header("whsec_test", 1000, body)), b"{ }", 1000).is_err());
         assert!(verify(&p, &HeaderMap::new(), body, 1000).unwrap_err().message.contains("missing"));
         assert!(verify(&p, &headers("v1=00"), body, 1000).unwrap_err().message.contains("timestamp"));
+    }
+
+    #[test]
+    fn standard_webhooks() {
+        let mut p = policy(SignatureScheme::StandardWebhooks);
+        p.secret = crate::config::Secret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+        p.header = "webhook-signature".into();
+        let body = br#"{"type":"payment.succeeded"}"#;
+        let mut h = HeaderMap::new();
+        for (k, v) in standard_webhooks_headers("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_1", 1000, body) {
+            h.insert(http::HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+        }
+        assert!(verify(&p, &h, body, 1010).is_ok());
+        assert!(verify(&p, &h, b"{}", 1010).is_err());
+        assert!(verify(&p, &h, body, 2000).unwrap_err().message.contains("tolerance"));
+        h.insert("webhook-id", "msg_2".parse().unwrap());
+        assert!(verify(&p, &h, body, 1010).is_err(), "the id is signed too");
     }
 
     #[test]
