@@ -70,6 +70,8 @@ fn main() -> anyhow::Result<()> {
 
     let mut targets = vec![Target::hello("native axum", native), Target::hello("sandboxed (gatehouse)", memory.addr)];
     targets.push(servers::gated_target("gated: key+scope+limit+schema (memory)", &memory));
+    targets.push(servers::db_target(&memory));
+    targets.push(servers::outbound_target(&memory));
     if let Some(r) = &redis {
         targets.push(servers::gated_target("gated: key+scope+limit+schema (Redis)", r));
     }
@@ -126,6 +128,12 @@ fn main() -> anyhow::Result<()> {
     }
     if let Some(g) = by_name("gated: key+scope+limit+schema (Redis)") {
         println!("gated (Redis) / sandboxed requests/s: {:.2}x", g.rps / sandboxed.rps);
+    }
+    if let Some(d) = by_name("db read") {
+        println!("db read (SQLite) / sandboxed requests/s: {:.2}x", d.rps / sandboxed.rps);
+    }
+    if let Some(o) = by_name("outbound") {
+        println!("outbound call / sandboxed requests/s: {:.2}x", o.rps / sandboxed.rps);
     }
     if let Some(w) = by_name("wasmtime serve") {
         println!("sandboxed / wasmtime serve requests/s: {:.2}x", sandboxed.rps / w.rps);

@@ -25,6 +25,8 @@ pub(crate) struct Gatehouse {
     pub(crate) app: Arc<App>,
     /// An API key with the `read` scope.
     pub(crate) key: String,
+    /// The loopback upstream the outbound endpoint calls.
+    pub(crate) upstream: SocketAddr,
     _data: tempfile::TempDir,
 }
 
@@ -36,11 +38,19 @@ pub(crate) async fn gatehouse(root: &Path, redis_url: Option<&str>) -> anyhow::R
     let schema = data.path().join("gated.schema.json");
     std::fs::write(&schema, GATED_SCHEMA)?;
     let hello = root.join("endpoints/hello").display().to_string();
+    let db_probe = root.join("tests/guests/db_probe").display().to_string();
+    let fetcher = root.join("tests/guests/fetcher").display().to_string();
+    let migrations = root.join("endpoints/migrations").display().to_string();
+    let upstream = upstream().await?;
     let redis = redis_url.map(|u| format!("redis_url = {u:?}\n")).unwrap_or_default();
     let config_text = format!(
-        "[platform]\n{redis}tenant = \"bench{}\"\n\n[[endpoint]]\nroute = \"GET /api/hello\"\ncomponent = {hello:?}\n\n\
+        "[platform]\n{redis}tenant = \"bench{}\"\n\n[database]\nmigrations = {migrations:?}\n\n\
+         [outbound]\nallow_private = [\"127.0.0.1/32\"]\n\n\
+         [[endpoint]]\nroute = \"GET /api/hello\"\ncomponent = {hello:?}\n\n\
          [[endpoint]]\nroute = \"POST /api/hello-gated\"\ncomponent = {hello:?}\nauth = \"required\"\nscopes = [\"read\"]\n\
-         rate_limit = {{ limit = 1000000000, window = \"1h\", by = \"key\" }}\nschema = {:?}\n",
+         rate_limit = {{ limit = 1000000000, window = \"1h\", by = \"key\" }}\nschema = {:?}\n\n\
+         [[endpoint]]\nroute = \"GET /api/db-read\"\ncomponent = {db_probe:?}\n\n\
+         [[endpoint]]\nroute = \"GET /api/outbound\"\ncomponent = {fetcher:?}\nallowed_hosts = [\"http://{upstream}\"]\n",
         std::process::id(),
         schema.display().to_string(),
     );
@@ -65,7 +75,29 @@ pub(crate) async fn gatehouse(root: &Path, redis_url: Option<&str>) -> anyhow::R
     let addr = listener.local_addr()?;
     let served = app.clone();
     tokio::spawn(async move { gatehouse::server::run(listener, served, std::future::pending()).await });
-    Ok(Gatehouse { addr, app, key, _data: data })
+    Ok(Gatehouse { addr, app, key, upstream, _data: data })
+}
+
+/// A native axum upstream on loopback for the outbound-call endpoint to call.
+async fn upstream() -> anyhow::Result<SocketAddr> {
+    let app = axum::Router::new().route("/hello", axum::routing::get(|| async { "hello from upstream" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(addr)
+}
+
+/// `GET /api/db-read`: one `SELECT COUNT(*)` on the tenant's SQLite per request.
+pub(crate) fn db_target(g: &Gatehouse) -> Target {
+    Target { path: "/api/db-read?mode=count".into(), ..Target::hello("db read: SELECT on the tenant's SQLite", g.addr) }
+}
+
+/// `GET /api/outbound`: one outbound HTTP call to a loopback upstream per request.
+pub(crate) fn outbound_target(g: &Gatehouse) -> Target {
+    Target {
+        path: format!("/api/outbound?url=http://{}/hello", g.upstream),
+        ..Target::hello("outbound: one HTTP call to a loopback upstream", g.addr)
+    }
 }
 
 /// The gated request: key, JSON body that passes the schema.
