@@ -102,14 +102,21 @@ impl App {
             .map_err(|problem| StartupError::Redis { config: config_name.clone(), problem })?;
 
         let tenant_db = {
-            let path = config.platform.data_dir.join("tenants").join(&config.platform.tenant).join("data.db");
-            crate::capabilities::db::TenantDatabase::open_sqlite(
-                &path,
-                config.database.migrations.as_deref(),
-                config.database.limits,
-            )
-            .await
-            .map_err(|problem| StartupError::Database { config: config_name.clone(), problem })?
+            use crate::capabilities::db::TenantDatabase;
+            let migrations = config.database.migrations.as_deref();
+            let opened = match &config.platform.database_url {
+                Some(url) => {
+                    TenantDatabase::open_postgres(url, &config.platform.tenant, migrations, config.database.limits)
+                        .await
+                }
+                None => {
+                    let path = config.platform.data_dir.join("tenants").join(&config.platform.tenant).join("data.db");
+                    TenantDatabase::open_sqlite(&path, migrations, config.database.limits).await
+                }
+            };
+            let db = opened.map_err(|problem| StartupError::Database { config: config_name.clone(), problem })?;
+            tracing::info!(backend = db.backend_name(), tenant = %config.platform.tenant, "tenant database ready");
+            db
         };
         let tenant_db = Some(Arc::new(tenant_db));
         let owned = config.clone();

@@ -305,3 +305,100 @@ async fn chat_completion(
     }))
     .into_response()
 }
+
+/// The Postgres the tests may use: `DATABASE_URL` (default
+/// `postgres://postgres@127.0.0.1:5432/test`) if it answers. Without it a test
+/// skips with one printed line, except under CI (`CI=true`), where a missing
+/// Postgres is a failure.
+pub fn database_url() -> Option<String> {
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let hostport = url.rsplit('@').next().unwrap_or("").split('/').next().unwrap_or("127.0.0.1:5432").to_string();
+    let reachable = std::net::ToSocketAddrs::to_socket_addrs(&hostport)
+        .ok()
+        .and_then(|mut a| a.next())
+        .map(|addr| std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok())
+        .unwrap_or(false);
+    if reachable {
+        return Some(url);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("Postgres is not reachable at {url}, and CI requires it (start it or set DATABASE_URL)");
+    }
+    println!("skipping: Postgres is not reachable at {url} (set DATABASE_URL to run this test)");
+    None
+}
+
+/// A tenant name no other test (or earlier run) uses.
+pub fn unique_tenant(prefix: &str) -> String {
+    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}{}{n}", std::process::id())
+}
+
+/// Removes a test tenant's schema and role from Postgres.
+pub async fn drop_tenant(url: &str, tenant: &str) {
+    let Ok(pool) = sqlx::PgPool::connect(url).await else { return };
+    let t = tenant.to_ascii_lowercase().replace('-', "_");
+    let _ = sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS t_{t} CASCADE")).execute(&pool).await;
+    let _ = sqlx::raw_sql(&format!("DROP OWNED BY gh_{t} CASCADE")).execute(&pool).await;
+    let _ = sqlx::raw_sql(&format!("DROP ROLE IF EXISTS gh_{t}")).execute(&pool).await;
+}
+
+/// Drops a test tenant from Postgres when it goes out of scope, even if the test panicked.
+pub struct TenantCleanup {
+    /// The admin URL.
+    pub url: String,
+    /// The tenant.
+    pub tenant: String,
+}
+
+impl Drop for TenantCleanup {
+    fn drop(&mut self) {
+        let (url, tenant) = (self.url.clone(), self.tenant.clone());
+        // A thread of its own: Drop cannot await, and may run inside a runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(drop_tenant(&url, &tenant));
+        })
+        .join();
+    }
+}
+
+/// Where a test's tenant database lives.
+#[derive(Debug, Clone)]
+pub enum DbBackend {
+    /// A SQLite file in the server's data dir.
+    Sqlite,
+    /// A schema and role of their own on this Postgres.
+    Postgres {
+        /// The admin URL.
+        url: String,
+        /// The test's tenant.
+        tenant: String,
+    },
+}
+
+impl DbBackend {
+    /// SQLite, plus Postgres if one answers.
+    pub fn all() -> Vec<DbBackend> {
+        let mut v = vec![DbBackend::Sqlite];
+        if let Some(url) = database_url() {
+            v.push(DbBackend::Postgres { url, tenant: unique_tenant("pg") });
+        }
+        v
+    }
+
+    /// The `[platform]` lines that select this backend.
+    pub fn platform_section(&self) -> String {
+        match self {
+            DbBackend::Sqlite => "[platform]\n".into(),
+            DbBackend::Postgres { url, tenant } => format!("[platform]\ndatabase_url = {url:?}\ntenant = {tenant:?}\n"),
+        }
+    }
+
+    /// Drops what this backend created for the test.
+    pub async fn cleanup(&self) {
+        if let DbBackend::Postgres { url, tenant } = self {
+            drop_tenant(url, tenant).await;
+        }
+    }
+}

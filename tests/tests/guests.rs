@@ -455,3 +455,82 @@ async fn db_probe() {
     assert!(probe_json(&s, "write").await["ok"].is_string());
     assert_eq!(probe_json(&s, "count").await["count"], 2);
 }
+
+fn pg_tenant_server(url: &str, tenant: &str) -> Server {
+    Server::start(&format!(
+        "[platform]\ndatabase_url = {url:?}\ntenant = {tenant:?}\n\n[database]\nmigrations = {}\nstatement_timeout = \"500ms\"\n\n[[endpoint]]\nroute = \"POST /sql\"\ncomponent = {}\n",
+        gatehouse_tests::repo_file("endpoints/migrations"),
+        component(guests::SQL_RUNNER)
+    ))
+}
+
+async fn run_sql(s: &Server, statements: &[(&str, bool)], tx: bool) -> Vec<serde_json::Value> {
+    let body = json!({
+        "statements": statements.iter().map(|(sql, query)| json!({"sql": sql, "query": query})).collect::<Vec<_>>(),
+        "tx": tx,
+    });
+    let resp = client().post(s.url("/sql")).json(&body).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    json(resp).await["data"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn sql_runner() {
+    // Two tenants on one Postgres: B tries every way across to A's data and beyond.
+    let Some(url) = gatehouse_tests::database_url() else { return };
+    let (ta, tb) = (gatehouse_tests::unique_tenant("isoa"), gatehouse_tests::unique_tenant("isob"));
+    let _cleanup = [
+        gatehouse_tests::TenantCleanup { url: url.clone(), tenant: ta.clone() },
+        gatehouse_tests::TenantCleanup { url: url.clone(), tenant: tb.clone() },
+    ];
+    let (a, b) = (pg_tenant_server(&url, &ta), pg_tenant_server(&url, &tb));
+    let got = run_sql(&a, &[("INSERT INTO posts (author_id, title) VALUES ('a', 'secret of A')", false)], false).await;
+    assert_eq!(got[0]["ok"], "1", "{got:?}");
+    let sa = format!("t_{ta}");
+    let role_a = format!("gh_{ta}");
+    let attacks = [
+        (format!("SELECT * FROM {sa}.posts"), true),
+        (format!("SET ROLE {role_a}"), false),
+        ("SET SESSION AUTHORIZATION postgres".to_string(), false),
+        ("SELECT pg_read_file('/etc/passwd')".to_string(), true),
+        ("COPY (SELECT 1) TO PROGRAM 'id'".to_string(), false),
+        ("CREATE EXTENSION IF NOT EXISTS dblink".to_string(), false),
+        (format!("ALTER ROLE gh_{tb} SUPERUSER"), false),
+        (format!("DROP SCHEMA {sa} CASCADE"), false),
+        ("SELECT * FROM pg_authid".to_string(), true),
+        ("CREATE TABLE public.planted (x int)".to_string(), false),
+        (format!("GRANT USAGE ON SCHEMA {sa} TO gh_{tb}"), false),
+    ];
+    for (sql, query) in &attacks {
+        let got = run_sql(&b, &[(sql, *query)], false).await;
+        let e = got[0]["error"].as_str().unwrap_or_else(|| panic!("{sql} succeeded: {got:?}"));
+        assert!(e.starts_with("DbError::Denied") || e.starts_with("DbError::Invalid"), "{sql}: {e}");
+    }
+    // Changing the search path or resetting the role inside one transaction does not help either.
+    let got = run_sql(
+        &b,
+        &[
+            (&format!("SET search_path TO {sa}"), false),
+            ("SELECT * FROM posts", true),
+            ("RESET ROLE", false),
+            (&format!("SELECT * FROM {sa}.posts"), true),
+        ],
+        true,
+    )
+    .await;
+    // Postgres skips schemas the role has no USAGE on: `posts` simply does not exist for B.
+    let e = got[1]["error"].as_str().unwrap_or_default();
+    assert!(e.starts_with("DbError::Denied") || e.contains("does not exist"), "{got:?}");
+    assert!(got[3]["error"].as_str().unwrap_or_default().starts_with("DbError::Denied"), "{got:?}");
+    // The statement timeout survives the guest turning it off.
+    let started = Instant::now();
+    let got = run_sql(&b, &[("SET statement_timeout = 0", false), ("SELECT pg_sleep(3)", true)], true).await;
+    assert_eq!(got[1]["error"], "DbError::Timeout", "{got:?}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // B sees its own empty posts table; A's row is intact.
+    let got = run_sql(&b, &[("SELECT COUNT(*) AS n FROM posts", true)], false).await;
+    assert!(got[0]["ok"].as_str().unwrap_or_default().contains("\"n\": Number(0)"), "{got:?}");
+    let got = run_sql(&a, &[("SELECT title FROM posts", true)], false).await;
+    assert!(got[0]["ok"].as_str().unwrap_or_default().contains("secret of A"), "{got:?}");
+    drop((a, b));
+}

@@ -22,9 +22,10 @@ fn handle(_req: Request) -> Result<Response, Error> {
         .user_id
         .ok_or_else(|| Error::forbidden("analytics are per user: use a key or session with a user"))?;
     let totals: Totals = db::query_as(
+        // Portable SQL: it runs on the tenant's SQLite and on Postgres alike.
         "SELECT COUNT(*) AS total,
-                SUM(status = 'done') AS done,
-                AVG(CASE WHEN status = 'done' AND completed_at IS NOT NULL THEN completed_at - created_at END) AS avg_seconds
+                SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END) AS done,
+                CAST(AVG(CASE WHEN status = 'done' AND completed_at IS NOT NULL THEN completed_at - created_at END) AS DOUBLE PRECISION) AS avg_seconds
          FROM tasks WHERE owner_id = ?",
         params![&owner],
     )?

@@ -2,6 +2,8 @@
 //! transaction. If any task fails (a duplicate `externalId`, a bad status),
 //! nothing is imported and the answer lists every failure by index.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use gatehouse_sdk::{Error, Request, Response, auth, created, db, json, params};
 use serde::Deserialize;
 
@@ -26,20 +28,21 @@ fn handle(req: Request) -> Result<Response, Error> {
         .user_id
         .ok_or_else(|| Error::forbidden("tasks belong to users: use a key or session with a user"))?;
     let import: Import = req.json()?;
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let tx = db::transaction()?;
     let mut failures = Vec::new();
     let mut ids = Vec::new();
     for (index, t) in import.tasks.iter().enumerate() {
         let inserted = tx.query(
             "INSERT INTO tasks (owner_id, external_id, title, status, assignee, created_at, completed_at)
-             VALUES (?, ?, ?, COALESCE(?, 'todo'), ?, COALESCE(?, strftime('%s', 'now')), ?) RETURNING id",
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
             params![
                 &owner,
                 t.external_id.clone(),
                 &t.title,
-                t.status.clone(),
+                t.status.clone().unwrap_or_else(|| "todo".into()),
                 t.assignee.clone(),
-                t.created_at,
+                t.created_at.unwrap_or(now),
                 t.completed_at
             ],
         );

@@ -71,6 +71,8 @@ pub struct PlatformSection {
     pub log_format: LogFormat,
     /// `redis_url` (`GATEHOUSE_REDIS_URL`): shared rate-limit state; in memory when unset.
     pub redis_url: Option<String>,
+    /// `database_url` (`GATEHOUSE_DATABASE_URL`): Postgres for tenant databases; SQLite files when unset.
+    pub database_url: Option<String>,
 }
 
 /// How log lines are written.
@@ -177,6 +179,7 @@ struct RawPlatform {
     tenant: Option<String>,
     log_format: Option<LogFormat>,
     redis_url: Option<String>,
+    database_url: Option<String>,
 }
 
 #[derive(Deserialize, Default, Clone, Copy)]
@@ -234,6 +237,8 @@ pub struct Overrides {
     pub cache_dir: Option<PathBuf>,
     /// `GATEHOUSE_REDIS_URL`.
     pub redis_url: Option<String>,
+    /// `GATEHOUSE_DATABASE_URL`.
+    pub database_url: Option<String>,
 }
 
 impl Overrides {
@@ -246,6 +251,7 @@ impl Overrides {
             build_dir: var("GATEHOUSE_BUILD_DIR").map(PathBuf::from),
             cache_dir: var("GATEHOUSE_CACHE_DIR").map(PathBuf::from),
             redis_url: var("GATEHOUSE_REDIS_URL").map(|v| v.to_string_lossy().into_owned()),
+            database_url: var("GATEHOUSE_DATABASE_URL").map(|v| v.to_string_lossy().into_owned()),
         }
     }
 }
@@ -303,7 +309,16 @@ impl PlatformConfig {
             tenant,
             log_format: raw.platform.log_format.unwrap_or(LogFormat::Text),
             redis_url: overrides.redis_url.clone().or(raw.platform.redis_url).filter(|u| !u.is_empty()),
+            database_url: overrides.database_url.clone().or(raw.platform.database_url).filter(|u| !u.is_empty()),
         };
+        if let Some(url) = &platform.database_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "platform.database_url".into(),
+                "must be a postgres:// URL (leave it unset for SQLite files per tenant)".into(),
+            ));
+        }
         if let Some(url) = &platform.redis_url
             && !(url.starts_with("redis://") || url.starts_with("rediss://") || url.starts_with("unix://"))
         {

@@ -73,7 +73,7 @@ pub fn hash(key: &str) -> String {
 
 /// Uniform base62 characters by rejection sampling (bytes >= 248 are dropped,
 /// so every character is equally likely).
-fn random_base62(n: usize) -> Result<String, String> {
+pub(crate) fn random_base62(n: usize) -> Result<String, String> {
     let mut out = String::with_capacity(n);
     let mut buf = [0u8; 64];
     while out.len() < n {

@@ -1,21 +1,24 @@
-//! `gatehouse:endpoint/db`: the tenant's own database. Embedded default: one
-//! SQLite file per tenant in the data dir, guarded by SQLite's authorizer
-//! (`guard.rs`) so no statement reaches another file. Every statement has a
+//! `gatehouse:endpoint/db`: the tenant's own database.
+//!
+//! Two backends behind one interface. Embedded default: one SQLite file per
+//! tenant in the data dir, guarded by SQLite's authorizer (`guard.rs`) so no
+//! statement reaches another file. With `platform.database_url`: one Postgres
+//! schema per tenant, reached through the tenant's own login role, so the
+//! database itself enforces isolation (`postgres.rs`). Every statement has a
 //! timeout, a row limit and a result-size limit. Transactions are a WIT
 //! resource: dropped, or abandoned by a guest that traps or times out, they
 //! roll back (sqlx rolls a dropped transaction back before the connection is reused).
 
 mod guard;
+mod postgres;
+mod sqlite;
 mod values;
 
 use std::path::Path;
-use std::str::FromStr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use futures_util::TryStreamExt;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use sqlx::{Row, Sqlite};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
 use crate::sandbox::{RequestContext, wit_db as wit};
@@ -45,91 +48,64 @@ const POOL_SIZE: u32 = 8;
 
 /// One tenant's database.
 pub struct TenantDatabase {
-    pool: SqlitePool,
+    backend: Backend,
     limits: DbLimits,
+}
+
+enum Backend {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
 }
 
 impl std::fmt::Debug for TenantDatabase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TenantDatabase").field("limits", &self.limits).finish_non_exhaustive()
+        f.debug_struct("TenantDatabase").field("backend", &self.backend_name()).field("limits", &self.limits).finish()
     }
 }
 
 impl TenantDatabase {
-    /// Opens (creating) the tenant's SQLite file, applies pending migrations
-    /// from `migrations` (ordered `*.sql` files, each applied once), and
-    /// builds the guarded pool guests use.
+    /// The tenant's SQLite file (created), migrated and guarded.
     pub async fn open_sqlite(path: &Path, migrations: Option<&Path>, limits: DbLimits) -> Result<Self, String> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let dir = migrations.map(|m| backend_dir(m, "sqlite"));
+        let pool = sqlite::open(path, dir.as_deref(), limits).await?;
+        Ok(Self { backend: Backend::Sqlite(pool), limits })
+    }
+
+    /// The tenant's Postgres schema, reached through the tenant's own login
+    /// role (created or updated now through `admin_url`), migrated as that role.
+    pub async fn open_postgres(
+        admin_url: &str,
+        tenant: &str,
+        migrations: Option<&Path>,
+        limits: DbLimits,
+    ) -> Result<Self, String> {
+        let dir = migrations.map(|m| backend_dir(m, "postgres"));
+        let pool = postgres::open(admin_url, tenant, dir.as_deref(), limits).await?;
+        Ok(Self { backend: Backend::Postgres(pool), limits })
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
         }
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-            .map_err(|e| e.to_string())?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .foreign_keys(true)
-            .busy_timeout(limits.statement_timeout);
-        if let Some(dir) = migrations {
-            // Migrations are the operator's SQL: they run on a plain connection, before any guest.
-            let admin = SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect_with(options.clone())
-                .await
-                .map_err(|e| e.to_string())?;
-            apply_migrations(&admin, dir).await?;
-            admin.close().await;
-        }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(POOL_SIZE)
-            .acquire_timeout(Duration::from_secs(5))
-            .after_connect(|conn, _| Box::pin(async move { guard::install(conn).await }))
-            .connect_with(options)
-            .await
-            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-        Ok(Self { pool, limits })
     }
 }
 
-async fn apply_migrations(pool: &SqlitePool, dir: &Path) -> Result<(), String> {
-    sqlx::query(
-        "CREATE TABLE IF NOT EXISTS _gatehouse_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)",
-    )
-    .execute(pool)
-    .await
-    .map_err(|e| e.to_string())?;
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| format!("cannot read migrations in {}: {e}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
-        .collect();
-    files.sort();
-    for file in files {
-        let name = file.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        let done = sqlx::query("SELECT 1 FROM _gatehouse_migrations WHERE name = ?")
-            .bind(&name)
-            .fetch_optional(pool)
-            .await
-            .map_err(|e| e.to_string())?;
-        if done.is_some() {
-            continue;
-        }
-        let sql = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
-        sqlx::raw_sql(&sql).execute(&mut *tx).await.map_err(|e| format!("migration {name} failed: {e}"))?;
-        sqlx::query("INSERT INTO _gatehouse_migrations (name, applied_at) VALUES (?, strftime('%s','now'))")
-            .bind(&name)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| e.to_string())?;
-        tx.commit().await.map_err(|e| e.to_string())?;
-        tracing::info!(migration = %name, "database migration applied");
-    }
-    Ok(())
+/// Migrations may differ per backend: `<dir>/sqlite` or `<dir>/postgres` if
+/// that folder exists, else `<dir>` itself.
+fn backend_dir(dir: &Path, backend: &str) -> std::path::PathBuf {
+    let specific = dir.join(backend);
+    if specific.is_dir() { specific } else { dir.to_path_buf() }
 }
 
 /// An open transaction, held in the request's resource table.
-pub struct DbTransaction {
-    tx: sqlx::Transaction<'static, Sqlite>,
+pub enum DbTransaction {
+    /// On the tenant's SQLite file.
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    /// In the tenant's Postgres schema.
+    Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
 /// Per-request state: the tenant's database, if it has one.
@@ -155,92 +131,6 @@ pub(crate) struct DbView<'a> {
     table: &'a mut ResourceTable,
 }
 
-/// Interrupts the connection's statements after `timeout` (SQLite's progress
-/// handler, checked every 1000 virtual-machine steps). Set before every
-/// statement, so a pooled connection never keeps an earlier deadline.
-async fn arm_timeout(conn: &mut sqlx::SqliteConnection, timeout: Duration) -> Result<(), wit::DbError> {
-    let deadline = Instant::now() + timeout;
-    let mut handle = conn.lock_handle().await.map_err(classify)?;
-    handle.set_progress_handler(1000, move || Instant::now() < deadline);
-    Ok(())
-}
-
-async fn run_query(
-    conn: &mut sqlx::SqliteConnection,
-    limits: DbLimits,
-    sql: &str,
-    params: &[wit::Value],
-) -> Result<wit::Rows, wit::DbError> {
-    arm_timeout(conn, limits.statement_timeout).await?;
-    let query = values::bind(sqlx::query(sql), params);
-    let mut stream = query.fetch(conn);
-    let mut columns = Vec::new();
-    let mut rows = Vec::new();
-    let mut bytes = 0usize;
-    while let Some(row) = stream.try_next().await.map_err(classify)? {
-        if columns.is_empty() {
-            columns = row.columns().iter().map(|c| sqlx::Column::name(c).to_string()).collect();
-        }
-        if rows.len() == limits.max_rows {
-            return Err(wit::DbError::TooLarge(format!(
-                "the query returns more than {} rows; add a LIMIT",
-                limits.max_rows
-            )));
-        }
-        let values = values::decode(&row)?;
-        bytes += values.iter().map(values::size).sum::<usize>();
-        if bytes > limits.max_result_bytes {
-            return Err(wit::DbError::TooLarge(format!("the result is over {} bytes", limits.max_result_bytes)));
-        }
-        rows.push(values);
-    }
-    Ok(wit::Rows { columns, rows })
-}
-
-async fn run_execute(
-    conn: &mut sqlx::SqliteConnection,
-    limits: DbLimits,
-    sql: &str,
-    params: &[wit::Value],
-) -> Result<u64, wit::DbError> {
-    arm_timeout(conn, limits.statement_timeout).await?;
-    let done = values::bind(sqlx::query(sql), params).execute(conn).await.map_err(classify)?;
-    Ok(done.rows_affected())
-}
-
-/// Maps sqlx's errors onto what the guest can act on.
-fn classify(e: sqlx::Error) -> wit::DbError {
-    match &e {
-        sqlx::Error::Database(db) => {
-            use sqlx::error::ErrorKind as K;
-            let message = db.message().to_string();
-            let code = db.code().map(|c| c.to_string()).unwrap_or_default();
-            match db.kind() {
-                K::UniqueViolation | K::ForeignKeyViolation | K::NotNullViolation | K::CheckViolation => {
-                    wit::DbError::Constraint(message)
-                }
-                // SQLITE_AUTH (23): refused by the authorizer.
-                _ if code == "23" || message.contains("not authorized") => wit::DbError::Denied(format!(
-                    "{message}: a tenant's database cannot attach files, load extensions or change pragmas"
-                )),
-                // SQLITE_INTERRUPT (9): the progress handler's deadline.
-                _ if code == "9" || message.contains("interrupted") => wit::DbError::Timeout,
-                _ if code == "5" || code == "6" => {
-                    wit::DbError::Unavailable(format!("the database is busy: {message}"))
-                }
-                _ => wit::DbError::Invalid(message),
-            }
-        }
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => {
-            wit::DbError::Unavailable(e.to_string())
-        }
-        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) | sqlx::Error::TypeNotFound { .. } => {
-            wit::DbError::Invalid(e.to_string())
-        }
-        _ => wit::DbError::Invalid(e.to_string()),
-    }
-}
-
 fn log_failure(context: &RequestContext, what: &str, e: &wit::DbError) {
     tracing::debug!(tenant = %context.tenant, route = %context.route, request_id = %context.request_id, "db {what} failed: {e:?}");
 }
@@ -248,8 +138,13 @@ fn log_failure(context: &RequestContext, what: &str, e: &wit::DbError) {
 impl wit::Host for DbView<'_> {
     async fn query(&mut self, sql: String, params: Vec<wit::Value>) -> Result<wit::Rows, wit::DbError> {
         let db = self.state.db()?;
-        let mut conn = db.pool.acquire().await.map_err(classify)?;
-        let result = run_query(&mut conn, db.limits, &sql, &params).await;
+        let result = match &db.backend {
+            Backend::Sqlite(pool) => {
+                let mut conn = pool.acquire().await.map_err(sqlite::classify)?;
+                sqlite::run_query(&mut conn, db.limits, &sql, &params).await
+            }
+            Backend::Postgres(pool) => postgres::query_alone(pool, db.limits, &sql, &params).await,
+        };
         if let Err(e) = &result {
             log_failure(&self.state.context, "query", e);
         }
@@ -258,8 +153,13 @@ impl wit::Host for DbView<'_> {
 
     async fn execute(&mut self, sql: String, params: Vec<wit::Value>) -> Result<u64, wit::DbError> {
         let db = self.state.db()?;
-        let mut conn = db.pool.acquire().await.map_err(classify)?;
-        let result = run_execute(&mut conn, db.limits, &sql, &params).await;
+        let result = match &db.backend {
+            Backend::Sqlite(pool) => {
+                let mut conn = pool.acquire().await.map_err(sqlite::classify)?;
+                sqlite::run_execute(&mut conn, db.limits, &sql, &params).await
+            }
+            Backend::Postgres(pool) => postgres::execute_alone(pool, db.limits, &sql, &params).await,
+        };
         if let Err(e) = &result {
             log_failure(&self.state.context, "execute", e);
         }
@@ -273,9 +173,12 @@ impl wit::Host for DbView<'_> {
                 "a request may hold {MAX_OPEN_TRANSACTIONS} transactions open at once"
             )));
         }
-        let tx = db.pool.begin().await.map_err(classify)?;
+        let tx = match &db.backend {
+            Backend::Sqlite(pool) => DbTransaction::Sqlite(pool.begin().await.map_err(sqlite::classify)?),
+            Backend::Postgres(pool) => DbTransaction::Postgres(postgres::begin(pool).await?),
+        };
         self.state.open += 1;
-        self.table.push(DbTransaction { tx }).map_err(|e| wit::DbError::Unavailable(e.to_string()))
+        self.table.push(tx).map_err(|e| wit::DbError::Unavailable(e.to_string()))
     }
 }
 
@@ -287,8 +190,10 @@ impl wit::HostTransaction for DbView<'_> {
         params: Vec<wit::Value>,
     ) -> Result<wit::Rows, wit::DbError> {
         let limits = self.state.db()?.limits;
-        let t = self.table.get_mut(&tx).map_err(|e| wit::DbError::Invalid(e.to_string()))?;
-        run_query(&mut t.tx, limits, &sql, &params).await
+        match self.table.get_mut(&tx).map_err(|e| wit::DbError::Invalid(e.to_string()))? {
+            DbTransaction::Sqlite(t) => sqlite::run_query(t, limits, &sql, &params).await,
+            DbTransaction::Postgres(t) => postgres::run_query(t, limits, &sql, &params).await,
+        }
     }
 
     async fn execute(
@@ -298,20 +203,28 @@ impl wit::HostTransaction for DbView<'_> {
         params: Vec<wit::Value>,
     ) -> Result<u64, wit::DbError> {
         let limits = self.state.db()?.limits;
-        let t = self.table.get_mut(&tx).map_err(|e| wit::DbError::Invalid(e.to_string()))?;
-        run_execute(&mut t.tx, limits, &sql, &params).await
+        match self.table.get_mut(&tx).map_err(|e| wit::DbError::Invalid(e.to_string()))? {
+            DbTransaction::Sqlite(t) => sqlite::run_execute(t, limits, &sql, &params).await,
+            DbTransaction::Postgres(t) => postgres::run_execute(t, limits, &sql, &params).await,
+        }
     }
 
     async fn commit(&mut self, tx: Resource<DbTransaction>) -> Result<(), wit::DbError> {
         let t = self.table.delete(tx).map_err(|e| wit::DbError::Invalid(e.to_string()))?;
         self.state.open = self.state.open.saturating_sub(1);
-        t.tx.commit().await.map_err(classify)
+        match t {
+            DbTransaction::Sqlite(t) => t.commit().await.map_err(sqlite::classify),
+            DbTransaction::Postgres(t) => t.commit().await.map_err(postgres::classify),
+        }
     }
 
     async fn rollback(&mut self, tx: Resource<DbTransaction>) -> Result<(), wit::DbError> {
         let t = self.table.delete(tx).map_err(|e| wit::DbError::Invalid(e.to_string()))?;
         self.state.open = self.state.open.saturating_sub(1);
-        t.tx.rollback().await.map_err(classify)
+        match t {
+            DbTransaction::Sqlite(t) => t.rollback().await.map_err(sqlite::classify),
+            DbTransaction::Postgres(t) => t.rollback().await.map_err(postgres::classify),
+        }
     }
 
     async fn drop(&mut self, tx: Resource<DbTransaction>) -> wasmtime::Result<()> {

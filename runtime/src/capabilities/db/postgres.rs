@@ -1,0 +1,454 @@
+//! The Postgres backend: one schema per tenant, reached through the tenant's
+//! own login role, so the database enforces isolation. The role is not a
+//! superuser, cannot create databases or roles, bypass row security or
+//! replicate, has USAGE on nothing but its own schema, and that schema is
+//! closed to PUBLIC. No statement a guest can send (`SET ROLE`, `RESET ROLE`,
+//! `SET search_path`, a schema-qualified name, `pg_read_file`,
+//! `COPY … PROGRAM`) reaches another tenant's data, the platform, or the host.
+//!
+//! Statements: guest `?` placeholders become `$n`; every statement runs under
+//! `SET LOCAL statement_timeout`, which the guest cannot escape by changing
+//! its session; inside a transaction each statement runs under a savepoint,
+//! so a failed statement leaves the transaction usable, as on SQLite.
+
+use std::path::Path;
+use std::pin::Pin;
+use std::str::FromStr;
+
+use futures_util::TryStreamExt;
+use sqlx::postgres::types::Oid;
+use sqlx::postgres::{PgArgumentBuffer, PgArguments, PgConnectOptions, PgPoolOptions, PgRow, PgTypeInfo};
+use sqlx::{Column, Encode, PgConnection, PgPool, Postgres, Row, TypeInfo, ValueRef};
+
+use super::{DbLimits, POOL_SIZE, values};
+use crate::sandbox::wit_db as wit;
+
+/// `gh_<tenant>`: lower-case, `-` as `_`, so it is a plain identifier.
+fn role_name(tenant: &str) -> String {
+    format!("gh_{}", tenant.to_ascii_lowercase().replace('-', "_"))
+}
+
+/// `t_<tenant>`, likewise.
+fn schema_name(tenant: &str) -> String {
+    format!("t_{}", tenant.to_ascii_lowercase().replace('-', "_"))
+}
+
+/// Provisions the tenant's role and schema through `admin_url`, applies
+/// `migrations` as the tenant, and returns the tenant's pool.
+pub(super) async fn open(
+    admin_url: &str,
+    tenant: &str,
+    migrations: Option<&Path>,
+    limits: DbLimits,
+) -> Result<PgPool, String> {
+    let shown = redact(admin_url);
+    let admin_options =
+        PgConnectOptions::from_str(admin_url).map_err(|e| format!("{shown} is not a Postgres URL: {e}"))?;
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(std::time::Duration::from_secs(5))
+        .connect_with(admin_options.clone())
+        .await
+        .map_err(|e| format!("cannot connect to Postgres at {shown}: {e}"))?;
+    let role = role_name(tenant);
+    let schema = schema_name(tenant);
+    // Identifiers are [a-z0-9_] (tenant names are validated) and the password
+    // is base62, so they are safe to interpolate.
+    let password = crate::identity::api_key::random_base62(32)?;
+    let database: (String,) =
+        sqlx::query_as("SELECT current_database()").fetch_one(&admin).await.map_err(|e| e.to_string())?;
+    let timeout_ms = limits.statement_timeout.as_millis();
+    let statements = [
+        format!("DO $$ BEGIN CREATE ROLE {role}; EXCEPTION WHEN duplicate_object THEN NULL; END $$"),
+        format!(
+            "ALTER ROLE {role} WITH LOGIN PASSWORD '{password}' NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS CONNECTION LIMIT 32"
+        ),
+        format!("ALTER ROLE {role} SET search_path = {schema}"),
+        format!("ALTER ROLE {role} SET statement_timeout = '{timeout_ms}ms'"),
+        format!(
+            "DO $$ BEGIN CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION {role}; EXCEPTION WHEN unique_violation THEN NULL; END $$"
+        ),
+        format!("REVOKE ALL ON SCHEMA {schema} FROM PUBLIC"),
+        format!("GRANT CONNECT ON DATABASE \"{}\" TO {role}", database.0.replace('"', "\"\"")),
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC".to_string(),
+    ];
+    for sql in &statements {
+        sqlx::raw_sql(sql).execute(&admin).await.map_err(|e| format!("provisioning {role}: {e}"))?;
+    }
+    admin.close().await;
+
+    let options = admin_options.username(&role).password(&password);
+    if let Some(dir) = migrations {
+        let owner =
+            PgPoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(|e| e.to_string())?;
+        apply_migrations(&owner, &schema, dir).await?;
+        owner.close().await;
+    }
+    PgPoolOptions::new()
+        .max_connections(POOL_SIZE)
+        .acquire_timeout(std::time::Duration::from_secs(5))
+        // Session settings a guest changes (search_path, ...) stay on its
+        // pooled connection; they reach only this tenant's later requests,
+        // never its isolation (the role decides that), nor its statement
+        // timeout (set per statement with SET LOCAL).
+        .connect_with(options)
+        .await
+        .map_err(|e| format!("cannot connect to Postgres as {role}: {e}"))
+}
+
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://…@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_string(),
+    }
+}
+
+async fn apply_migrations(pool: &PgPool, schema: &str, dir: &Path) -> Result<(), String> {
+    let table = format!("{schema}._gatehouse_migrations");
+    sqlx::raw_sql(&format!("CREATE TABLE IF NOT EXISTS {table} (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"))
+        .execute(pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read migrations in {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .collect();
+    files.sort();
+    for file in files {
+        let name = file.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let done = sqlx::query(&format!("SELECT 1 FROM {table} WHERE name = $1"))
+            .bind(&name)
+            .fetch_optional(pool)
+            .await
+            .map_err(|e| e.to_string())?;
+        if done.is_some() {
+            continue;
+        }
+        let sql = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
+        sqlx::raw_sql(&sql).execute(&mut *tx).await.map_err(|e| format!("migration {name} failed: {e}"))?;
+        sqlx::query(&format!("INSERT INTO {table} (name, applied_at) VALUES ($1, extract(epoch from now())::bigint)"))
+            .bind(&name)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| e.to_string())?;
+        tx.commit().await.map_err(|e| e.to_string())?;
+        tracing::info!(migration = %name, schema, "database migration applied");
+    }
+    Ok(())
+}
+
+/// `?` and `?N` placeholders (the SQLite spelling guests write) as `$N`,
+/// outside string literals, quoted identifiers, dollar quotes and comments.
+fn translate(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut next = 0;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' => {
+                out.push(c);
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if d == c {
+                        break;
+                    }
+                }
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                out.push(c);
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if d == '\n' {
+                        break;
+                    }
+                }
+            }
+            '$' if chars.peek() == Some(&'$') => {
+                out.push_str("$$");
+                chars.next();
+                let mut prev = ' ';
+                for d in chars.by_ref() {
+                    out.push(d);
+                    if prev == '$' && d == '$' {
+                        break;
+                    }
+                    prev = d;
+                }
+            }
+            '?' => {
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                    digits.push(*d);
+                    chars.next();
+                }
+                let n = if digits.is_empty() {
+                    next += 1;
+                    next
+                } else {
+                    digits.parse().unwrap_or(0)
+                };
+                out.push_str(&format!("${n}"));
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A NULL whose type the server infers from the statement (OID 0, "unspecified").
+struct UntypedNull;
+
+impl sqlx::Type<Postgres> for UntypedNull {
+    fn type_info() -> PgTypeInfo {
+        PgTypeInfo::with_oid(Oid(0))
+    }
+}
+
+impl Encode<'_, Postgres> for UntypedNull {
+    fn encode_by_ref(&self, _buf: &mut PgArgumentBuffer) -> Result<sqlx::encode::IsNull, sqlx::error::BoxDynError> {
+        Ok(sqlx::encode::IsNull::Yes)
+    }
+}
+
+type Query<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
+
+fn bind<'q>(mut q: Query<'q>, params: &'q [wit::Value]) -> Query<'q> {
+    for p in params {
+        q = match p {
+            wit::Value::Null => q.bind(UntypedNull),
+            wit::Value::Integer(i) => q.bind(*i),
+            wit::Value::Real(f) => q.bind(*f),
+            wit::Value::Text(s) | wit::Value::Json(s) => q.bind(s.as_str()),
+            wit::Value::Blob(b) => q.bind(b.as_slice()),
+            wit::Value::Boolean(b) => q.bind(*b),
+        };
+    }
+    q
+}
+
+fn decode(row: &PgRow) -> Result<Vec<wit::Value>, wit::DbError> {
+    let mut out = Vec::with_capacity(row.len());
+    for i in 0..row.len() {
+        let raw = row.try_get_raw(i).map_err(|e| wit::DbError::Invalid(e.to_string()))?;
+        let ty = raw.type_info().name().to_ascii_uppercase();
+        if raw.is_null() || ty == "VOID" {
+            out.push(wit::Value::Null);
+            continue;
+        }
+        let err = |e: sqlx::Error| wit::DbError::Invalid(e.to_string());
+        out.push(match ty.as_str() {
+            "BOOL" => wit::Value::Boolean(row.try_get::<bool, _>(i).map_err(err)?),
+            "INT2" => wit::Value::Integer(i64::from(row.try_get::<i16, _>(i).map_err(err)?)),
+            "INT4" => wit::Value::Integer(i64::from(row.try_get::<i32, _>(i).map_err(err)?)),
+            "INT8" => wit::Value::Integer(row.try_get::<i64, _>(i).map_err(err)?),
+            "FLOAT4" => wit::Value::Real(f64::from(row.try_get::<f32, _>(i).map_err(err)?)),
+            "FLOAT8" => wit::Value::Real(row.try_get::<f64, _>(i).map_err(err)?),
+            "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" | "CHAR" => wit::Value::Text(row.try_get::<String, _>(i).map_err(err)?),
+            "BYTEA" => wit::Value::Blob(row.try_get::<Vec<u8>, _>(i).map_err(err)?),
+            "JSON" | "JSONB" => {
+                let bytes = raw.as_bytes().map_err(|e| wit::DbError::Invalid(e.to_string()))?;
+                // Binary JSONB starts with a version byte.
+                let text = if ty == "JSONB" { bytes.get(1..).unwrap_or_default() } else { bytes };
+                wit::Value::Json(String::from_utf8_lossy(text).into_owned())
+            }
+            other => {
+                let column = row.columns()[i].name().to_string();
+                return Err(wit::DbError::Invalid(format!(
+                    "column {column} has type {other}, which the db interface does not carry; cast it in SQL (e.g. {column}::text or {column}::float8)"
+                )));
+            }
+        });
+    }
+    Ok(out)
+}
+
+/// Puts the connection's session back to the role's defaults. A guest's
+/// `SET search_path` (or any session setting) in a committed transaction
+/// would otherwise stay on the pooled connection and break this tenant's
+/// later requests.
+async fn reset_session(conn: &mut PgConnection) -> Result<(), wit::DbError> {
+    sqlx::query("RESET ALL").execute(conn).await.map_err(classify)?;
+    Ok(())
+}
+
+/// Starts a guest transaction on a clean session.
+pub(super) fn begin<'a>(pool: &'a PgPool) -> Boxed<'a, sqlx::Transaction<'static, Postgres>> {
+    Box::pin(async move {
+        let mut tx = pool.begin().await.map_err(classify)?;
+        reset_session(&mut tx).await?;
+        Ok(tx)
+    })
+}
+
+async fn arm_timeout(conn: &mut PgConnection, limits: DbLimits) -> Result<(), wit::DbError> {
+    let ms = limits.statement_timeout.as_millis();
+    sqlx::query(&format!("SET LOCAL statement_timeout = {ms}")).execute(conn).await.map_err(classify)?;
+    Ok(())
+}
+
+async fn fetch_rows(
+    conn: &mut PgConnection,
+    limits: DbLimits,
+    sql: &str,
+    params: &[wit::Value],
+) -> Result<wit::Rows, wit::DbError> {
+    let sql = translate(sql);
+    let mut stream = bind(sqlx::query(&sql), params).fetch(conn);
+    let mut columns = Vec::new();
+    let mut rows = Vec::new();
+    let mut bytes = 0usize;
+    while let Some(row) = stream.try_next().await.map_err(classify)? {
+        if columns.is_empty() {
+            columns = row.columns().iter().map(|c| c.name().to_string()).collect();
+        }
+        if rows.len() == limits.max_rows {
+            return Err(wit::DbError::TooLarge(format!(
+                "the query returns more than {} rows; add a LIMIT",
+                limits.max_rows
+            )));
+        }
+        let values = decode(&row)?;
+        bytes += values.iter().map(values::size).sum::<usize>();
+        if bytes > limits.max_result_bytes {
+            return Err(wit::DbError::TooLarge(format!("the result is over {} bytes", limits.max_result_bytes)));
+        }
+        rows.push(values);
+    }
+    Ok(wit::Rows { columns, rows })
+}
+
+async fn exec(conn: &mut PgConnection, sql: &str, params: &[wit::Value]) -> Result<u64, wit::DbError> {
+    let sql = translate(sql);
+    Ok(bind(sqlx::query(&sql), params).execute(conn).await.map_err(classify)?.rows_affected())
+}
+
+/// A boxed, `Send` future. The entry points below return these: a plain
+/// `async fn` here trips rustc's higher-ranked inference over sqlx's
+/// `Executor` impls when the caller (an async trait method) must be `Send`.
+type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, wit::DbError>> + Send + 'a>>;
+
+/// A query outside any transaction of the guest's: its own transaction, so `SET LOCAL` applies.
+pub(super) fn query_alone<'a>(
+    pool: &'a PgPool,
+    limits: DbLimits,
+    sql: &'a str,
+    params: &'a [wit::Value],
+) -> Boxed<'a, wit::Rows> {
+    Box::pin(async move {
+        let mut tx = pool.begin().await.map_err(classify)?;
+        reset_session(&mut tx).await?;
+        arm_timeout(&mut tx, limits).await?;
+        let rows = fetch_rows(&mut tx, limits, sql, params).await?;
+        tx.commit().await.map_err(classify)?;
+        Ok(rows)
+    })
+}
+
+/// An execute outside any transaction of the guest's.
+pub(super) fn execute_alone<'a>(
+    pool: &'a PgPool,
+    limits: DbLimits,
+    sql: &'a str,
+    params: &'a [wit::Value],
+) -> Boxed<'a, u64> {
+    Box::pin(async move {
+        let mut tx = pool.begin().await.map_err(classify)?;
+        reset_session(&mut tx).await?;
+        arm_timeout(&mut tx, limits).await?;
+        let n = exec(&mut tx, sql, params).await?;
+        tx.commit().await.map_err(classify)?;
+        Ok(n)
+    })
+}
+
+async fn savepoint(conn: &mut PgConnection, limits: DbLimits) -> Result<(), wit::DbError> {
+    sqlx::query("SAVEPOINT gatehouse_statement").execute(&mut *conn).await.map_err(classify)?;
+    arm_timeout(conn, limits).await
+}
+
+/// Keeps the statement's effect, or undoes only this statement.
+async fn settle<T>(conn: &mut PgConnection, result: Result<T, wit::DbError>) -> Result<T, wit::DbError> {
+    match result {
+        Ok(v) => {
+            sqlx::query("RELEASE SAVEPOINT gatehouse_statement").execute(&mut *conn).await.map_err(classify)?;
+            Ok(v)
+        }
+        Err(e) => {
+            let _ = sqlx::query("ROLLBACK TO SAVEPOINT gatehouse_statement").execute(&mut *conn).await;
+            Err(e)
+        }
+    }
+}
+
+/// A query inside the guest's transaction, under a savepoint: on failure only
+/// this statement is undone and the transaction stays usable.
+pub(super) fn run_query<'a>(
+    conn: &'a mut PgConnection,
+    limits: DbLimits,
+    sql: &'a str,
+    params: &'a [wit::Value],
+) -> Boxed<'a, wit::Rows> {
+    Box::pin(async move {
+        savepoint(conn, limits).await?;
+        let result = fetch_rows(conn, limits, sql, params).await;
+        settle(conn, result).await
+    })
+}
+
+/// An execute inside the guest's transaction, under a savepoint.
+pub(super) fn run_execute<'a>(
+    conn: &'a mut PgConnection,
+    limits: DbLimits,
+    sql: &'a str,
+    params: &'a [wit::Value],
+) -> Boxed<'a, u64> {
+    Box::pin(async move {
+        savepoint(conn, limits).await?;
+        let result = exec(conn, sql, params).await;
+        settle(conn, result).await
+    })
+}
+
+/// Maps Postgres errors (by SQLSTATE) onto what the guest can act on.
+pub(super) fn classify(e: sqlx::Error) -> wit::DbError {
+    match &e {
+        sqlx::Error::Database(db) => {
+            let code = db.code().map(|c| c.to_string()).unwrap_or_default();
+            let message = db.message().to_string();
+            match code.as_str() {
+                c if c.starts_with("23") => wit::DbError::Constraint(message),
+                "57014" => wit::DbError::Timeout,
+                "42501" => wit::DbError::Denied(message),
+                c if c.starts_with("08") || c.starts_with("53") || c.starts_with("57P") => {
+                    wit::DbError::Unavailable(message)
+                }
+                _ => wit::DbError::Invalid(message),
+            }
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
+            wit::DbError::Unavailable(e.to_string())
+        }
+        _ => wit::DbError::Invalid(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_outside_literals() {
+        assert_eq!(translate("SELECT * FROM t WHERE a = ? AND b = ?"), "SELECT * FROM t WHERE a = $1 AND b = $2");
+        assert_eq!(translate("SELECT '?' , ?2, \"q?\" -- ?\n, ?"), "SELECT '?' , $2, \"q?\" -- ?\n, $1");
+        assert_eq!(translate("DO $$ SELECT ? $$; SELECT ?"), "DO $$ SELECT ? $$; SELECT $1");
+    }
+
+    #[test]
+    fn names_and_redaction() {
+        assert_eq!(role_name("Acme-Corp"), "gh_acme_corp");
+        assert_eq!(schema_name("acme"), "t_acme");
+        assert_eq!(redact("postgres://u:secret@db:5432/x"), "postgres://…@db:5432/x");
+    }
+}
