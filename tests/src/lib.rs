@@ -402,3 +402,53 @@ impl DbBackend {
         }
     }
 }
+
+/// A TCP proxy on a loopback port to `target`, for killing a backing service
+/// mid-test: `cut()` closes the listener and every connection through it.
+pub struct CuttableProxy {
+    /// The proxy's address.
+    pub addr: std::net::SocketAddr,
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl CuttableProxy {
+    /// Starts forwarding (on its own thread and runtime).
+    pub fn start(target: std::net::SocketAddr) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding the proxy");
+        let addr = listener.local_addr().unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                let mut stopped_accept = stopped.clone();
+                loop {
+                    tokio::select! {
+                        _ = stopped_accept.wait_for(|s| *s) => break,
+                        accepted = listener.accept() => {
+                            let Ok((mut inbound, _)) = accepted else { continue };
+                            let mut stopped_conn = stopped.clone();
+                            tokio::spawn(async move {
+                                let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else { return };
+                                tokio::select! {
+                                    _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                                    _ = stopped_conn.wait_for(|s| *s) => {}
+                                }
+                            });
+                        }
+                    }
+                }
+                // Give the connection tasks a moment to see the stop and drop their sockets.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            });
+        });
+        CuttableProxy { addr, stop }
+    }
+
+    /// Closes the listener and every connection: the service is "down".
+    pub fn cut(&self) {
+        let _ = self.stop.send(true);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

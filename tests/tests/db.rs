@@ -254,3 +254,34 @@ async fn uploads_record_each_file_within_the_policy() {
         backend.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_dead_postgres_is_a_503_not_a_crash() {
+    let Some(url) = gatehouse_tests::database_url() else { return };
+    let target: std::net::SocketAddr = url.rsplit('@').next().unwrap().split('/').next().unwrap().parse().unwrap();
+    let proxy = gatehouse_tests::CuttableProxy::start(target);
+    let proxied = url.replacen(&target.to_string(), &proxy.addr.to_string(), 1);
+    let backend = DbBackend::Postgres { url: proxied, tenant: gatehouse_tests::unique_tenant("down") };
+    let _cleanup = gatehouse_tests::TenantCleanup {
+        url: url.clone(),
+        tenant: match &backend {
+            DbBackend::Postgres { tenant, .. } => tenant.clone(),
+            DbBackend::Sqlite => unreachable!(),
+        },
+    };
+    let mut s = server(&backend);
+    let ada = s.create_key(&["--user", "ada"]);
+    let resp =
+        client().post(s.url("/api/posts")).bearer_auth(&ada).json(&json!({"title": "before"})).send().await.unwrap();
+    assert_eq!(resp.status(), 201);
+    proxy.cut();
+    let started = std::time::Instant::now();
+    let resp = client().get(s.url("/api/posts/1")).bearer_auth(&ada).send().await.unwrap();
+    assert_eq!(resp.status(), 503);
+    assert_eq!(json(resp).await["code"], "DB_UNAVAILABLE");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert!(s.is_running(), "the platform crashed");
+    // Endpoints that do not need the database still answer.
+    let resp = client().post(s.url("/api/posts")).json(&json!({"title": "x"})).send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+}

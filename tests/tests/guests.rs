@@ -534,3 +534,27 @@ async fn sql_runner() {
     assert!(got[0]["ok"].as_str().unwrap_or_default().contains("secret of A"), "{got:?}");
     drop((a, b));
 }
+
+#[tokio::test]
+async fn db_probe_on_postgres_rolls_back_and_limits() {
+    let Some(url) = gatehouse_tests::database_url() else { return };
+    let tenant = gatehouse_tests::unique_tenant("probe");
+    let _cleanup = gatehouse_tests::TenantCleanup { url: url.clone(), tenant: tenant.clone() };
+    let s = Server::start(&format!(
+        "[platform]\ndatabase_url = {url:?}\ntenant = {tenant:?}\n\n[database]\nmigrations = {}\nstatement_timeout = \"500ms\"\n\n[[endpoint]]\nroute = \"GET /db\"\ncomponent = {}\n",
+        gatehouse_tests::repo_file("endpoints/migrations"),
+        component(guests::DB_PROBE)
+    ));
+    assert!(probe_json(&s, "write").await["ok"].is_string());
+    let resp = probe(&s, "trap").await;
+    assert_eq!(resp.status(), 500);
+    assert_eq!(probe_json(&s, "leave-open").await, json!("dropped"));
+    assert_eq!(probe_json(&s, "count").await["count"], 1, "a trapped or dropped transaction was not rolled back");
+    let started = Instant::now();
+    assert_eq!(probe_json(&s, "timeout").await["error"], "DbError::Timeout");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    let got = probe_json(&s, "rows").await;
+    assert!(got["error"].as_str().unwrap_or_default().contains("more than 10000 rows"), "{got}");
+    assert!(probe_json(&s, "write").await["ok"].is_string());
+    assert_eq!(probe_json(&s, "count").await["count"], 2);
+}

@@ -58,19 +58,32 @@ fn main() -> anyhow::Result<()> {
     // generator runs on its own single thread, like `wrk -t1`.
     let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let native = server_rt.block_on(servers::native())?;
-    let memory = server_rt.block_on(servers::gatehouse(&root, None))?;
+    let memory = server_rt.block_on(servers::gatehouse(&root, None, None))?;
     let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let redis = match std::net::TcpStream::connect(redis_url.trim_start_matches("redis://").trim_end_matches('/')) {
-        Ok(_) => Some(server_rt.block_on(servers::gatehouse(&root, Some(&redis_url)))?),
+        Ok(_) => Some(server_rt.block_on(servers::gatehouse(&root, Some(&redis_url), None))?),
         Err(_) => {
             println!("gated on Redis: skipped (nothing answers at {redis_url}; set REDIS_URL)");
             None
         }
     };
 
+    let pg_url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let pg_hostport = pg_url.rsplit('@').next().unwrap_or_default().split('/').next().unwrap_or_default().to_string();
+    let postgres = match std::net::TcpStream::connect(&pg_hostport) {
+        Ok(_) => Some(server_rt.block_on(servers::gatehouse(&root, None, Some(&pg_url)))?),
+        Err(_) => {
+            println!("db read on Postgres: skipped (nothing answers at {pg_hostport}; set DATABASE_URL)");
+            None
+        }
+    };
+
     let mut targets = vec![Target::hello("native axum", native), Target::hello("sandboxed (gatehouse)", memory.addr)];
     targets.push(servers::gated_target("gated: key+scope+limit+schema (memory)", &memory));
-    targets.push(servers::db_target(&memory));
+    targets.push(servers::db_target("db read: SELECT on the tenant's SQLite", &memory));
+    if let Some(p) = &postgres {
+        targets.push(servers::db_target("db read: SELECT on the tenant's Postgres", p));
+    }
     targets.push(servers::outbound_target(&memory));
     if let Some(r) = &redis {
         targets.push(servers::gated_target("gated: key+scope+limit+schema (Redis)", r));
@@ -129,8 +142,11 @@ fn main() -> anyhow::Result<()> {
     if let Some(g) = by_name("gated: key+scope+limit+schema (Redis)") {
         println!("gated (Redis) / sandboxed requests/s: {:.2}x", g.rps / sandboxed.rps);
     }
-    if let Some(d) = by_name("db read") {
+    if let Some(d) = by_name("db read: SELECT on the tenant's SQLite") {
         println!("db read (SQLite) / sandboxed requests/s: {:.2}x", d.rps / sandboxed.rps);
+    }
+    if let Some(d) = by_name("db read: SELECT on the tenant's Postgres") {
+        println!("db read (Postgres) / sandboxed requests/s: {:.2}x", d.rps / sandboxed.rps);
     }
     if let Some(o) = by_name("outbound") {
         println!("outbound call / sandboxed requests/s: {:.2}x", o.rps / sandboxed.rps);
@@ -142,5 +158,8 @@ fn main() -> anyhow::Result<()> {
         "sandbox per-request cost (store + instantiate + call + drop, {} iterations, one thread): median {:.1} µs, mean {:.1} µs, p99 {:.1} µs",
         o.iterations, cost.median_us, cost.mean_us, cost.p99_us
     );
+    if let Some(p) = &postgres {
+        server_rt.block_on(servers::drop_pg_tenant(&pg_url, &p.tenant));
+    }
     Ok(())
 }

@@ -27,14 +27,21 @@ pub(crate) struct Gatehouse {
     pub(crate) key: String,
     /// The loopback upstream the outbound endpoint calls.
     pub(crate) upstream: SocketAddr,
+    /// Its tenant (a Postgres schema and role when on Postgres).
+    pub(crate) tenant: String,
     _data: tempfile::TempDir,
 }
 
 const GATED_SCHEMA: &str = r#"{"type":"object","required":["name"],"additionalProperties":false,"properties":{"name":{"type":"string","minLength":1,"maxLength":100}}}"#;
 
 /// Starts a gatehouse on a loopback port; `redis_url` puts its rate limits on Redis.
-pub(crate) async fn gatehouse(root: &Path, redis_url: Option<&str>) -> anyhow::Result<Gatehouse> {
+pub(crate) async fn gatehouse(
+    root: &Path,
+    redis_url: Option<&str>,
+    database_url: Option<&str>,
+) -> anyhow::Result<Gatehouse> {
     let data = tempfile::tempdir()?;
+    let tenant = format!("bench{}{}", std::process::id(), if database_url.is_some() { "pg" } else { "" });
     let schema = data.path().join("gated.schema.json");
     std::fs::write(&schema, GATED_SCHEMA)?;
     let hello = root.join("endpoints/hello").display().to_string();
@@ -42,16 +49,16 @@ pub(crate) async fn gatehouse(root: &Path, redis_url: Option<&str>) -> anyhow::R
     let fetcher = root.join("tests/guests/fetcher").display().to_string();
     let migrations = root.join("endpoints/migrations").display().to_string();
     let upstream = upstream().await?;
-    let redis = redis_url.map(|u| format!("redis_url = {u:?}\n")).unwrap_or_default();
+    let redis = redis_url.map(|u| format!("redis_url = {u:?}\n")).unwrap_or_default()
+        + &database_url.map(|u| format!("database_url = {u:?}\n")).unwrap_or_default();
     let config_text = format!(
-        "[platform]\n{redis}tenant = \"bench{}\"\n\n[database]\nmigrations = {migrations:?}\n\n\
+        "[platform]\n{redis}tenant = \"{tenant}\"\n\n[database]\nmigrations = {migrations:?}\n\n\
          [outbound]\nallow_private = [\"127.0.0.1/32\"]\n\n\
          [[endpoint]]\nroute = \"GET /api/hello\"\ncomponent = {hello:?}\n\n\
          [[endpoint]]\nroute = \"POST /api/hello-gated\"\ncomponent = {hello:?}\nauth = \"required\"\nscopes = [\"read\"]\n\
          rate_limit = {{ limit = 1000000000, window = \"1h\", by = \"key\" }}\nschema = {:?}\n\n\
          [[endpoint]]\nroute = \"GET /api/db-read\"\ncomponent = {db_probe:?}\n\n\
          [[endpoint]]\nroute = \"GET /api/outbound\"\ncomponent = {fetcher:?}\nallowed_hosts = [\"http://{upstream}\"]\n",
-        std::process::id(),
         schema.display().to_string(),
     );
     let overrides = Overrides {
@@ -75,7 +82,7 @@ pub(crate) async fn gatehouse(root: &Path, redis_url: Option<&str>) -> anyhow::R
     let addr = listener.local_addr()?;
     let served = app.clone();
     tokio::spawn(async move { gatehouse::server::run(listener, served, std::future::pending()).await });
-    Ok(Gatehouse { addr, app, key, upstream, _data: data })
+    Ok(Gatehouse { addr, app, key, upstream, tenant, _data: data })
 }
 
 /// A native axum upstream on loopback for the outbound-call endpoint to call.
@@ -87,9 +94,21 @@ async fn upstream() -> anyhow::Result<SocketAddr> {
     Ok(addr)
 }
 
-/// `GET /api/db-read`: one `SELECT COUNT(*)` on the tenant's SQLite per request.
-pub(crate) fn db_target(g: &Gatehouse) -> Target {
-    Target { path: "/api/db-read?mode=count".into(), ..Target::hello("db read: SELECT on the tenant's SQLite", g.addr) }
+/// `GET /api/db-read`: one `SELECT COUNT(*)` on the tenant's database per request.
+pub(crate) fn db_target(name: &str, g: &Gatehouse) -> Target {
+    Target { path: "/api/db-read?mode=count".into(), ..Target::hello(name, g.addr) }
+}
+
+/// Drops the bench tenant's schema and role from Postgres.
+pub(crate) async fn drop_pg_tenant(url: &str, tenant: &str) {
+    let Ok(pool) = sqlx::PgPool::connect(url).await else { return };
+    for sql in [
+        format!("DROP SCHEMA IF EXISTS t_{tenant} CASCADE"),
+        format!("DROP OWNED BY gh_{tenant}"),
+        format!("DROP ROLE IF EXISTS gh_{tenant}"),
+    ] {
+        let _ = sqlx::raw_sql(&sql).execute(&pool).await;
+    }
 }
 
 /// `GET /api/outbound`: one outbound HTTP call to a loopback upstream per request.

@@ -24,7 +24,7 @@ fn handle(req: Request) -> Result<Response, Error> {
             params![],
         )),
         "rows" => outcome(db::query(
-            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 20000) SELECT x FROM c",
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) SELECT x FROM c",
             params![],
         )),
         "write" => outcome(db::execute("INSERT INTO posts (author_id, title) VALUES ('probe', 'probe')", params![])),
