@@ -5,6 +5,7 @@ use std::sync::atomic::AtomicU64;
 
 use arc_swap::ArcSwap;
 
+use crate::capabilities::secret_book::SecretBook;
 use crate::config::PlatformConfig;
 use crate::gate::rate_limit::RateLimiter;
 use crate::identity::{Identity, KeyRing, SessionVerifier};
@@ -24,6 +25,8 @@ pub struct App {
     pub limiter: RateLimiter,
     /// Counters for the admin API.
     pub stats: Stats,
+    /// Secrets set through the admin API.
+    pub secrets: Arc<SecretBook>,
     /// The platform config this was built from.
     pub config: PlatformConfig,
 }
@@ -89,6 +92,7 @@ impl App {
     pub async fn prepare(config: &PlatformConfig) -> Result<Arc<Self>, StartupError> {
         let config_name = config.path.display().to_string();
         let store = Store::open(&config.platform.data_dir).await?;
+        let secrets = Arc::new(SecretBook::load(store.clone()).await?);
         let keys = KeyRing::load(store).await?;
         let sessions = match &config.session {
             Some(s) => Some(
@@ -120,6 +124,7 @@ impl App {
         };
         let tenant_db = Some(Arc::new(tenant_db));
         let owned = config.clone();
+        let book = secrets.clone();
         let (sandbox, endpoints) = tokio::task::spawn_blocking(move || {
             let sandbox = Sandbox::new(SandboxSettings {
                 max_instances: owned.sandbox.max_instances,
@@ -127,7 +132,7 @@ impl App {
                 queue_timeout: owned.sandbox.queue_timeout,
             })
             .map_err(|e| StartupError::Engine(format!("{e:#}")))?;
-            let endpoints = load_endpoints(&owned, &sandbox, tenant_db)?;
+            let endpoints = load_endpoints(&owned, &sandbox, tenant_db, Some(book))?;
             Ok::<_, StartupError>((sandbox, endpoints))
         })
         .await
@@ -140,6 +145,7 @@ impl App {
             identity: Identity::new(keys, sessions),
             limiter,
             stats: Stats::default(),
+            secrets,
             config: config.clone(),
         }))
     }

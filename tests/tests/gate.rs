@@ -625,3 +625,51 @@ async fn the_tenant_ceiling_spans_every_endpoint() {
     assert_eq!(statuses.iter().filter(|&&c| c == 200).count(), 6, "{statuses:?}");
     assert!(statuses[6..].iter().all(|&c| c == 429), "{statuses:?}");
 }
+
+#[tokio::test]
+async fn secrets_set_through_the_admin_api_reach_only_granted_endpoints_live() {
+    let s = Server::start(&format!(
+        r#"
+        {ADMIN_SECTION}
+        [[endpoint]]
+        route = "POST /items/{{id}}/{{slug}}"
+        component = {echo}
+        secrets = ["API_TOKEN"]
+
+        [[endpoint]]
+        route = "POST /other/{{id}}/{{slug}}"
+        component = {echo}
+        "#,
+        echo = gatehouse_tests::component(gatehouse_tests::guests::ECHO),
+    ));
+    let token = |path: &'static str| {
+        let url = s.url(path);
+        async move { json(client().post(url).send().await.unwrap()).await["data"]["token"].clone() }
+    };
+    assert_eq!(token("/items/1/a").await, Value::Null);
+    let set = |value: &str| {
+        client()
+            .put(s.admin_url("/admin/v1/secrets/API_TOKEN"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({"value": value}))
+            .send()
+    };
+    assert_eq!(set("live-value-one").await.unwrap().status(), 200);
+    assert_eq!(token("/items/1/a").await, "live-value-one");
+    // Not granted to the other endpoint, even though it is set.
+    assert_eq!(token("/other/1/a").await, Value::Null);
+    assert_eq!(set("live-value-two").await.unwrap().status(), 200);
+    assert_eq!(token("/items/1/a").await, "live-value-two");
+    let resp = client().get(s.admin_url("/admin/v1/secrets")).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    let listed = json(resp).await["data"].clone();
+    assert_eq!(listed[0]["name"], "API_TOKEN");
+    assert!(!listed.to_string().contains("live-value"), "a listing showed a value: {listed}");
+    let resp =
+        client().delete(s.admin_url("/admin/v1/secrets/API_TOKEN")).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(token("/items/1/a").await, Value::Null);
+    assert!(!s.log().contains("live-value"), "a secret value reached the log");
+    let resp =
+        client().put(s.admin_url("/admin/v1/secrets/API_TOKEN")).json(&json!({"value": "x"})).send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+}

@@ -87,3 +87,31 @@ async fn a_client_that_leaves_ends_the_guest_at_once() {
     assert_eq!(read_events(&mut again, 1).await.len(), 1);
     assert!(started.elapsed() < Duration::from_secs(2));
 }
+
+#[tokio::test]
+async fn a_silent_stream_is_ended_by_its_idle_budget() {
+    let s = Server::start(&format!(
+        r#"
+        [database]
+        migrations = {migrations}
+
+        [[endpoint]]
+        route = "GET /api/notifications/stream"
+        component = {notifications}
+        auth = "required"
+        limits = {{ wall_ms = 60000, stream_idle_ms = 400 }}
+        "#,
+        migrations = repo_file("endpoints/migrations"),
+        notifications = example("notifications"),
+    ));
+    let key = s.create_key(&["--user", "ada"]);
+    // An event, then 5 s of silence: far past the 400 ms idle budget.
+    let mut resp =
+        client().get(s.url("/api/notifications/stream?intervalMs=5000")).bearer_auth(&key).send().await.unwrap();
+    assert_eq!(read_events(&mut resp, 1).await.len(), 1);
+    let started = Instant::now();
+    let end = tokio::time::timeout(Duration::from_secs(4), resp.chunk()).await.expect("the stream was not ended");
+    assert!(end.map(|c| c.is_none()).unwrap_or(true), "more data arrived instead of the end");
+    assert!(started.elapsed() < Duration::from_secs(2), "ended after {:?}", started.elapsed());
+    assert!(s.wait_for_log(&["stream idle budget of 400 ms exceeded"], Duration::from_secs(3)), "{}", s.log());
+}

@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod http_out;
 pub mod log;
+pub mod secret_book;
 pub mod stream;
 
 pub use auth::{Principal, PrincipalKind};

@@ -48,30 +48,69 @@ impl ClientGone {
     }
 }
 
+/// When the guest last wrote to its stream, shared between the guest's state
+/// and the server's watchdog. Milliseconds since `start`; 0 = not streaming yet.
+#[derive(Clone)]
+pub struct Activity {
+    start: std::time::Instant,
+    last_ms: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self { start: std::time::Instant::now(), last_ms: Default::default() }
+    }
+
+    fn touch(&self) {
+        let ms = self.start.elapsed().as_millis() as u64;
+        self.last_ms.store(ms.max(1), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Resolves once the stream has started and then gone `idle` without a write.
+    pub async fn idle_for(&self, idle: std::time::Duration) {
+        loop {
+            let last = self.last_ms.load(std::sync::atomic::Ordering::Relaxed);
+            let now = self.start.elapsed().as_millis() as u64;
+            let wait = if last == 0 {
+                // Not streaming yet: the wall budget covers this part.
+                idle
+            } else if now.saturating_sub(last) >= idle.as_millis() as u64 {
+                return;
+            } else {
+                std::time::Duration::from_millis(idle.as_millis() as u64 - (now - last))
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
 /// Per-request state: the guest's side. Detached (no channel) for a guest
 /// that does not import `streaming` and so can never call it.
 pub struct StreamState {
     head: Option<oneshot::Sender<StreamHead>>,
     body: Option<mpsc::Sender<Bytes>>,
     written: u64,
+    activity: Option<Activity>,
 }
 
 /// A new stream for one request: the guest's state, the server's channel, and the gone-signal.
-pub fn channel() -> (StreamState, StreamChannel, ClientGone) {
+pub fn channel() -> (StreamState, StreamChannel, ClientGone, Activity) {
     let (head_tx, head_rx) = oneshot::channel();
     let (body_tx, body_rx) = mpsc::channel(BUFFERED_CHUNKS);
     let gone = ClientGone(body_tx.clone());
+    let activity = Activity::new();
     (
-        StreamState { head: Some(head_tx), body: Some(body_tx), written: 0 },
+        StreamState { head: Some(head_tx), body: Some(body_tx), written: 0, activity: Some(activity.clone()) },
         StreamChannel { head: head_rx, body: body_rx },
         gone,
+        activity,
     )
 }
 
 impl StreamState {
     /// A state with nowhere to stream to: every call fails with `closed`.
     pub fn detached() -> Self {
-        Self { head: None, body: None, written: 0 }
+        Self { head: None, body: None, written: 0, activity: None }
     }
 
     fn attached(&self) -> Result<(), wit::StreamError> {
@@ -96,6 +135,9 @@ impl StreamState {
             let value = HeaderValue::from_str(v).map_err(|_| wit::StreamError::Invalid(format!("header {k} value")))?;
             map.append(name, value);
         }
+        if let Some(a) = &self.activity {
+            a.touch();
+        }
         tx.send(StreamHead { status, headers: map }).map_err(|_| wit::StreamError::Closed)
     }
 
@@ -111,6 +153,9 @@ impl StreamState {
             let end = (offset + MAX_CHUNK_BYTES).min(bytes.len());
             // Waits while the client is slow: this is the backpressure.
             body.send(bytes.slice(offset..end)).await.map_err(|_| wit::StreamError::Closed)?;
+            if let Some(a) = &self.activity {
+                a.touch();
+            }
             offset = end;
         }
         Ok(())
@@ -198,7 +243,7 @@ mod tests {
 
     #[tokio::test]
     async fn first_event_starts_an_sse_response_and_a_gone_client_closes_the_stream() {
-        let (mut state, mut channel, _gone) = channel();
+        let (mut state, mut channel, _gone, _activity) = channel();
         state.send_event(wit::SseEvent { event: None, data: "hi".into(), id: None, retry_ms: None }).await.unwrap();
         let head = channel.head.await.unwrap();
         assert_eq!(head.headers["content-type"], "text/event-stream");
@@ -210,7 +255,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_slow_client_makes_writes_wait() {
-        let (mut state, channel, _gone) = channel();
+        let (mut state, channel, _gone, _activity) = channel();
         state.start(200, vec![]).await.unwrap();
         for _ in 0..BUFFERED_CHUNKS {
             state.write(vec![0; 10]).await.unwrap();

@@ -96,6 +96,8 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Request body, in bytes.
     pub body_bytes: usize,
+    /// Once streaming, the longest the guest may go without writing.
+    pub stream_idle: Duration,
 }
 
 /// `[sandbox]`: the instance pool shared by every endpoint.
@@ -134,6 +136,9 @@ pub(crate) const DEFAULT_CPU_MS: u64 = 50;
 pub(crate) const DEFAULT_WALL_MS: u64 = 30_000;
 /// Default memory per instance.
 pub(crate) const DEFAULT_MEMORY_MB: u64 = 64;
+/// Default idle budget of a stream: long enough for a slow producer, short
+/// enough that a stuck one does not hold a slot.
+pub(crate) const DEFAULT_STREAM_IDLE_MS: u64 = 30_000;
 /// Default request body limit: 1 MiB, like most API gateways.
 pub(crate) const DEFAULT_BODY_KB: u64 = 1024;
 /// The pool's memory slots are sized for this, so no endpoint may ask for more.
@@ -189,6 +194,7 @@ struct RawLimits {
     wall_ms: Option<u64>,
     memory_mb: Option<u64>,
     body_kb: Option<u64>,
+    stream_idle_ms: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -358,6 +364,7 @@ impl PlatformConfig {
             wall: Duration::from_millis(DEFAULT_WALL_MS),
             memory_bytes: mb(DEFAULT_MEMORY_MB),
             body_bytes: kb(DEFAULT_BODY_KB),
+            stream_idle: Duration::from_millis(DEFAULT_STREAM_IDLE_MS),
         };
         let limits = apply_limits(defaults, raw.limits, "limits").map_err(|(k, p)| invalid(k, p))?;
 
@@ -486,6 +493,9 @@ fn apply_limits(base: Limits, raw: RawLimits, at: &str) -> Result<Limits, (Strin
     }
     if let Some(k) = positive(raw.body_kb, "body_kb")? {
         limits.body_bytes = kb(k);
+    }
+    if let Some(ms) = positive(raw.stream_idle_ms, "stream_idle_ms")? {
+        limits.stream_idle = Duration::from_millis(ms);
     }
     if limits.cpu > limits.wall {
         return Err((

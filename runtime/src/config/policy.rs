@@ -146,8 +146,9 @@ pub struct EndpointPolicy {
     pub upload: Option<UploadPolicy>,
     /// `allowed_hosts`: where the guest's outbound HTTP may go.
     pub allowed_hosts: Vec<crate::capabilities::http_out::AllowedHost>,
-    /// `secrets`: the granted secrets that resolved (name → value).
-    pub secrets: BTreeMap<String, super::Secret>,
+    /// `secrets`: each granted name and its value from `[secrets]` or the
+    /// environment (none if unset there; the admin API may set it later).
+    pub secrets: BTreeMap<String, Option<super::Secret>>,
 }
 
 /// JWT algorithms accepted for sessions; `none` and everything else are refused.
@@ -450,16 +451,14 @@ pub(super) fn endpoint_policy(
         .collect::<Result<Vec<_>, _>>()?;
     let mut granted = BTreeMap::new();
     for name in &raw.secrets {
-        match resolve_secret(name, secrets) {
-            Some(value) => {
-                granted.insert(name.clone(), value);
-            }
-            // Not fatal: the platform still starts, and the guest sees the
-            // secret as unset (and can say so in its answer).
-            None => tracing::warn!(
-                "{at}.secrets: `{name}` is neither in [secrets] nor an environment variable; the endpoint will see it as unset"
-            ),
+        let value = resolve_secret(name, secrets);
+        if value.is_none() {
+            // Not fatal: the admin API may set it; until then the guest sees it as unset.
+            tracing::warn!(
+                "{at}.secrets: `{name}` is neither in [secrets] nor an environment variable; unset until the admin API sets it"
+            );
         }
+        granted.insert(name.clone(), value);
     }
     Ok(EndpointPolicy {
         secrets: granted,

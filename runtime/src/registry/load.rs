@@ -10,6 +10,7 @@ use std::sync::Arc;
 use super::{ArtifactCache, build_component, ensure_wasm_target};
 use crate::capabilities::db::TenantDatabase;
 use crate::capabilities::http_out::HttpOut;
+use crate::capabilities::secret_book::SecretBook;
 use crate::config::{EndpointConfig, EndpointPolicy, PlatformConfig, RoutePattern};
 use crate::gate::validate::Schema;
 use crate::sandbox::{EndpointGrants, PreparedEndpoint, Sandbox};
@@ -57,6 +58,7 @@ pub fn load_endpoints(
     config: &PlatformConfig,
     sandbox: &Sandbox,
     db: Option<Arc<TenantDatabase>>,
+    secret_book: Option<Arc<SecretBook>>,
 ) -> Result<Vec<Arc<Endpoint>>, LoadError> {
     let cache = ArtifactCache::new(&config.platform.cache_dir);
     let tenant: Arc<str> = config.platform.tenant.as_str().into();
@@ -94,7 +96,9 @@ pub fn load_endpoints(
                 ));
             }
         };
-        let endpoint = load_one(e, &wasm_path, config, sandbox, &cache, tenant.clone(), db.clone()).map_err(fail)?;
+        let endpoint =
+            load_one(e, &wasm_path, config, sandbox, &cache, tenant.clone(), db.clone(), secret_book.clone())
+                .map_err(fail)?;
         endpoints.push(Arc::new(endpoint));
     }
     Ok(endpoints)
@@ -124,6 +128,7 @@ fn load_one(
     cache: &ArtifactCache,
     tenant: Arc<str>,
     db: Option<Arc<TenantDatabase>>,
+    secret_book: Option<Arc<SecretBook>>,
 ) -> Result<Endpoint, String> {
     let size = std::fs::metadata(wasm_path).map_err(|err| format!("cannot read {}: {err}", wasm_path.display()))?.len();
     let max = config.sandbox.max_component_bytes as u64;
@@ -166,6 +171,7 @@ fn load_one(
             variables: Arc::new(e.variables.clone()),
             outbound,
             secrets: Arc::new(e.policy.secrets.clone()),
+            secret_book,
             db,
         },
         prepared,

@@ -10,6 +10,7 @@ wasmtime::component::bindgen!({
         "gatehouse:endpoint/http-out.fetch": async,
         "gatehouse:endpoint/db": async,
         "gatehouse:endpoint/streaming": async,
+        "gatehouse:endpoint/config.get": async,
     },
     with: { "gatehouse:endpoint/db.transaction": crate::capabilities::db::DbTransaction },
     exports: { default: async },

@@ -27,8 +27,10 @@ pub struct EndpointGrants {
     pub variables: Arc<BTreeMap<String, String>>,
     /// The endpoint's outbound client, if it has `allowed_hosts`.
     pub outbound: Option<Arc<HttpOut>>,
-    /// Secrets readable through `config.get`; never logged.
-    pub secrets: Arc<BTreeMap<String, crate::config::Secret>>,
+    /// Granted secrets with their startup values; never logged.
+    pub secrets: Arc<BTreeMap<String, Option<crate::config::Secret>>>,
+    /// Values set through the admin API, looked up live.
+    pub secret_book: Option<Arc<crate::capabilities::secret_book::SecretBook>>,
     /// The tenant's database.
     pub db: Option<Arc<TenantDatabase>>,
 }
@@ -66,7 +68,11 @@ impl HostState {
             table: ResourceTable::new(),
             budget: Budget::new(grants.limits.memory_bytes, grants.limits.cpu),
             auth: AuthState::new(principal),
-            config: ConfigState::new(grants.variables.clone(), grants.secrets.clone()),
+            config: ConfigState::new(
+                grants.variables.clone(),
+                grants.secrets.clone(),
+                grants.secret_book.clone().map(|b| (b, context.tenant.clone())),
+            ),
             http_out: HttpOutState::new(grants.outbound.clone(), context.clone()),
             db: DbState::new(grants.db.clone(), context.clone()),
             stream,

@@ -38,6 +38,8 @@ pub async fn run(
         .route("/admin/v1/keys", get(list_keys).post(create_key))
         .route("/admin/v1/keys/{id}", delete(revoke_key))
         .route("/admin/v1/stats", get(stats))
+        .route("/admin/v1/secrets", get(list_secrets))
+        .route("/admin/v1/secrets/{name}", axum::routing::put(set_secret).delete(delete_secret))
         .layer(axum::middleware::from_fn_with_state(state.clone(), require_token))
         .with_state(state);
     axum::serve(listener, router).with_graceful_shutdown(shutdown).await
@@ -126,6 +128,77 @@ async fn revoke_key(State(admin): State<Arc<Admin>>, Path(id): Path<String>) -> 
             Json(json!({ "success": true, "data": { "id": id, "revoked": true } })).into_response()
         }
         Ok(false) => envelope(ApiError::new(ErrorCode::NotFound, format!("no API key with id {id}"))),
+        Err(e) => envelope(ApiError::new(ErrorCode::ServiceUnavailable, e.to_string())),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetSecret {
+    value: String,
+    tenant: Option<String>,
+}
+
+fn valid_secret_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+}
+
+async fn set_secret(
+    State(admin): State<Arc<Admin>>,
+    Path(name): Path<String>,
+    body: Result<Json<SetSecret>, axum::extract::rejection::JsonRejection>,
+) -> Response {
+    let Json(req) = match body {
+        Ok(b) => b,
+        Err(e) => {
+            return envelope(ApiError::new(
+                ErrorCode::BadRequest,
+                format!("send {{\"value\": \"…\"}}: {}", e.body_text()),
+            ));
+        }
+    };
+    if !valid_secret_name(&name) {
+        return envelope(ApiError::new(
+            ErrorCode::BadRequest,
+            "a secret's name is letters, digits, _, - and ., up to 128",
+        ));
+    }
+    let tenant = req.tenant.unwrap_or_else(|| admin.app.config.platform.tenant.clone());
+    match admin.app.secrets.store().set_secret(&tenant, &name, &req.value, unix_now()).await {
+        Ok(()) => {
+            // The name, never the value.
+            tracing::info!(target: "gatehouse::admin", %tenant, secret = %name, "secret set");
+            Json(json!({ "success": true, "data": { "tenant": tenant, "name": name } })).into_response()
+        }
+        Err(e) => envelope(ApiError::new(ErrorCode::ServiceUnavailable, e.to_string())),
+    }
+}
+
+#[derive(Deserialize)]
+struct TenantQuery {
+    tenant: Option<String>,
+}
+
+async fn list_secrets(State(admin): State<Arc<Admin>>, Query(q): Query<TenantQuery>) -> Response {
+    let tenant = q.tenant.unwrap_or_else(|| admin.app.config.platform.tenant.clone());
+    match admin.app.secrets.store().list_secrets(&tenant).await {
+        Ok(list) => Json(json!({ "success": true, "data": list })).into_response(),
+        Err(e) => envelope(ApiError::new(ErrorCode::ServiceUnavailable, e.to_string())),
+    }
+}
+
+async fn delete_secret(
+    State(admin): State<Arc<Admin>>,
+    Path(name): Path<String>,
+    Query(q): Query<TenantQuery>,
+) -> Response {
+    let tenant = q.tenant.unwrap_or_else(|| admin.app.config.platform.tenant.clone());
+    match admin.app.secrets.store().delete_secret(&tenant, &name).await {
+        Ok(true) => Json(json!({ "success": true, "data": { "tenant": tenant, "name": name, "deleted": true } }))
+            .into_response(),
+        Ok(false) => envelope(ApiError::new(ErrorCode::NotFound, format!("no secret {name} is set for {tenant}"))),
         Err(e) => envelope(ApiError::new(ErrorCode::ServiceUnavailable, e.to_string())),
     }
 }

@@ -150,15 +150,27 @@ async fn run_guest(
         *response.headers_mut() = out.headers;
         return Ok(response);
     }
-    let (stream, channel, gone) = crate::capabilities::stream::channel();
+    let (stream, channel, gone, activity) = crate::capabilities::stream::channel();
     let sandbox = app.sandbox.clone();
     let ep = endpoint.clone();
+    let idle = endpoint.grants.limits.stream_idle;
+    let watched = context.clone();
     let run = async move { sandbox.invoke(&ep.prepared, &ep.grants, principal, context, wit_request, stream).await };
     let mut task = AbortOnDrop(Some(tokio::spawn(async move {
         tokio::select! {
             result = run => Some(result),
             // The client left mid-stream: stop the guest now, not at its budget.
             () = gone.wait() => None,
+            // Streaming, but silent for too long: stop it, like any other budget.
+            () = activity.idle_for(idle) => {
+                let limit_ms = idle.as_millis() as u64;
+                tracing::warn!(
+                    tenant = %watched.tenant, route = %watched.route, request_id = %watched.request_id,
+                    limit = "stream_idle_ms", figure = limit_ms,
+                    "guest stopped: stream idle budget of {limit_ms} ms exceeded"
+                );
+                None
+            }
         }
     })));
     let mut head = channel.head;

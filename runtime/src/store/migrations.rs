@@ -3,9 +3,10 @@
 use sqlx::SqlitePool;
 
 /// (version, SQL). Append only: never edit a migration that has shipped.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    "CREATE TABLE api_keys (
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        "CREATE TABLE api_keys (
         id TEXT PRIMARY KEY,
         tenant TEXT NOT NULL,
         name TEXT NOT NULL,
@@ -18,7 +19,18 @@ const MIGRATIONS: &[(i64, &str)] = &[(
         revoked_at INTEGER
     );
     CREATE INDEX api_keys_tenant ON api_keys (tenant);",
-)];
+    ),
+    (
+        2,
+        "CREATE TABLE secrets (
+        tenant TEXT NOT NULL,
+        name TEXT NOT NULL,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (tenant, name)
+    );",
+    ),
+];
 
 pub(super) async fn apply(pool: &SqlitePool) -> Result<(), sqlx::Error> {
     sqlx::query(

@@ -5,6 +5,7 @@
 
 mod keys;
 mod migrations;
+mod secrets;
 
 use std::os::unix::fs::FileExt;
 use std::path::Path;
@@ -14,6 +15,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 pub use keys::KeyRecord;
+pub use secrets::SecretRecord;
 
 /// The platform's own database.
 #[derive(Clone)]

@@ -32,7 +32,9 @@ struct Options {
 
 fn options() -> Options {
     let mut o = Options { seconds: 5, rounds: 3, connections: 32, iterations: 20_000 };
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // The program name first, then the options.
+    let args: Vec<String> = std::env::args().collect();
+    let args = &args[1..];
     let mut i = 0;
     while i < args.len() {
         let value = args.get(i + 1).and_then(|v| v.parse::<u64>().ok()).filter(|v| *v > 0);

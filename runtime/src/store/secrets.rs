@@ -1,0 +1,64 @@
+//! The `secrets` table: values set through the admin API, per tenant. The
+//! platform database is the operator's; guests never reach it.
+
+use sqlx::Row;
+
+use super::{Store, StoreError};
+use crate::config::Secret;
+
+/// A secret's name and when it was last set (never its value).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretRecord {
+    /// The tenant.
+    pub tenant: String,
+    /// The name endpoints are granted.
+    pub name: String,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+impl Store {
+    /// Sets (or replaces) a tenant's secret.
+    pub async fn set_secret(&self, tenant: &str, name: &str, value: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO secrets (tenant, name, value, updated_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (tenant, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(tenant)
+        .bind(name)
+        .bind(value)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Removes a tenant's secret; false if it was not set.
+    pub async fn delete_secret(&self, tenant: &str, name: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM secrets WHERE tenant = ? AND name = ?")
+            .bind(tenant)
+            .bind(name)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The names set for a tenant.
+    pub async fn list_secrets(&self, tenant: &str) -> Result<Vec<SecretRecord>, StoreError> {
+        let rows = sqlx::query("SELECT tenant, name, updated_at FROM secrets WHERE tenant = ? ORDER BY name")
+            .bind(tenant)
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| SecretRecord { tenant: r.get("tenant"), name: r.get("name"), updated_at: r.get("updated_at") })
+            .collect())
+    }
+
+    /// Every secret, with its value, for the in-memory book.
+    pub(crate) async fn all_secrets(&self) -> Result<Vec<(String, String, Secret)>, StoreError> {
+        let rows = sqlx::query("SELECT tenant, name, value FROM secrets").fetch_all(self.pool()).await?;
+        Ok(rows.iter().map(|r| (r.get("tenant"), r.get("name"), Secret::new(r.get::<String, _>("value")))).collect())
+    }
+}
