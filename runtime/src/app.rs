@@ -9,7 +9,7 @@ use crate::capabilities::secret_book::SecretBook;
 use crate::config::PlatformConfig;
 use crate::gate::rate_limit::RateLimiter;
 use crate::identity::{Identity, KeyRing, SessionVerifier};
-use crate::registry::{LoadError, RouteTable, load_endpoints};
+use crate::registry::{LoadError, RouteTable, TenantServices, load_endpoints};
 use crate::sandbox::{Sandbox, SandboxSettings};
 use crate::store::{Store, StoreError};
 
@@ -132,7 +132,8 @@ impl App {
                 queue_timeout: owned.sandbox.queue_timeout,
             })
             .map_err(|e| StartupError::Engine(format!("{e:#}")))?;
-            let endpoints = load_endpoints(&owned, &sandbox, tenant_db, Some(book))?;
+            let services = TenantServices { db: tenant_db, secret_book: Some(book) };
+            let endpoints = load_endpoints(&owned, &sandbox, &services)?;
             Ok::<_, StartupError>((sandbox, endpoints))
         })
         .await

@@ -10,9 +10,12 @@ use crate::config::Secret;
 use crate::store::{Store, StoreError};
 
 /// (tenant, name) → value.
+type Secrets = HashMap<(String, String), Secret>;
+
+/// The set secrets and the store change counter they were read at.
 pub struct SecretBook {
     store: Store,
-    state: RwLock<(u32, HashMap<(String, String), Secret>)>,
+    state: RwLock<(u32, Secrets)>,
 }
 
 impl std::fmt::Debug for SecretBook {
@@ -30,7 +33,7 @@ impl SecretBook {
         Ok(Self { store, state: RwLock::new((counter, map)) })
     }
 
-    async fn read(store: &Store) -> Result<HashMap<(String, String), Secret>, StoreError> {
+    async fn read(store: &Store) -> Result<Secrets, StoreError> {
         Ok(store.all_secrets().await?.into_iter().map(|(t, n, v)| ((t, n), v)).collect())
     }
 

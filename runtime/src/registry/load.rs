@@ -37,6 +37,15 @@ pub struct Endpoint {
     pub query_schema: Option<Schema>,
 }
 
+/// What a tenant's endpoints share: its database and the secrets set for it.
+#[derive(Debug, Clone, Default)]
+pub struct TenantServices {
+    /// The tenant's database.
+    pub db: Option<Arc<TenantDatabase>>,
+    /// Secrets set through the admin API.
+    pub secret_book: Option<Arc<SecretBook>>,
+}
+
 /// An endpoint that could not be loaded.
 #[derive(Debug, thiserror::Error)]
 #[error("{config}: endpoint[{index}] `{route}`, component `{component}`: {problem}")]
@@ -57,8 +66,7 @@ pub struct LoadError {
 pub fn load_endpoints(
     config: &PlatformConfig,
     sandbox: &Sandbox,
-    db: Option<Arc<TenantDatabase>>,
-    secret_book: Option<Arc<SecretBook>>,
+    services: &TenantServices,
 ) -> Result<Vec<Arc<Endpoint>>, LoadError> {
     let cache = ArtifactCache::new(&config.platform.cache_dir);
     let tenant: Arc<str> = config.platform.tenant.as_str().into();
@@ -96,9 +104,7 @@ pub fn load_endpoints(
                 ));
             }
         };
-        let endpoint =
-            load_one(e, &wasm_path, config, sandbox, &cache, tenant.clone(), db.clone(), secret_book.clone())
-                .map_err(fail)?;
+        let endpoint = load_one(e, &wasm_path, config, sandbox, &cache, tenant.clone(), services).map_err(fail)?;
         endpoints.push(Arc::new(endpoint));
     }
     Ok(endpoints)
@@ -127,8 +133,7 @@ fn load_one(
     sandbox: &Sandbox,
     cache: &ArtifactCache,
     tenant: Arc<str>,
-    db: Option<Arc<TenantDatabase>>,
-    secret_book: Option<Arc<SecretBook>>,
+    services: &TenantServices,
 ) -> Result<Endpoint, String> {
     let size = std::fs::metadata(wasm_path).map_err(|err| format!("cannot read {}: {err}", wasm_path.display()))?.len();
     let max = config.sandbox.max_component_bytes as u64;
@@ -171,8 +176,8 @@ fn load_one(
             variables: Arc::new(e.variables.clone()),
             outbound,
             secrets: Arc::new(e.policy.secrets.clone()),
-            secret_book,
-            db,
+            secret_book: services.secret_book.clone(),
+            db: services.db.clone(),
         },
         prepared,
         content_hash,

@@ -8,5 +8,5 @@ mod routes;
 
 pub use artifact_cache::ArtifactCache;
 pub use build::{BuildError, WASM_TARGET, build_component, ensure_wasm_target};
-pub use load::{Endpoint, LoadError, load_endpoints};
+pub use load::{Endpoint, LoadError, TenantServices, load_endpoints};
 pub use routes::{Lookup, RouteTable};
