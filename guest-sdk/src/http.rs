@@ -80,6 +80,101 @@ impl OutgoingRequest {
     pub fn send(self) -> Result<IncomingResponse, HttpError> {
         wit::fetch(&self.inner).map(|inner| IncomingResponse { inner })
     }
+
+    /// Sends it and returns as soon as the head arrives; read the body as it comes.
+    pub fn send_streaming(self) -> Result<StreamingResponse, HttpError> {
+        wit::fetch_streaming(&self.inner).map(|r| StreamingResponse {
+            status: r.status,
+            headers: r.headers,
+            body: r.body,
+        })
+    }
+}
+
+/// An upstream response whose body is read as it arrives.
+#[derive(Debug)]
+pub struct StreamingResponse {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: wit::IncomingBody,
+}
+
+impl StreamingResponse {
+    /// The status.
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The first value of a header.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The next chunk of the body (at most 64 KiB), `None` at its end.
+    pub fn read(&self) -> Result<Option<Vec<u8>>, HttpError> {
+        self.body.read(64 * 1024)
+    }
+
+    /// Reads the body as server-sent events.
+    pub fn events(self) -> SseReader {
+        SseReader { response: self, buffer: String::new(), done: false }
+    }
+}
+
+/// One upstream server-sent event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SseMessage {
+    /// `event:`, if any.
+    pub event: Option<String>,
+    /// The `data:` lines, joined with newlines.
+    pub data: String,
+}
+
+/// Parses an upstream `text/event-stream` body as it arrives.
+#[derive(Debug)]
+pub struct SseReader {
+    response: StreamingResponse,
+    buffer: String,
+    done: bool,
+}
+
+impl SseReader {
+    /// The next event, `None` when the upstream has finished.
+    pub fn next_event(&mut self) -> Result<Option<SseMessage>, HttpError> {
+        loop {
+            let normalized = self.buffer.replace("\r\n", "\n");
+            if let Some(end) = normalized.find("\n\n") {
+                let block = normalized[..end].to_string();
+                self.buffer = normalized[end + 2..].to_string();
+                let mut message = SseMessage { event: None, data: String::new() };
+                let mut lines = Vec::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        message.event = Some(v.trim().to_string());
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        lines.push(v.strip_prefix(' ').unwrap_or(v).to_string());
+                    }
+                }
+                if lines.is_empty() && message.event.is_none() {
+                    continue;
+                }
+                message.data = lines.join("\n");
+                return Ok(Some(message));
+            }
+            if self.done {
+                return Ok(None);
+            }
+            match self.response.read()? {
+                Some(chunk) => self.buffer.push_str(&String::from_utf8_lossy(&chunk)),
+                None => {
+                    self.done = true;
+                    if !self.buffer.trim().is_empty() {
+                        self.buffer.push_str("\n\n");
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// An upstream's answer.

@@ -296,6 +296,32 @@ async fn chat_completion(
     }
     let prompt = body["messages"][0]["content"].as_str().unwrap_or("").to_string();
     let words = prompt.split_whitespace().count() as u64;
+    if body["stream"] == true {
+        // One delta every 200 ms, like a model generating: "echo:", then each word.
+        let mut tokens = vec!["echo:".to_string()];
+        tokens.extend(prompt.split_whitespace().map(|w| format!(" {w}")));
+        let model = body["model"].clone();
+        let events = futures_util::stream::unfold((tokens.into_iter(), false), move |(mut rest, finished)| {
+            let model = model.clone();
+            async move {
+                if finished {
+                    return None;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                let chunk = match rest.next() {
+                    Some(tok) => format!(
+                        "data: {}\n\n",
+                        serde_json::json!({"model": model, "choices": [{"index": 0, "delta": {"content": tok}}]})
+                    ),
+                    None => {
+                        return Some((Ok::<_, std::convert::Infallible>("data: [DONE]\n\n".to_string()), (rest, true)));
+                    }
+                };
+                Some((Ok(chunk), (rest, false)))
+            }
+        });
+        return ([("content-type", "text/event-stream")], axum::body::Body::from_stream(events)).into_response();
+    }
     axum::Json(serde_json::json!({
         "id": "chatcmpl-mock",
         "model": body["model"],

@@ -115,3 +115,60 @@ async fn a_silent_stream_is_ended_by_its_idle_budget() {
     assert!(started.elapsed() < Duration::from_secs(2), "ended after {:?}", started.elapsed());
     assert!(s.wait_for_log(&["stream idle budget of 400 ms exceeded"], Duration::from_secs(3)), "{}", s.log());
 }
+
+#[tokio::test]
+async fn ai_generation_relays_upstream_tokens_as_they_arrive() {
+    let upstream = gatehouse_tests::mock_upstream();
+    let s = Server::start(&format!(
+        r#"
+        [outbound]
+        allow_private = ["127.0.0.1/32"]
+
+        [secrets]
+        OPENAI_API_KEY = "{key}"
+
+        [[endpoint]]
+        route = "POST /api/v1/ai/generate/stream"
+        component = {ai}
+        auth = "required"
+        scopes = ["write"]
+        schema = {schema}
+        allowed_hosts = ["http://{upstream}"]
+        secrets = ["OPENAI_API_KEY"]
+        variables = {{ OPENAI_BASE_URL = "http://{upstream}", OPENAI_MODEL = "gpt-mock" }}
+        "#,
+        key = gatehouse_tests::UPSTREAM_KEY,
+        ai = example("ai_generate_stream"),
+        schema = repo_file("endpoints/ai-generate/schema.json"),
+    ));
+    let key = s.create_key(&["--scopes", "write", "--user", "ada"]);
+    let started = Instant::now();
+    let mut resp = client()
+        .post(s.url("/api/v1/ai/generate/stream"))
+        .bearer_auth(&key)
+        .json(&serde_json::json!({"prompt": "one two three four"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    // The upstream sends "echo:" and four words, 200 ms apart, then [DONE].
+    let events = read_events(&mut resp, 6).await;
+    assert_eq!(events.len(), 6);
+    let first = events[0].1 - started;
+    let last_token = events[4].1 - started;
+    assert!(first < Duration::from_millis(700), "the first token came after {first:?}");
+    assert!(last_token - first >= Duration::from_millis(600), "the tokens were not relayed as they came");
+    let text: String = events[..5]
+        .iter()
+        .map(|(e, _)| {
+            assert!(e.starts_with("event: token\n"), "{e}");
+            let data: serde_json::Value = serde_json::from_str(e.split("data: ").nth(1).unwrap()).unwrap();
+            data["text"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(text, "echo: one two three four");
+    assert!(events[5].0.starts_with("event: done\n"), "{}", events[5].0);
+    assert!(events[5].0.contains("\"tokens\":5") && events[5].0.contains("gpt-mock"), "{}", events[5].0);
+    assert!(!s.log().contains(gatehouse_tests::UPSTREAM_KEY));
+}

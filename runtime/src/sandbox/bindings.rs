@@ -7,11 +7,14 @@ wasmtime::component::bindgen!({
     path: "../wit",
     world: "gatehouse:endpoint/endpoint",
     imports: {
-        "gatehouse:endpoint/http-out.fetch": async,
+        "gatehouse:endpoint/http-out": async,
         "gatehouse:endpoint/db": async,
         "gatehouse:endpoint/streaming": async,
         "gatehouse:endpoint/config.get": async,
     },
-    with: { "gatehouse:endpoint/db.transaction": crate::capabilities::db::DbTransaction },
+    with: {
+        "gatehouse:endpoint/db.transaction": crate::capabilities::db::DbTransaction,
+        "gatehouse:endpoint/http-out.incoming-body": crate::capabilities::http_out::IncomingBody,
+    },
     exports: { default: async },
 });

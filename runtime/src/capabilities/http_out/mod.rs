@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime::component::{HasData, Linker};
+use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
 pub use address::Cidr;
 pub use allow::AllowedHost;
@@ -170,7 +170,8 @@ impl HttpOut {
         Ok(Self { client, rules, settings: settings.clone() })
     }
 
-    async fn fetch(&self, req: wit::OutgoingRequest) -> Result<wit::IncomingResponse, wit::HttpError> {
+    /// Checks and sends the request; the body is still to be read.
+    async fn send(&self, req: wit::OutgoingRequest) -> Result<reqwest::Response, wit::HttpError> {
         let url = reqwest::Url::parse(&req.url).map_err(|e| wit::HttpError::InvalidUrl(format!("{}: {e}", req.url)))?;
         self.rules.check(&url).map_err(wit::HttpError::NotAllowed)?;
         let method = reqwest::Method::from_bytes(req.method.to_ascii_uppercase().as_bytes())
@@ -190,17 +191,18 @@ impl HttpOut {
         if let Some(ms) = req.timeout_ms {
             builder = builder.timeout(Duration::from_millis(u64::from(ms)).min(self.settings.timeout));
         }
-        let mut resp = builder.send().await.map_err(classify)?;
-        let status = resp.status().as_u16();
-        let headers = resp
-            .headers()
-            .iter()
-            .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-            .collect();
-        let max = self.settings.max_response_bytes;
-        if resp.content_length().is_some_and(|n| n > max) {
-            return Err(wit::HttpError::ResponseTooLarge(max));
+        let resp = builder.send().await.map_err(classify)?;
+        if resp.content_length().is_some_and(|n| n > self.settings.max_response_bytes) {
+            return Err(wit::HttpError::ResponseTooLarge(self.settings.max_response_bytes));
         }
+        Ok(resp)
+    }
+
+    async fn fetch(&self, req: wit::OutgoingRequest) -> Result<wit::IncomingResponse, wit::HttpError> {
+        let mut resp = self.send(req).await?;
+        let status = resp.status().as_u16();
+        let headers = head_fields(&resp);
+        let max = self.settings.max_response_bytes;
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(classify)? {
             if body.len() as u64 + chunk.len() as u64 > max {
@@ -209,6 +211,39 @@ impl HttpOut {
             body.extend_from_slice(&chunk);
         }
         Ok(wit::IncomingResponse { status, headers, body })
+    }
+}
+
+fn head_fields(resp: &reqwest::Response) -> Vec<(String, String)> {
+    resp.headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect()
+}
+
+/// An upstream body being read as it arrives, held in the request's resource table.
+pub struct IncomingBody {
+    resp: reqwest::Response,
+    pending: bytes::Bytes,
+    read: u64,
+    max: u64,
+}
+
+impl IncomingBody {
+    async fn next(&mut self, max: u32) -> Result<Option<Vec<u8>>, wit::HttpError> {
+        if self.pending.is_empty() {
+            match self.resp.chunk().await.map_err(classify)? {
+                Some(chunk) => self.pending = chunk,
+                None => return Ok(None),
+            }
+        }
+        let take = self.pending.len().min(max.max(1) as usize);
+        let out = self.pending.split_to(take);
+        self.read += out.len() as u64;
+        if self.read > self.max {
+            return Err(wit::HttpError::ResponseTooLarge(self.max));
+        }
+        Ok(Some(out.to_vec()))
     }
 }
 
@@ -244,10 +279,9 @@ impl HttpOutState {
     pub(crate) fn new(client: Option<Arc<HttpOut>>, context: Arc<RequestContext>) -> Self {
         Self { client, calls: 0, context }
     }
-}
 
-impl wit::Host for HttpOutState {
-    async fn fetch(&mut self, request: wit::OutgoingRequest) -> Result<wit::IncomingResponse, wit::HttpError> {
+    /// The client, counting this call against the per-request limit.
+    fn take_call(&mut self) -> Result<Arc<HttpOut>, wit::HttpError> {
         let Some(client) = self.client.clone() else {
             return Err(wit::HttpError::NotAllowed("this endpoint has no allowed_hosts".into()));
         };
@@ -255,30 +289,77 @@ impl wit::Host for HttpOutState {
         if self.calls > client.settings.max_calls {
             return Err(wit::HttpError::TooManyCalls(client.settings.max_calls));
         }
+        Ok(client)
+    }
+
+    fn log<T>(&self, url: &str, result: &Result<T, wit::HttpError>) {
+        let c = &self.context;
+        match result {
+            Ok(_) => {
+                tracing::debug!(tenant = %c.tenant, route = %c.route, request_id = %c.request_id, url, "outbound call")
+            }
+            Err(e) => tracing::warn!(
+                tenant = %c.tenant, route = %c.route, request_id = %c.request_id, url,
+                "outbound call refused or failed: {e:?}"
+            ),
+        }
+    }
+}
+
+/// The view an http-out call works with: its state and the request's resource table.
+pub(crate) struct HttpOutView<'a> {
+    state: &'a mut HttpOutState,
+    table: &'a mut ResourceTable,
+}
+
+impl wit::Host for HttpOutView<'_> {
+    async fn fetch(&mut self, request: wit::OutgoingRequest) -> Result<wit::IncomingResponse, wit::HttpError> {
+        let client = self.state.take_call()?;
         let url = request.url.clone();
         let result = client.fetch(request).await;
-        let c = &self.context;
-        match &result {
-            Ok(r) => {
-                tracing::debug!(tenant = %c.tenant, route = %c.route, request_id = %c.request_id, url = %url, status = r.status, "outbound call")
-            }
-            Err(e) => {
-                tracing::warn!(tenant = %c.tenant, route = %c.route, request_id = %c.request_id, url = %url, "outbound call refused or failed: {e:?}")
-            }
-        }
+        self.state.log(&url, &result);
         result
+    }
+
+    async fn fetch_streaming(
+        &mut self,
+        request: wit::OutgoingRequest,
+    ) -> Result<wit::StreamingResponse, wit::HttpError> {
+        let client = self.state.take_call()?;
+        let url = request.url.clone();
+        let sent = client.send(request).await;
+        self.state.log(&url, &sent);
+        let resp = sent?;
+        let (status, headers) = (resp.status().as_u16(), head_fields(&resp));
+        let body =
+            IncomingBody { resp, pending: bytes::Bytes::new(), read: 0, max: client.settings.max_response_bytes };
+        let body = self.table.push(body).map_err(|e| wit::HttpError::Connection(e.to_string()))?;
+        Ok(wit::StreamingResponse { status, headers, body })
+    }
+}
+
+impl wit::HostIncomingBody for HttpOutView<'_> {
+    async fn read(&mut self, body: Resource<IncomingBody>, max: u32) -> Result<Option<Vec<u8>>, wit::HttpError> {
+        let body = self.table.get_mut(&body).map_err(|e| wit::HttpError::Connection(e.to_string()))?;
+        body.next(max).await
+    }
+
+    async fn drop(&mut self, body: Resource<IncomingBody>) -> wasmtime::Result<()> {
+        // Dropping the response closes (or returns) the upstream connection.
+        let _ = self.table.delete(body);
+        Ok(())
     }
 }
 
 struct HttpOutData;
 
 impl HasData for HttpOutData {
-    type Data<'a> = &'a mut HttpOutState;
+    type Data<'a> = HttpOutView<'a>;
 }
 
 /// Links `gatehouse:endpoint/http-out`.
 pub(crate) fn add_to_linker(linker: &mut Linker<crate::sandbox::HostState>) -> wasmtime::Result<()> {
-    wit::add_to_linker::<_, HttpOutData>(linker, |s| &mut s.http_out)
+    wit::add_to_linker::<_, HttpOutData>(linker, |s| HttpOutView { state: &mut s.http_out, table: &mut s.table })
 }
 
 #[cfg(test)]
