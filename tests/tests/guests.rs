@@ -404,7 +404,7 @@ async fn outbound_needs_allowed_hosts_and_refuses_allow_everything() {
 
 fn db_server() -> Server {
     Server::start(&format!(
-        "[database]\nmigrations = {}\nstatement_timeout = \"500ms\"\nmax_rows = 10000\n\n[[endpoint]]\nroute = \"GET /db\"\ncomponent = {}\n",
+        "[database]\nmigrations = {}\nstatement_timeout = \"500ms\"\nmax_rows = 10000\nmax_result_kb = 200\n\n[[endpoint]]\nroute = \"GET /db\"\ncomponent = {}\n",
         gatehouse_tests::repo_file("endpoints/migrations"),
         component(guests::DB_PROBE)
     ))
@@ -444,6 +444,7 @@ async fn db_probe() {
     assert_eq!(probe_json(&s, "timeout").await["error"], "DbError::Timeout");
     assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
     assert!(probe_json(&s, "rows").await["error"].as_str().unwrap().contains("more than 10000 rows"));
+    assert!(probe_json(&s, "big").await["error"].as_str().unwrap().contains("over 204800 bytes"));
     // A trapping guest's transaction is rolled back, and so is one it drops.
     assert!(probe_json(&s, "write").await["ok"].is_string());
     let resp = probe(&s, "trap").await;
@@ -541,7 +542,7 @@ async fn db_probe_on_postgres_rolls_back_and_limits() {
     let tenant = gatehouse_tests::unique_tenant("probe");
     let _cleanup = gatehouse_tests::TenantCleanup { url: url.clone(), tenant: tenant.clone() };
     let s = Server::start(&format!(
-        "[platform]\ndatabase_url = {url:?}\ntenant = {tenant:?}\n\n[database]\nmigrations = {}\nstatement_timeout = \"500ms\"\n\n[[endpoint]]\nroute = \"GET /db\"\ncomponent = {}\n",
+        "[platform]\ndatabase_url = {url:?}\ntenant = {tenant:?}\n\n[database]\nmigrations = {}\nstatement_timeout = \"500ms\"\nmax_result_kb = 200\n\n[[endpoint]]\nroute = \"GET /db\"\ncomponent = {}\n",
         gatehouse_tests::repo_file("endpoints/migrations"),
         component(guests::DB_PROBE)
     ));
@@ -555,6 +556,8 @@ async fn db_probe_on_postgres_rolls_back_and_limits() {
     assert!(started.elapsed() < Duration::from_secs(3));
     let got = probe_json(&s, "rows").await;
     assert!(got["error"].as_str().unwrap_or_default().contains("more than 10000 rows"), "{got}");
+    let got = probe_json(&s, "big").await;
+    assert!(got["error"].as_str().unwrap_or_default().contains("over 204800 bytes"), "{got}");
     assert!(probe_json(&s, "write").await["ok"].is_string());
     assert_eq!(probe_json(&s, "count").await["count"], 2);
 }

@@ -27,6 +27,11 @@ fn handle(req: Request) -> Result<Response, Error> {
             "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) SELECT x FROM c",
             params![],
         )),
+        "big" => outcome(db::query(
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 5000)
+             SELECT x, 'padding-padding-padding-padding-padding' AS pad FROM c",
+            params![],
+        )),
         "write" => outcome(db::execute("INSERT INTO posts (author_id, title) VALUES ('probe', 'probe')", params![])),
         "count" => {
             let rows = db::query("SELECT COUNT(*) AS n FROM posts WHERE author_id = 'probe'", params![])?;
