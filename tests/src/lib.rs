@@ -231,7 +231,13 @@ pub fn repo_file(relative: &str) -> String {
 pub fn redis_url() -> Option<String> {
     let url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let hostport = url.trim_start_matches("redis://").split('/').next().unwrap_or("127.0.0.1:6379").to_string();
-    let reachable = std::net::ToSocketAddrs::to_socket_addrs(&hostport)
+    service_url("Redis", "REDIS_URL", url, &hostport)
+}
+
+/// `url` if something answers at `hostport`; otherwise one printed line and
+/// `None`, or under CI (`CI=true`) a failure, because CI has the service.
+fn service_url(service: &str, variable: &str, url: String, hostport: &str) -> Option<String> {
+    let reachable = std::net::ToSocketAddrs::to_socket_addrs(hostport)
         .ok()
         .and_then(|mut a| a.next())
         .map(|addr| std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok())
@@ -240,9 +246,9 @@ pub fn redis_url() -> Option<String> {
         return Some(url);
     }
     if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("Redis is not reachable at {url}, and CI requires it (start redis-server or set REDIS_URL)");
+        panic!("{service} is not reachable at {url}, and CI requires it (start it or set {variable})");
     }
-    println!("skipping: Redis is not reachable at {url} (set REDIS_URL to run this test)");
+    println!("skipping: {service} is not reachable at {url} (set {variable} to run this test)");
     None
 }
 
@@ -339,19 +345,7 @@ async fn chat_completion(
 pub fn database_url() -> Option<String> {
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let hostport = url.rsplit('@').next().unwrap_or("").split('/').next().unwrap_or("127.0.0.1:5432").to_string();
-    let reachable = std::net::ToSocketAddrs::to_socket_addrs(&hostport)
-        .ok()
-        .and_then(|mut a| a.next())
-        .map(|addr| std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok())
-        .unwrap_or(false);
-    if reachable {
-        return Some(url);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("Postgres is not reachable at {url}, and CI requires it (start it or set DATABASE_URL)");
-    }
-    println!("skipping: Postgres is not reachable at {url} (set DATABASE_URL to run this test)");
-    None
+    service_url("Postgres", "DATABASE_URL", url, &hostport)
 }
 
 /// A tenant name no other test (or earlier run) uses.

@@ -100,6 +100,18 @@ fn backend_dir(dir: &Path, backend: &str) -> std::path::PathBuf {
     if specific.is_dir() { specific } else { dir.to_path_buf() }
 }
 
+/// A migrations folder's `*.sql` files in name order, as (file name, path).
+fn migration_files(dir: &Path) -> Result<Vec<(String, std::path::PathBuf)>, String> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read migrations in {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .map(|p| (p.file_name().unwrap_or_default().to_string_lossy().into_owned(), p))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
 /// An open transaction, held in the request's resource table.
 pub enum DbTransaction {
     /// On the tenant's SQLite file.

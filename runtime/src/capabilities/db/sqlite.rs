@@ -53,14 +53,7 @@ async fn apply_migrations(pool: &SqlitePool, dir: &Path) -> Result<(), String> {
     .execute(pool)
     .await
     .map_err(|e| e.to_string())?;
-    let mut files: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| format!("cannot read migrations in {}: {e}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
-        .collect();
-    files.sort();
-    for file in files {
-        let name = file.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    for (name, file) in super::migration_files(dir)? {
         let done = sqlx::query("SELECT 1 FROM _gatehouse_migrations WHERE name = ?")
             .bind(&name)
             .fetch_optional(pool)
