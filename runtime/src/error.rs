@@ -40,6 +40,8 @@ pub enum ErrorCode {
     UnsupportedMediaType,
     /// 422: the guest could not process the request.
     Unprocessable,
+    /// 422: an upload (app bundle) failed a check; nothing changed, the previous version serves.
+    DeployRejected,
     /// 429: a rate limit was hit.
     RateLimitExceeded,
     /// 500: the guest reported an internal error.
@@ -77,6 +79,7 @@ impl ErrorCode {
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
         Self::Unprocessable,
+        Self::DeployRejected,
         Self::RateLimitExceeded,
         Self::InternalError,
         Self::GuestTrap,
@@ -99,7 +102,7 @@ impl ErrorCode {
             Self::Conflict => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unprocessable | Self::DeployRejected => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimitExceeded => StatusCode::TOO_MANY_REQUESTS,
             Self::InternalError | Self::GuestTrap | Self::GuestMemoryExceeded | Self::GuestInvalidResponse => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -126,6 +129,7 @@ impl ErrorCode {
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             Self::Unprocessable => "UNPROCESSABLE",
+            Self::DeployRejected => "DEPLOY_REJECTED",
             Self::RateLimitExceeded => "RATE_LIMIT_EXCEEDED",
             Self::InternalError => "INTERNAL_ERROR",
             Self::GuestTrap => "GUEST_TRAP",

@@ -24,6 +24,52 @@ pub struct Server {
     pub admin: Option<String>,
     log: Arc<Mutex<String>>,
     dir: tempfile::TempDir,
+    args: Vec<String>,
+}
+
+type Spawned = (Child, String, Option<String>, Arc<Mutex<String>>);
+
+/// Runs `gatehouse serve <args>` in `dir` and waits for it to listen.
+fn spawn_serving(dir: &std::path::Path, args: &[&str]) -> Spawned {
+    let mut all = vec!["serve"];
+    all.extend_from_slice(args);
+    let mut cmd = command_in(dir, &all);
+    let mut child = cmd.spawn().expect("spawning gatehouse");
+    let log = Arc::new(Mutex::new(String::new()));
+    let (tx, rx) = mpsc::channel();
+    let (admin_tx, admin_rx) = mpsc::channel();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("gatehouse listening on ") {
+                    let _ = tx.send(addr.to_string());
+                }
+                if let Some(addr) = line.strip_prefix("gatehouse admin listening on ") {
+                    let _ = admin_tx.send(addr.to_string());
+                }
+                log.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+    }
+    {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                log.lock().unwrap().push_str(&(line + "\n"));
+            }
+        });
+    }
+    match rx.recv_timeout(START_TIMEOUT) {
+        Ok(base) => (child, base, admin_rx.try_recv().ok(), log),
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("gatehouse did not start listening; its log:\n{}", log.lock().unwrap());
+        }
+    }
 }
 
 /// The admin token the tests' configs use.
@@ -80,43 +126,25 @@ pub fn repo_config() -> String {
 impl Server {
     /// Starts a server with `config` (a platform.toml text) and waits until it listens.
     pub fn start(config: &str) -> Server {
-        let (mut cmd, dir) = command("serve", config);
-        let mut child = cmd.spawn().expect("spawning gatehouse");
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        let (admin_tx, admin_rx) = mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        {
-            let log = log.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                    if let Some(addr) = line.strip_prefix("gatehouse listening on ") {
-                        let _ = tx.send(addr.to_string());
-                    }
-                    if let Some(addr) = line.strip_prefix("gatehouse admin listening on ") {
-                        let _ = admin_tx.send(addr.to_string());
-                    }
-                    log.lock().unwrap().push_str(&(line + "\n"));
-                }
-            });
-        }
-        {
-            let log = log.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    log.lock().unwrap().push_str(&(line + "\n"));
-                }
-            });
-        }
-        match rx.recv_timeout(START_TIMEOUT) {
-            Ok(base) => Server { child, base, admin: admin_rx.try_recv().ok(), log, dir },
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("gatehouse did not start listening; its log:\n{}", log.lock().unwrap());
-            }
-        }
+        Self::start_with_args(config, &[])
+    }
+
+    /// Starts `gatehouse serve <args>` with `config`.
+    pub fn start_with_args(config: &str, args: &[&str]) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("platform.toml"), config).expect("writing config");
+        let (child, base, admin, log) = spawn_serving(dir.path(), args);
+        Server { child, base, admin, log, dir, args: args.iter().map(|a| a.to_string()).collect() }
+    }
+
+    /// Stops the server and starts it again on the same config and data dir
+    /// (new ports); waits until it listens.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let (child, base, admin, log) = spawn_serving(self.dir.path(), &args);
+        (self.child, self.base, self.admin, self.log) = (child, base, admin, log);
     }
 
     /// A full URL for `path`.
@@ -354,13 +382,20 @@ pub fn unique_tenant(prefix: &str) -> String {
     format!("{prefix}{}{n}", std::process::id())
 }
 
-/// Removes a test tenant's schema and role from Postgres.
+/// The platform-store schema a Postgres test uses: its own, so tests never see
+/// each other's tenants and deployments.
+pub fn store_schema(tenant: &str) -> String {
+    format!("store_{}", tenant.to_ascii_lowercase().replace('-', "_"))
+}
+
+/// Removes a test tenant's schema and role (and its test's platform store) from Postgres.
 pub async fn drop_tenant(url: &str, tenant: &str) {
     let Ok(pool) = sqlx::PgPool::connect(url).await else { return };
     let t = tenant.to_ascii_lowercase().replace('-', "_");
     let _ = sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS t_{t} CASCADE")).execute(&pool).await;
     let _ = sqlx::raw_sql(&format!("DROP OWNED BY gh_{t} CASCADE")).execute(&pool).await;
     let _ = sqlx::raw_sql(&format!("DROP ROLE IF EXISTS gh_{t}")).execute(&pool).await;
+    let _ = sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS {} CASCADE", store_schema(tenant))).execute(&pool).await;
 }
 
 /// Drops a test tenant from Postgres when it goes out of scope, even if the test panicked.
@@ -411,7 +446,10 @@ impl DbBackend {
     pub fn platform_section(&self) -> String {
         match self {
             DbBackend::Sqlite => "[platform]\n".into(),
-            DbBackend::Postgres { url, tenant } => format!("[platform]\ndatabase_url = {url:?}\ntenant = {tenant:?}\n"),
+            DbBackend::Postgres { url, tenant } => format!(
+                "[platform]\ndatabase_url = {url:?}\ntenant = {tenant:?}\nstore_schema = \"{}\"\n",
+                store_schema(tenant)
+            ),
         }
     }
 

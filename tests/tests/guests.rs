@@ -459,7 +459,8 @@ async fn db_probe() {
 
 fn pg_tenant_server(url: &str, tenant: &str) -> Server {
     Server::start(&format!(
-        "[platform]\ndatabase_url = {url:?}\ntenant = {tenant:?}\n\n[database]\nmigrations = {}\nstatement_timeout = \"500ms\"\n\n[[endpoint]]\nroute = \"POST /sql\"\ncomponent = {}\n",
+        "[platform]\ndatabase_url = {url:?}\ntenant = {tenant:?}\nstore_schema = {:?}\n\n[database]\nmigrations = {}\nstatement_timeout = \"500ms\"\n\n[[endpoint]]\nroute = \"POST /sql\"\ncomponent = {}\n",
+        gatehouse_tests::store_schema(tenant),
         gatehouse_tests::repo_file("endpoints/migrations"),
         component(guests::SQL_RUNNER)
     ))
@@ -542,7 +543,8 @@ async fn db_probe_on_postgres_rolls_back_and_limits() {
     let tenant = gatehouse_tests::unique_tenant("probe");
     let _cleanup = gatehouse_tests::TenantCleanup { url: url.clone(), tenant: tenant.clone() };
     let s = Server::start(&format!(
-        "[platform]\ndatabase_url = {url:?}\ntenant = {tenant:?}\n\n[database]\nmigrations = {}\nstatement_timeout = \"500ms\"\nmax_result_kb = 200\n\n[[endpoint]]\nroute = \"GET /db\"\ncomponent = {}\n",
+        "[platform]\ndatabase_url = {url:?}\ntenant = {tenant:?}\nstore_schema = {:?}\n\n[database]\nmigrations = {}\nstatement_timeout = \"500ms\"\nmax_result_kb = 200\n\n[[endpoint]]\nroute = \"GET /db\"\ncomponent = {}\n",
+        gatehouse_tests::store_schema(&tenant),
         gatehouse_tests::repo_file("endpoints/migrations"),
         component(guests::DB_PROBE)
     ));

@@ -15,7 +15,9 @@ type Secrets = HashMap<(String, String), Secret>;
 /// The set secrets and the store change counter they were read at.
 pub struct SecretBook {
     store: Store,
-    state: RwLock<(u32, Secrets)>,
+    state: RwLock<(u64, Secrets)>,
+    /// After a failed reload, no retry before then (a dead store must not cost every lookup a timeout).
+    retry_at: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl std::fmt::Debug for SecretBook {
@@ -30,7 +32,7 @@ impl SecretBook {
     pub async fn load(store: Store) -> Result<Self, StoreError> {
         let counter = store.change_counter();
         let map = Self::read(&store).await?;
-        Ok(Self { store, state: RwLock::new((counter, map)) })
+        Ok(Self { store, state: RwLock::new((counter, map)), retry_at: std::sync::Mutex::new(None) })
     }
 
     async fn read(store: &Store) -> Result<Secrets, StoreError> {
@@ -45,12 +47,19 @@ impl SecretBook {
     /// The admin-set value of `name` for `tenant`, if any.
     pub async fn get(&self, tenant: &str, name: &str) -> Option<Secret> {
         let now = self.store.change_counter();
-        if self.state.read().await.0 != now {
+        let waiting =
+            || self.retry_at.lock().map(|t| t.is_some_and(|t| std::time::Instant::now() < t)).unwrap_or(false);
+        if self.state.read().await.0 != now && !waiting() {
             let mut state = self.state.write().await;
-            if state.0 != now {
+            if state.0 != now && !waiting() {
                 match Self::read(&self.store).await {
                     Ok(map) => *state = (now, map),
-                    Err(e) => tracing::error!("reloading secrets failed: {e}"),
+                    Err(e) => {
+                        tracing::error!("reloading secrets failed: {e}; using the secrets as last read");
+                        if let Ok(mut t) = self.retry_at.lock() {
+                            *t = Some(std::time::Instant::now() + std::time::Duration::from_secs(1));
+                        }
+                    }
                 }
             }
         }

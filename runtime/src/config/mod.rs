@@ -2,6 +2,7 @@
 
 mod duration;
 mod error;
+mod manifest;
 mod platform;
 mod policy;
 mod route;
@@ -9,7 +10,10 @@ mod secret;
 
 pub use duration::parse_duration;
 pub use error::ConfigError;
-pub use platform::{EndpointConfig, Limits, LogFormat, Overrides, PlatformConfig, PlatformSection, SandboxSection};
+pub use manifest::{AppManifest, MANIFEST_FILE, valid_name};
+pub use platform::{
+    DeploySection, EndpointConfig, Limits, LogFormat, Overrides, PlatformConfig, PlatformSection, SandboxSection,
+};
 pub use policy::{
     AdminConfig, AllowedOrigins, AuthMode, CorsPolicy, EndpointPolicy, FailMode, JwtAlgorithm, RateKey, RateLimitRule,
     RateLimitSection, SessionConfig, SessionKey, SignaturePolicy, SignatureScheme, UploadPolicy,

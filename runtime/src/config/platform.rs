@@ -34,6 +34,24 @@ pub struct PlatformConfig {
     pub outbound: crate::capabilities::http_out::OutboundSettings,
     /// `[database]`: the tenant database's migrations and limits.
     pub database: DatabaseSection,
+    /// `[deploy]`: app uploads.
+    pub deploy: DeploySection,
+}
+
+/// `[deploy]`: how app uploads are bounded and kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeploySection {
+    /// The largest bundle accepted, in bytes.
+    pub max_bundle_bytes: usize,
+    /// Versions kept per app for rollback (the active one is always kept).
+    pub keep_versions: usize,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawDeploy {
+    max_bundle_mb: Option<u64>,
+    keep_versions: Option<usize>,
 }
 
 /// `[database]`.
@@ -71,8 +89,14 @@ pub struct PlatformSection {
     pub log_format: LogFormat,
     /// `redis_url` (`GATEHOUSE_REDIS_URL`): shared rate-limit state; in memory when unset.
     pub redis_url: Option<String>,
-    /// `database_url` (`GATEHOUSE_DATABASE_URL`): Postgres for tenant databases; SQLite files when unset.
+    /// `database_url` (`GATEHOUSE_DATABASE_URL`): Postgres for the platform store and tenant databases; SQLite when unset.
     pub database_url: Option<String>,
+    /// `domain`: tenants are served at `{tenant}.{domain}`; empty turns host routing off.
+    pub domain: Option<String>,
+    /// `tenant_path_prefix`: tenants are also served at `{prefix}/{tenant}/…`.
+    pub tenant_path_prefix: String,
+    /// `store_schema` (`GATEHOUSE_STORE_SCHEMA`): the Postgres schema of the platform's own tables.
+    pub store_schema: String,
 }
 
 /// How log lines are written.
@@ -109,6 +133,10 @@ pub struct SandboxSection {
     pub queue_timeout: Duration,
     /// The largest component file accepted, in bytes.
     pub max_component_bytes: usize,
+    /// The most linear memory any instance may have (pool slots are this big).
+    pub max_memory_bytes: usize,
+    /// The longest compiling one uploaded component may take.
+    pub compile_timeout: Duration,
 }
 
 /// One `[[endpoint]]`.
@@ -145,6 +173,8 @@ pub(crate) const DEFAULT_BODY_KB: u64 = 1024;
 pub(crate) const MAX_MEMORY_MB: u64 = 4096;
 /// Default pool size: enough concurrency for 2 cores waiting on I/O.
 pub(crate) const DEFAULT_MAX_INSTANCES: u32 = 256;
+/// Default pool slot size: room for apps deployed later to ask for more than the default.
+pub(crate) const DEFAULT_POOL_MEMORY_MB: u64 = 128;
 /// Default component size limit.
 pub(crate) const DEFAULT_MAX_COMPONENT_MB: u64 = 50;
 
@@ -169,6 +199,8 @@ struct RawFile {
     outbound: RawOutbound,
     #[serde(default)]
     database: RawDatabase,
+    #[serde(default)]
+    deploy: RawDeploy,
     /// Named secrets; a name not here is looked up in the environment.
     #[serde(default)]
     secrets: BTreeMap<String, String>,
@@ -185,11 +217,14 @@ struct RawPlatform {
     log_format: Option<LogFormat>,
     redis_url: Option<String>,
     database_url: Option<String>,
+    domain: Option<String>,
+    tenant_path_prefix: Option<String>,
+    store_schema: Option<String>,
 }
 
 #[derive(Deserialize, Default, Clone, Copy)]
 #[serde(deny_unknown_fields)]
-struct RawLimits {
+pub(super) struct RawLimits {
     cpu_ms: Option<u64>,
     wall_ms: Option<u64>,
     memory_mb: Option<u64>,
@@ -203,11 +238,13 @@ struct RawSandbox {
     max_instances: Option<u32>,
     queue_timeout: Option<String>,
     max_component_mb: Option<u64>,
+    max_memory_mb: Option<u64>,
+    compile_timeout: Option<String>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RawEndpoint {
+pub(super) struct RawEndpoint {
     route: String,
     component: String,
     #[serde(default)]
@@ -245,6 +282,8 @@ pub struct Overrides {
     pub redis_url: Option<String>,
     /// `GATEHOUSE_DATABASE_URL`.
     pub database_url: Option<String>,
+    /// `GATEHOUSE_STORE_SCHEMA`.
+    pub store_schema: Option<String>,
 }
 
 impl Overrides {
@@ -258,6 +297,7 @@ impl Overrides {
             cache_dir: var("GATEHOUSE_CACHE_DIR").map(PathBuf::from),
             redis_url: var("GATEHOUSE_REDIS_URL").map(|v| v.to_string_lossy().into_owned()),
             database_url: var("GATEHOUSE_DATABASE_URL").map(|v| v.to_string_lossy().into_owned()),
+            store_schema: var("GATEHOUSE_STORE_SCHEMA").map(|v| v.to_string_lossy().into_owned()),
         }
     }
 }
@@ -316,7 +356,39 @@ impl PlatformConfig {
             log_format: raw.platform.log_format.unwrap_or(LogFormat::Text),
             redis_url: overrides.redis_url.clone().or(raw.platform.redis_url).filter(|u| !u.is_empty()),
             database_url: overrides.database_url.clone().or(raw.platform.database_url).filter(|u| !u.is_empty()),
+            domain: match raw.platform.domain {
+                None => Some("localhost".to_string()),
+                Some(d) if d.is_empty() => None,
+                Some(d) => Some(d.trim_start_matches('.').to_ascii_lowercase()),
+            },
+            tenant_path_prefix: raw.platform.tenant_path_prefix.unwrap_or_else(|| "/t".to_string()),
+            store_schema: overrides
+                .store_schema
+                .clone()
+                .or(raw.platform.store_schema)
+                .unwrap_or_else(|| "gatehouse".to_string()),
         };
+        let s = &platform.store_schema;
+        if s.is_empty()
+            || s.len() > 48
+            || !s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            || s.starts_with("t_")
+            || s.starts_with("pg_")
+        {
+            return Err(invalid(
+                "platform.store_schema".into(),
+                format!("`{s}` must be lower-case letters, digits and _ (and not start with t_ or pg_)"),
+            ));
+        }
+        if !platform.tenant_path_prefix.starts_with('/')
+            || platform.tenant_path_prefix.ends_with('/')
+            || platform.tenant_path_prefix.contains(['{', '}', '*'])
+        {
+            return Err(invalid(
+                "platform.tenant_path_prefix".into(),
+                format!("`{}` must start with / and not end with one, like \"/t\"", platform.tenant_path_prefix),
+            ));
+        }
         if let Some(url) = &platform.database_url
             && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
         {
@@ -334,7 +406,10 @@ impl PlatformConfig {
             ));
         }
         let session = match &raw.auth.session {
-            Some(s) => Some(policy::session(s, &base, &raw.secrets).map_err(|(k, p)| invalid(k, p))?),
+            Some(s) => Some(
+                policy::session(s, &base, &policy::SecretSource { table: &raw.secrets, from_env: true })
+                    .map_err(|(k, p)| invalid(k, p))?,
+            ),
             None => None,
         };
         let admin = policy::admin(&raw.admin).map_err(|(k, p)| invalid(k, p))?;
@@ -372,74 +447,31 @@ impl PlatformConfig {
             Some(t) => super::parse_duration(t).map_err(|p| invalid("sandbox.queue_timeout".into(), p))?,
             None => Duration::from_secs(5),
         };
+        let compile_timeout = match raw.sandbox.compile_timeout.as_deref() {
+            Some(t) => super::parse_duration(t).map_err(|p| invalid("sandbox.compile_timeout".into(), p))?,
+            None => Duration::from_secs(60),
+        };
+        let max_memory_mb = raw.sandbox.max_memory_mb.unwrap_or(DEFAULT_POOL_MEMORY_MB);
+        if max_memory_mb == 0 || max_memory_mb > MAX_MEMORY_MB {
+            return Err(invalid("sandbox.max_memory_mb".into(), format!("must be between 1 and {MAX_MEMORY_MB}")));
+        }
         let sandbox = SandboxSection {
             max_instances: raw.sandbox.max_instances.unwrap_or(DEFAULT_MAX_INSTANCES),
             queue_timeout,
             max_component_bytes: mb(raw.sandbox.max_component_mb.unwrap_or(DEFAULT_MAX_COMPONENT_MB)),
+            max_memory_bytes: mb(max_memory_mb),
+            compile_timeout,
+        };
+        let deploy = DeploySection {
+            max_bundle_bytes: mb(raw.deploy.max_bundle_mb.unwrap_or(100)),
+            keep_versions: raw.deploy.keep_versions.unwrap_or(10).max(1),
         };
         if sandbox.max_instances == 0 || sandbox.max_instances > 10_000 {
             return Err(invalid("sandbox.max_instances".into(), "must be between 1 and 10000".into()));
         }
 
-        let mut endpoints = Vec::with_capacity(raw.endpoint.len());
-        for (index, e) in raw.endpoint.into_iter().enumerate() {
-            let key = |k: &str| format!("endpoint[{index}].{k}");
-            let route = RoutePattern::parse(&e.route).map_err(|p| invalid(key("route"), p))?;
-            if let Some(other) = endpoints.iter().find(|o: &&EndpointConfig| o.route == route) {
-                return Err(invalid(
-                    key("route"),
-                    format!(
-                        "`{route}` is already routed to endpoint[{}]; each route belongs to one endpoint",
-                        other.index
-                    ),
-                ));
-            }
-            if e.component.trim().is_empty() {
-                return Err(invalid(
-                    key("component"),
-                    "is empty: name a folder with a Cargo.toml or a .wasm file".into(),
-                ));
-            }
-            let limits =
-                apply_limits(limits, e.limits, &format!("endpoint[{index}].limits")).map_err(|(k, p)| invalid(k, p))?;
-            for name in e.variables.keys() {
-                if name.is_empty() {
-                    return Err(invalid(key("variables"), "has an empty name".into()));
-                }
-            }
-            let raw_policy = RawPolicy {
-                auth: e.auth,
-                scopes: e.scopes,
-                rate_limit: e.rate_limit,
-                schema: e.schema,
-                query_schema: e.query_schema,
-                signature: e.signature,
-                cors: e.cors,
-                upload: e.upload,
-                allowed_hosts: e.allowed_hosts,
-                secrets: e.secrets,
-            };
-            let policy = policy::endpoint_policy(&raw_policy, &format!("endpoint[{index}]"), &base, &raw.secrets)
-                .map_err(|(k, p)| invalid(k, p))?;
-            if let Some(both) = policy.secrets.keys().find(|n| e.variables.contains_key(*n)) {
-                return Err(invalid(
-                    key("secrets"),
-                    format!("`{both}` is also a variable; a name is one or the other"),
-                ));
-            }
-            if policy.auth != AuthMode::None && session.is_none() {
-                tracing::debug!(route = %route, "auth without [auth.session]: only API keys are accepted");
-            }
-            endpoints.push(EndpointConfig {
-                index,
-                route,
-                component: base.join(&e.component),
-                component_as_written: e.component,
-                limits,
-                variables: e.variables,
-                policy,
-            });
-        }
+        let secrets = policy::SecretSource { table: &raw.secrets, from_env: true };
+        let endpoints = parse_endpoints(path, raw.endpoint, &base, limits, &secrets)?;
         Ok(Self {
             path: path.to_path_buf(),
             platform,
@@ -451,13 +483,79 @@ impl PlatformConfig {
             rate_limit,
             outbound,
             database,
+            deploy,
         })
     }
 
     /// The largest memory any endpoint may use: the pool's slots are sized for it.
     pub fn max_memory_bytes(&self) -> usize {
-        self.endpoints.iter().map(|e| e.limits.memory_bytes).chain([self.limits.memory_bytes]).max().unwrap_or(0)
+        self.endpoints
+            .iter()
+            .map(|e| e.limits.memory_bytes)
+            .chain([self.limits.memory_bytes, self.sandbox.max_memory_bytes])
+            .max()
+            .unwrap_or(0)
     }
+}
+
+/// `[[endpoint]]` entries, resolved against `base` (the folder of the file
+/// they came from) and `limits` (the defaults they override).
+pub(super) fn parse_endpoints(
+    path: &Path,
+    raw: Vec<RawEndpoint>,
+    base: &Path,
+    limits: Limits,
+    secrets: &policy::SecretSource<'_>,
+) -> Result<Vec<EndpointConfig>, ConfigError> {
+    let invalid = |key: String, problem: String| ConfigError::Invalid { path: path.to_path_buf(), key, problem };
+    let mut endpoints = Vec::with_capacity(raw.len());
+    for (index, e) in raw.into_iter().enumerate() {
+        let key = |k: &str| format!("endpoint[{index}].{k}");
+        let route = RoutePattern::parse(&e.route).map_err(|p| invalid(key("route"), p))?;
+        if let Some(other) = endpoints.iter().find(|o: &&EndpointConfig| o.route == route) {
+            return Err(invalid(
+                key("route"),
+                format!("`{route}` is already routed to endpoint[{}]; each route belongs to one endpoint", other.index),
+            ));
+        }
+        if e.component.trim().is_empty() {
+            return Err(invalid(key("component"), "is empty: name a folder with a Cargo.toml or a .wasm file".into()));
+        }
+        let limits =
+            apply_limits(limits, e.limits, &format!("endpoint[{index}].limits")).map_err(|(k, p)| invalid(k, p))?;
+        for name in e.variables.keys() {
+            if name.is_empty() {
+                return Err(invalid(key("variables"), "has an empty name".into()));
+            }
+        }
+        let raw_policy = RawPolicy {
+            auth: e.auth,
+            scopes: e.scopes,
+            rate_limit: e.rate_limit,
+            schema: e.schema,
+            query_schema: e.query_schema,
+            signature: e.signature,
+            cors: e.cors,
+            upload: e.upload,
+            allowed_hosts: e.allowed_hosts,
+            secrets: e.secrets,
+        };
+        let policy = policy::endpoint_policy(&raw_policy, &format!("endpoint[{index}]"), base, secrets)
+            .map_err(|(k, p)| invalid(k, p))?;
+        if let Some(both) = policy.secrets.keys().find(|n| e.variables.contains_key(*n)) {
+            return Err(invalid(key("secrets"), format!("`{both}` is also a variable; a name is one or the other")));
+        }
+        endpoints.push(EndpointConfig {
+            index,
+            route,
+            component: base.join(&e.component),
+            component_as_written: e.component,
+            limits,
+            variables: e.variables,
+            policy,
+        });
+    }
+    Ok(endpoints)
 }
 
 fn mb(n: u64) -> usize {

@@ -152,7 +152,7 @@ pub struct EndpointPolicy {
 }
 
 /// JWT algorithms accepted for sessions; `none` and everything else are refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 pub enum JwtAlgorithm {
     /// HMAC-SHA256 with a shared secret.
     HS256,
@@ -171,6 +171,10 @@ pub enum SessionKey {
     PemFile(PathBuf),
     /// RS256/ES256: a JWKS file; the token's `kid` picks the key.
     JwksFile(PathBuf),
+    /// RS256/ES256: a PEM public key given inline (a tenant's settings).
+    Pem(String),
+    /// RS256/ES256: a JWKS document given inline (a tenant's settings).
+    Jwks(String),
 }
 
 /// `[auth.session]`: how session tokens (JWTs) are verified.
@@ -350,9 +354,24 @@ pub(super) struct RawPolicy {
     pub(super) secrets: Vec<String>,
 }
 
-/// Resolves a named secret: `[secrets]` first, then the environment.
-pub(super) fn resolve_secret(name: &str, table: &BTreeMap<String, String>) -> Option<super::Secret> {
-    table.get(name).cloned().or_else(|| std::env::var(name).ok()).filter(|v| !v.is_empty()).map(super::Secret::new)
+/// Where named secrets come from: platform.toml's `[secrets]` then the
+/// environment; for a tenant's app, only the secrets set for that tenant
+/// (never the platform's environment).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SecretSource<'a> {
+    pub(crate) table: &'a BTreeMap<String, String>,
+    pub(crate) from_env: bool,
+}
+
+/// Resolves a named secret from `source`.
+pub(super) fn resolve_secret(name: &str, source: &SecretSource<'_>) -> Option<super::Secret> {
+    source
+        .table
+        .get(name)
+        .cloned()
+        .or_else(|| if source.from_env { std::env::var(name).ok() } else { None })
+        .filter(|v| !v.is_empty())
+        .map(super::Secret::new)
 }
 
 type Problem = (String, String);
@@ -372,7 +391,7 @@ pub(super) fn endpoint_policy(
     raw: &RawPolicy,
     at: &str,
     base: &std::path::Path,
-    secrets: &BTreeMap<String, String>,
+    secrets: &SecretSource<'_>,
 ) -> Result<EndpointPolicy, Problem> {
     let key = |k: &str| format!("{at}.{k}");
     if raw.auth == AuthMode::None && !raw.scopes.is_empty() {
@@ -520,7 +539,7 @@ fn cors(c: &RawCors, at: &str) -> Result<CorsPolicy, Problem> {
 pub(super) fn session(
     raw: &RawSession,
     base: &std::path::Path,
-    secrets: &BTreeMap<String, String>,
+    secrets: &SecretSource<'_>,
 ) -> Result<SessionConfig, Problem> {
     let at = "auth.session";
     let key = match (raw.algorithm, &raw.secret, &raw.public_key, &raw.jwks) {

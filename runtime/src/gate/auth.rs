@@ -10,19 +10,20 @@ use super::credentials::{Credential, extract};
 use crate::capabilities::Principal;
 use crate::config::AuthMode;
 use crate::error::{ApiError, ErrorCode};
-use crate::identity::Identity;
+use crate::identity::{Identity, SessionVerifier};
 
 /// Decides who the caller is for an endpoint of `tenant` with `mode`.
 pub async fn authenticate(
     mode: AuthMode,
     headers: &HeaderMap,
     identity: &Identity,
+    sessions: Option<&SessionVerifier>,
     tenant: &Arc<str>,
 ) -> Result<Principal, ApiError> {
     if mode == AuthMode::None {
         return Ok(Principal::anonymous(tenant.clone()));
     }
-    let credential = extract(headers, identity.session_cookie());
+    let credential = extract(headers, sessions.map(SessionVerifier::cookie));
     let result = match credential {
         Credential::None if mode == AuthMode::Optional => return Ok(Principal::anonymous(tenant.clone())),
         Credential::None => {
@@ -32,9 +33,9 @@ pub async fn authenticate(
             ));
         }
         Credential::ApiKey(key) => identity.keys.authenticate(&key, tenant).await,
-        Credential::Session(token) => match identity.sessions() {
+        Credential::Session(token) => match sessions {
             Some(verifier) => verifier.verify(&token, tenant),
-            None => Err("this platform accepts no session tokens; use an API key".to_string()),
+            None => Err("this tenant accepts no session tokens; use an API key".to_string()),
         },
     };
     result.map_err(|why| unauthorized(&why, Some("invalid_token")))

@@ -20,16 +20,21 @@ pub struct KeyRing {
 }
 
 struct State {
-    counter: u32,
+    counter: u64,
     by_id: HashMap<String, KeyRecord>,
+    /// After a failed reload, the next try waits until then.
+    retry_at: Option<std::time::Instant>,
 }
+
+/// How long a failed reload is not retried: a dead store must not cost every request a timeout.
+const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl KeyRing {
     /// Loads every key from `store`.
     pub async fn load(store: Store) -> Result<Self, StoreError> {
         let counter = store.change_counter();
         let by_id = store.list_keys(None).await?.into_iter().map(|k| (k.id.clone(), k)).collect();
-        Ok(Self { store, state: RwLock::new(State { counter, by_id }) })
+        Ok(Self { store, state: RwLock::new(State { counter, by_id, retry_at: None }) })
     }
 
     /// The store behind the ring (for the admin API).
@@ -37,17 +42,32 @@ impl KeyRing {
         &self.store
     }
 
-    async fn refresh_if_changed(&self) -> Result<(), StoreError> {
+    /// Reloads the keys if the store changed. If the store cannot be read,
+    /// the keys as last read stay in force (a revocation needs that same store,
+    /// so none can be missed for long) and the reload is retried a second later.
+    async fn refresh_if_changed(&self) {
         let now = self.store.change_counter();
-        if self.state.read().await.counter == now {
-            return Ok(());
+        {
+            let state = self.state.read().await;
+            if state.counter == now || state.retry_at.is_some_and(|t| std::time::Instant::now() < t) {
+                return;
+            }
         }
         let mut state = self.state.write().await;
-        if state.counter != now {
-            state.by_id = self.store.list_keys(None).await?.into_iter().map(|k| (k.id.clone(), k)).collect();
-            state.counter = now;
+        if state.counter == now || state.retry_at.is_some_and(|t| std::time::Instant::now() < t) {
+            return;
         }
-        Ok(())
+        match self.store.list_keys(None).await {
+            Ok(keys) => {
+                state.by_id = keys.into_iter().map(|k| (k.id.clone(), k)).collect();
+                state.counter = now;
+                state.retry_at = None;
+            }
+            Err(e) => {
+                tracing::error!("reloading API keys failed: {e}; using the keys as last read");
+                state.retry_at = Some(std::time::Instant::now() + RETRY_AFTER);
+            }
+        }
     }
 
     /// The principal for a presented key on an endpoint of `tenant`. Errors
@@ -55,10 +75,7 @@ impl KeyRing {
     pub async fn authenticate(&self, presented: &str, tenant: &Arc<str>) -> Result<Principal, String> {
         const INVALID: &str = "the API key is not valid";
         let id = api_key::id_of(presented).ok_or(INVALID)?;
-        if let Err(e) = self.refresh_if_changed().await {
-            tracing::error!("reloading API keys failed: {e}");
-            return Err("API keys cannot be checked right now; retry shortly".into());
-        }
+        self.refresh_if_changed().await;
         let state = self.state.read().await;
         let record = state.by_id.get(id).ok_or(INVALID)?;
         // Compare the hashes in constant time: timing must not tell how much matched.
@@ -95,7 +112,7 @@ mod tests {
 
     async fn ring() -> (tempfile::TempDir, KeyRing) {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).await.unwrap();
+        let store = Store::open_sqlite(dir.path()).await.unwrap();
         (dir, KeyRing::load(store).await.unwrap())
     }
 
@@ -116,7 +133,7 @@ mod tests {
         let t: Arc<str> = "acme".into();
         let k = generate(spec("acme", None), unix_now()).unwrap();
         // Written by another handle on the same file, like the CLI does.
-        let other = Store::open(dir.path()).await.unwrap();
+        let other = Store::open_sqlite(dir.path()).await.unwrap();
         other.insert_key(&k.record).await.unwrap();
         let p = ring.authenticate(&k.key, &t).await.unwrap();
         assert_eq!(p.key_id.as_deref(), Some(k.record.id.as_str()));

@@ -9,27 +9,17 @@ mod session;
 pub use key_ring::KeyRing;
 pub use session::SessionVerifier;
 
-/// The verifiers the gate authenticates with.
+/// The credentials every tenant shares a store for: API keys (each bound to
+/// its tenant). Session verifiers are per tenant (`registry::Tenant`).
 pub struct Identity {
     /// API keys.
     pub keys: KeyRing,
-    sessions: Option<SessionVerifier>,
 }
 
 impl Identity {
-    /// API keys, plus sessions if configured.
-    pub fn new(keys: KeyRing, sessions: Option<SessionVerifier>) -> Self {
-        Self { keys, sessions }
-    }
-
-    /// The session verifier, if sessions are accepted.
-    pub fn sessions(&self) -> Option<&SessionVerifier> {
-        self.sessions.as_ref()
-    }
-
-    /// The session cookie's name, if sessions are accepted.
-    pub fn session_cookie(&self) -> Option<&str> {
-        self.sessions.as_ref().map(SessionVerifier::cookie)
+    /// Over `keys`.
+    pub fn new(keys: KeyRing) -> Self {
+        Self { keys }
     }
 }
 

@@ -27,6 +27,28 @@ enum Keys {
     Set(Vec<(Option<String>, DecodingKey)>),
 }
 
+fn pem_key(pem: &[u8], algorithm: Algorithm, label: &str) -> Result<Keys, String> {
+    let key = match algorithm {
+        Algorithm::RS256 => DecodingKey::from_rsa_pem(pem),
+        _ => DecodingKey::from_ec_pem(pem),
+    }
+    .map_err(|e| format!("{label} is not a {algorithm:?} public key in PEM: {e}"))?;
+    Ok(Keys::One(key))
+}
+
+fn jwks_keys(text: &str, label: &str) -> Result<Keys, String> {
+    let set: JwkSet = serde_json::from_str(text).map_err(|e| format!("{label} is not a JWKS document: {e}"))?;
+    let mut keys = Vec::new();
+    for jwk in &set.keys {
+        let key = DecodingKey::from_jwk(jwk).map_err(|e| format!("{label}: a key is unusable: {e}"))?;
+        keys.push((jwk.common.key_id.clone(), key));
+    }
+    if keys.is_empty() {
+        return Err(format!("{label} has no keys"));
+    }
+    Ok(Keys::Set(keys))
+}
+
 impl SessionVerifier {
     /// Builds the verifier; errors name the key file and the problem.
     pub fn new(config: &SessionConfig) -> Result<Self, String> {
@@ -39,28 +61,14 @@ impl SessionVerifier {
             SessionKey::Secret(s) => Keys::One(DecodingKey::from_secret(s.expose().as_bytes())),
             SessionKey::PemFile(path) => {
                 let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                let key = match algorithm {
-                    Algorithm::RS256 => DecodingKey::from_rsa_pem(&pem),
-                    _ => DecodingKey::from_ec_pem(&pem),
-                }
-                .map_err(|e| format!("{} is not a {algorithm:?} public key in PEM: {e}", path.display()))?;
-                Keys::One(key)
+                pem_key(&pem, algorithm, &path.display().to_string())?
             }
+            SessionKey::Pem(pem) => pem_key(pem.as_bytes(), algorithm, "the session public key")?,
             SessionKey::JwksFile(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                let set: JwkSet = serde_json::from_str(&text)
-                    .map_err(|e| format!("{} is not a JWKS document: {e}", path.display()))?;
-                let mut keys = Vec::new();
-                for jwk in &set.keys {
-                    let key = DecodingKey::from_jwk(jwk)
-                        .map_err(|e| format!("{}: a key is unusable: {e}", path.display()))?;
-                    keys.push((jwk.common.key_id.clone(), key));
-                }
-                if keys.is_empty() {
-                    return Err(format!("{} has no keys", path.display()));
-                }
-                Keys::Set(keys)
+                jwks_keys(&text, &path.display().to_string())?
             }
+            SessionKey::Jwks(text) => jwks_keys(text, "the session JWKS")?,
         };
         let mut validation = Validation::new(algorithm);
         validation.leeway = config.leeway.as_secs();

@@ -5,9 +5,24 @@
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 
+use std::time::Duration;
+
 use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
+
+use crate::store::Store;
+
+/// Where a compiled component came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// This node's cache.
+    Cache,
+    /// The shared store: another node compiled it.
+    Shared,
+    /// Compiled just now.
+    Compiled,
+}
 
 /// A folder of `<sha256>-<engine>.cwasm` files.
 #[derive(Debug, Clone)]
@@ -21,35 +36,62 @@ impl ArtifactCache {
         Self { dir: dir.into() }
     }
 
-    /// The compiled form of `wasm`: from the cache, or compiled now and stored.
-    /// Compiling is CPU-heavy: call this off the request path (`spawn_blocking`).
-    pub fn load_or_compile(&self, engine: &Engine, wasm: &[u8]) -> Result<(Component, bool), String> {
+    /// The compiled form of `wasm`: from this node's cache, else from the
+    /// shared store (another node compiled it), else compiled now, within
+    /// `timeout`, and stored in both. Compiling is CPU-heavy: call this off the
+    /// request path (`spawn_blocking`); it may block on the store.
+    pub fn load_or_compile(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+        shared: Option<&Store>,
+        timeout: Duration,
+    ) -> Result<(Component, Origin), String> {
         let path = self.path_for(engine, wasm);
         if path.exists() {
             // SAFETY: `deserialize_file` trusts its input to be wasmtime's own
             // output for this engine. The file lives in our cache folder, is
             // named by the sha256 of the source component and the engine's
-            // compatibility hash, and is only ever written below by
-            // `precompile_component` through an atomic rename, so it is exactly
-            // such output. A corrupt file is detected by wasmtime's header
-            // checks and recompiled.
+            // compatibility hash, and is only ever written by this type through
+            // an atomic rename, from `precompile_component` here or on another
+            // node running the same binary (same compatibility hash), so it is
+            // exactly such output. A corrupt file is detected by wasmtime's
+            // header checks and recompiled.
             #[allow(unsafe_code)]
             match unsafe { Component::deserialize_file(engine, &path) } {
-                Ok(component) => return Ok((component, true)),
+                Ok(component) => return Ok((component, Origin::Cache)),
                 Err(e) => {
                     tracing::warn!(path = %path.display(), "cached artifact unusable ({e}); recompiling");
                     let _ = std::fs::remove_file(&path);
                 }
             }
         }
-        let compiled = engine.precompile_component(wasm).map_err(|e| format!("{e:#}"))?;
+        let key = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        if let (Some(store), Some(rt)) = (shared, &runtime)
+            && let Ok(Some(bytes)) = rt.block_on(store.get_artifact(&key))
+        {
+            // SAFETY: as above: the shared store's artifacts are written only
+            // below, by a node of the same engine compatibility hash (the key).
+            #[allow(unsafe_code)]
+            if let Ok(component) = unsafe { Component::deserialize(engine, &bytes) } {
+                let _ = write_atomically(&path, &bytes);
+                return Ok((component, Origin::Shared));
+            }
+        }
+        let compiled = compile_within(engine, wasm, timeout)?;
         if let Err(e) = write_atomically(&path, &compiled) {
             tracing::warn!(path = %path.display(), "could not cache the compiled component ({e}); serving it anyway");
+        }
+        if let (Some(store), Some(rt)) = (shared, &runtime)
+            && let Err(e) = rt.block_on(store.put_artifact(&key, &compiled))
+        {
+            tracing::warn!("could not share the compiled component ({e}); other nodes will compile it");
         }
         // SAFETY: `compiled` is what `precompile_component` just produced with this engine.
         #[allow(unsafe_code)]
         let component = unsafe { Component::deserialize(engine, &compiled) }.map_err(|e| format!("{e:#}"))?;
-        Ok((component, false))
+        Ok((component, Origin::Compiled))
     }
 
     fn path_for(&self, engine: &Engine, wasm: &[u8]) -> PathBuf {
@@ -57,6 +99,28 @@ impl ArtifactCache {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
         self.dir.join(format!("{content}-{:016x}.cwasm", hasher.finish()))
+    }
+}
+
+/// Compiles on a thread of its own and waits at most `timeout`. A compile that
+/// takes longer is reported as failed; its thread runs on to the end (Cranelift
+/// cannot be interrupted) but nothing waits for it.
+fn compile_within(engine: &Engine, wasm: &[u8], timeout: Duration) -> Result<Vec<u8>, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let engine = engine.clone();
+    let wasm = wasm.to_vec();
+    std::thread::Builder::new()
+        .name("gatehouse-compile".into())
+        .spawn(move || {
+            let _ = tx.send(engine.precompile_component(&wasm).map_err(|e| format!("{e:#}")));
+        })
+        .map_err(|e| format!("cannot start a compile thread: {e}"))?;
+    match rx.recv_timeout(timeout) {
+        Ok(result) => result,
+        Err(_) => Err(format!(
+            "did not compile within {} s (sandbox.compile_timeout); make the component smaller",
+            timeout.as_secs_f64()
+        )),
     }
 }
 

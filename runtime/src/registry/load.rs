@@ -7,13 +7,17 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use std::time::Duration;
+
+use super::artifact_cache::Origin;
 use super::{ArtifactCache, build_component, ensure_wasm_target};
 use crate::capabilities::db::TenantDatabase;
-use crate::capabilities::http_out::HttpOut;
+use crate::capabilities::http_out::{HttpOut, OutboundSettings};
 use crate::capabilities::secret_book::SecretBook;
-use crate::config::{EndpointConfig, EndpointPolicy, PlatformConfig, RoutePattern};
+use crate::config::{EndpointConfig, EndpointPolicy, RoutePattern};
 use crate::gate::validate::Schema;
 use crate::sandbox::{EndpointGrants, PreparedEndpoint, Sandbox};
+use crate::store::Store;
 
 /// One endpoint, ready to serve.
 pub struct Endpoint {
@@ -62,52 +66,91 @@ pub struct LoadError {
     pub problem: String,
 }
 
-/// Loads every endpoint of `config`; the first failure stops the load.
-pub fn load_endpoints(
-    config: &PlatformConfig,
-    sandbox: &Sandbox,
-    services: &TenantServices,
-) -> Result<Vec<Arc<Endpoint>>, LoadError> {
-    let cache = ArtifactCache::new(&config.platform.cache_dir);
-    let tenant: Arc<str> = config.platform.tenant.as_str().into();
-    let mut built: HashMap<PathBuf, PathBuf> = HashMap::new();
-    let mut target_checked = false;
-    let mut endpoints = Vec::with_capacity(config.endpoints.len());
-    for e in &config.endpoints {
-        let fail = |problem: String| LoadError {
-            config: config.path.display().to_string(),
-            index: e.index,
-            route: e.route.to_string(),
-            component: e.component_as_written.clone(),
-            problem,
-        };
-        let wasm_path = match source_kind(&e.component) {
-            Source::File => e.component.clone(),
-            Source::Crate => {
-                if let Some(p) = built.get(&e.component) {
-                    p.clone()
-                } else {
-                    if !target_checked {
-                        ensure_wasm_target().map_err(|err| fail(err.to_string()))?;
-                        target_checked = true;
+/// How endpoints are loaded: where compiled components are cached and
+/// shared, the bounds on untrusted components, and whether source folders may
+/// be built (only for the operator's own platform.toml: an uploaded app brings
+/// components, never a build script to run here).
+pub struct Loader<'a> {
+    /// The engine and linker.
+    pub sandbox: &'a Sandbox,
+    /// This node's compiled components.
+    pub cache: &'a ArtifactCache,
+    /// The shared store, to fetch or share compiled components.
+    pub shared: Option<&'a Store>,
+    /// The largest component accepted.
+    pub max_component_bytes: usize,
+    /// The longest a compile may take.
+    pub compile_timeout: Duration,
+    /// Outbound HTTP limits.
+    pub outbound: &'a OutboundSettings,
+    /// Cargo's target dir for source folders; `None`: components must be `.wasm` files.
+    pub build_dir: Option<&'a Path>,
+    /// The file endpoints were declared in, for messages.
+    pub label: String,
+}
+
+/// What a load did, for stats and logs.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LoadCounts {
+    /// Components compiled (not found in any cache).
+    pub compiled: u64,
+    /// Components taken from a cache (this node's or the shared store).
+    pub cached: u64,
+}
+
+impl Loader<'_> {
+    /// Loads `endpoints` for `tenant`; the first failure stops the load.
+    pub fn load(
+        &self,
+        endpoints: &[EndpointConfig],
+        tenant: Arc<str>,
+        services: &TenantServices,
+        counts: &mut LoadCounts,
+    ) -> Result<Vec<Arc<Endpoint>>, LoadError> {
+        let mut built: HashMap<PathBuf, PathBuf> = HashMap::new();
+        let mut target_checked = false;
+        let mut out = Vec::with_capacity(endpoints.len());
+        for e in endpoints {
+            let fail = |problem: String| LoadError {
+                config: self.label.clone(),
+                index: e.index,
+                route: e.route.to_string(),
+                component: e.component_as_written.clone(),
+                problem,
+            };
+            let wasm_path = match (source_kind(&e.component), self.build_dir) {
+                (Source::File, _) => e.component.clone(),
+                (Source::Crate, Some(build_dir)) => {
+                    if let Some(p) = built.get(&e.component) {
+                        p.clone()
+                    } else {
+                        if !target_checked {
+                            ensure_wasm_target().map_err(|err| fail(err.to_string()))?;
+                            target_checked = true;
+                        }
+                        tracing::info!(component = %e.component_as_written, "building");
+                        let p = build_component(&e.component, build_dir).map_err(|err| fail(err.to_string()))?;
+                        built.insert(e.component.clone(), p.clone());
+                        p
                     }
-                    tracing::info!(component = %e.component_as_written, "building");
-                    let p = build_component(&e.component, &config.platform.build_dir)
-                        .map_err(|err| fail(err.to_string()))?;
-                    built.insert(e.component.clone(), p.clone());
-                    p
                 }
-            }
-            Source::Missing => {
-                return Err(fail(
-                    "not found: name a folder with a Cargo.toml (built for you) or a .wasm component file".into(),
-                ));
-            }
-        };
-        let endpoint = load_one(e, &wasm_path, config, sandbox, &cache, tenant.clone(), services).map_err(fail)?;
-        endpoints.push(Arc::new(endpoint));
+                (Source::Crate, None) => {
+                    return Err(fail(
+                        "is a source folder; an app carries built .wasm components (`gatehouse deploy` builds them)"
+                            .into(),
+                    ));
+                }
+                (Source::Missing, _) => {
+                    return Err(fail(
+                        "not found: name a folder with a Cargo.toml (built for you) or a .wasm component file".into(),
+                    ));
+                }
+            };
+            let endpoint = self.load_one(e, &wasm_path, tenant.clone(), services, counts).map_err(fail)?;
+            out.push(Arc::new(endpoint));
+        }
+        Ok(out)
     }
-    Ok(endpoints)
 }
 
 enum Source {
@@ -126,63 +169,72 @@ fn source_kind(path: &Path) -> Source {
     }
 }
 
-fn load_one(
-    e: &EndpointConfig,
-    wasm_path: &Path,
-    config: &PlatformConfig,
-    sandbox: &Sandbox,
-    cache: &ArtifactCache,
-    tenant: Arc<str>,
-    services: &TenantServices,
-) -> Result<Endpoint, String> {
-    let size = std::fs::metadata(wasm_path).map_err(|err| format!("cannot read {}: {err}", wasm_path.display()))?.len();
-    let max = config.sandbox.max_component_bytes as u64;
-    if size > max {
-        return Err(format!(
-            "{} is {size} bytes, over the {max}-byte limit (sandbox.max_component_mb); make it smaller or raise the limit",
-            wasm_path.display()
-        ));
+impl Loader<'_> {
+    fn load_one(
+        &self,
+        e: &EndpointConfig,
+        wasm_path: &Path,
+        tenant: Arc<str>,
+        services: &TenantServices,
+        counts: &mut LoadCounts,
+    ) -> Result<Endpoint, String> {
+        let size =
+            std::fs::metadata(wasm_path).map_err(|err| format!("cannot read {}: {err}", wasm_path.display()))?.len();
+        let max = self.max_component_bytes as u64;
+        if size > max {
+            return Err(format!(
+                "{} is {size} bytes, over the {max}-byte limit (sandbox.max_component_mb); make it smaller or raise the limit",
+                wasm_path.display()
+            ));
+        }
+        let wasm = std::fs::read(wasm_path).map_err(|err| format!("cannot read {}: {err}", wasm_path.display()))?;
+        if !wasm.starts_with(b"\0asm") {
+            return Err(format!(
+                "{} is not WebAssembly; point `component` at a .wasm component or a Cargo folder",
+                wasm_path.display()
+            ));
+        }
+        let (component, origin) =
+            self.cache.load_or_compile(self.sandbox.engine(), &wasm, self.shared, self.compile_timeout).map_err(
+                |err| format!("is not a valid WebAssembly component: {err}; build it for wasm32-wasip2 against wit/"),
+            )?;
+        let cached = origin != Origin::Compiled;
+        if cached {
+            counts.cached += 1;
+        } else {
+            counts.compiled += 1;
+        }
+        let prepared = self.sandbox.prepare(&component).map_err(|err| err.to_string())?;
+        let compile = |p: &Option<std::path::PathBuf>| p.as_deref().map(Schema::load).transpose();
+        let body_schema = compile(&e.policy.schema)?;
+        let outbound = if e.policy.allowed_hosts.is_empty() {
+            None
+        } else {
+            Some(Arc::new(HttpOut::new(e.policy.allowed_hosts.clone(), self.outbound)?))
+        };
+        let query_schema = compile(&e.policy.query_schema)?;
+        let content_hash = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(&wasm))
+        };
+        tracing::info!(route = %e.route, hash = &content_hash[..12], cached, "endpoint ready");
+        Ok(Endpoint {
+            route: e.route.clone(),
+            route_label: e.route.to_string().into(),
+            tenant,
+            grants: EndpointGrants {
+                limits: e.limits,
+                variables: Arc::new(e.variables.clone()),
+                outbound,
+                secrets: Arc::new(e.policy.secrets.clone()),
+                secret_book: services.secret_book.clone(),
+                db: services.db.clone(),
+            },
+            prepared,
+            content_hash,
+            policy: e.policy.clone(),
+            body_schema,
+            query_schema,
+        })
     }
-    let wasm = std::fs::read(wasm_path).map_err(|err| format!("cannot read {}: {err}", wasm_path.display()))?;
-    if !wasm.starts_with(b"\0asm") {
-        return Err(format!(
-            "{} is not WebAssembly; point `component` at a .wasm component or a Cargo folder",
-            wasm_path.display()
-        ));
-    }
-    let (component, cached) = cache.load_or_compile(sandbox.engine(), &wasm).map_err(|err| {
-        format!("is not a valid WebAssembly component: {err}; build it for wasm32-wasip2 against wit/")
-    })?;
-    let prepared = sandbox.prepare(&component).map_err(|err| err.to_string())?;
-    let compile = |p: &Option<std::path::PathBuf>| p.as_deref().map(Schema::load).transpose();
-    let body_schema = compile(&e.policy.schema)?;
-    let outbound = if e.policy.allowed_hosts.is_empty() {
-        None
-    } else {
-        Some(Arc::new(HttpOut::new(e.policy.allowed_hosts.clone(), &config.outbound)?))
-    };
-    let query_schema = compile(&e.policy.query_schema)?;
-    let content_hash = {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(&wasm))
-    };
-    tracing::info!(route = %e.route, hash = &content_hash[..12], cached, "endpoint ready");
-    Ok(Endpoint {
-        route: e.route.clone(),
-        route_label: e.route.to_string().into(),
-        tenant,
-        grants: EndpointGrants {
-            limits: e.limits,
-            variables: Arc::new(e.variables.clone()),
-            outbound,
-            secrets: Arc::new(e.policy.secrets.clone()),
-            secret_book: services.secret_book.clone(),
-            db: services.db.clone(),
-        },
-        prepared,
-        content_hash,
-        policy: e.policy.clone(),
-        body_schema,
-        query_schema,
-    })
 }

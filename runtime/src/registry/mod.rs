@@ -1,12 +1,23 @@
-//! What is deployed: endpoints built, compiled (once, cached on disk) and
-//! prepared, and the route table that maps requests to them.
+//! What is deployed: tenants, their apps and versions, endpoints built,
+//! compiled (once, cached on disk and in the shared store) and prepared, and
+//! the route tables that map requests to them.
 
 mod artifact_cache;
 mod build;
+mod bundle;
+mod directory;
+mod live;
 mod load;
 mod routes;
+mod sync;
+mod tenant;
 
-pub use artifact_cache::ArtifactCache;
+pub use artifact_cache::{ArtifactCache, Origin};
 pub use build::{BuildError, WASM_TARGET, build_component, ensure_wasm_target};
-pub use load::{Endpoint, LoadError, TenantServices, load_endpoints};
+pub use bundle::Bundle;
+pub use directory::{Directory, Resolved, Unresolved};
+pub use live::{ChangeError, DeployReport, Registry};
+pub use load::{Endpoint, LoadCounts, LoadError, Loader, TenantServices};
 pub use routes::{Lookup, RouteTable};
+pub use sync::{spawn_sync, spawn_watch};
+pub use tenant::{LiveApp, Quotas, RateQuota, SessionSettings, Tenant, TenantSettings};

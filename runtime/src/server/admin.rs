@@ -15,14 +15,15 @@ use serde::Deserialize;
 use serde_json::json;
 use subtle::ConstantTimeEq;
 
+use super::admin_tenants as tenants;
 use crate::app::App;
 use crate::config::parse_duration;
 use crate::error::{ApiError, ErrorCode};
 use crate::identity::api_key::{KeySpec, issue};
 use crate::identity::unix_now;
 
-struct Admin {
-    app: Arc<App>,
+pub(super) struct Admin {
+    pub(super) app: Arc<App>,
     token: String,
 }
 
@@ -33,8 +34,21 @@ pub async fn run(
     token: String,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let bundle_limit = app.config.deploy.max_bundle_bytes.saturating_add(1 << 20);
     let state = Arc::new(Admin { app, token });
     let router = Router::new()
+        .route("/admin/v1/tenants", get(tenants::list_tenants).post(tenants::create_tenant))
+        .route(
+            "/admin/v1/tenants/{tenant}",
+            get(tenants::get_tenant).put(tenants::update_tenant).delete(tenants::delete_tenant),
+        )
+        .route(
+            "/admin/v1/tenants/{tenant}/apps",
+            get(tenants::list_apps).post(tenants::deploy).layer(axum::extract::DefaultBodyLimit::max(bundle_limit)),
+        )
+        .route("/admin/v1/tenants/{tenant}/apps/{app}", delete(tenants::undeploy))
+        .route("/admin/v1/tenants/{tenant}/apps/{app}/versions", get(tenants::versions))
+        .route("/admin/v1/tenants/{tenant}/apps/{app}/rollback", axum::routing::post(tenants::rollback))
         .route("/admin/v1/keys", get(list_keys).post(create_key))
         .route("/admin/v1/keys/{id}", delete(revoke_key))
         .route("/admin/v1/stats", get(stats))
@@ -45,7 +59,7 @@ pub async fn run(
     axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }
 
-fn envelope(e: ApiError) -> Response {
+pub(super) fn envelope(e: ApiError) -> Response {
     e.into_response(&uuid::Uuid::new_v4().simple().to_string()).map(axum::body::Body::from).into_response()
 }
 
@@ -59,7 +73,28 @@ async fn require_token(State(admin): State<Arc<Admin>>, request: Request, next: 
     if bool::from(presented.as_bytes().ct_eq(admin.token.as_bytes())) {
         return next.run(request).await;
     }
+    // A tenant's deploy key opens that tenant's apps routes, nothing else.
+    if let Some(tenant) = apps_route_tenant(request.uri().path())
+        && !presented.is_empty()
+    {
+        let tenant: Arc<str> = tenant.into();
+        return match admin.app.identity.keys.authenticate(presented, &tenant).await {
+            Ok(p) if p.scopes.iter().any(|s| s == "deploy") => next.run(request).await,
+            Ok(_) => envelope(ApiError::new(
+                ErrorCode::InsufficientScope,
+                format!("this key lacks scope `deploy` for tenant {tenant}"),
+            )),
+            Err(why) => envelope(ApiError::new(ErrorCode::Unauthorized, why)),
+        };
+    }
     envelope(ApiError::new(ErrorCode::Unauthorized, "the admin API needs Authorization: Bearer <admin token>"))
+}
+
+/// `/admin/v1/tenants/{tenant}/apps…` → the tenant.
+fn apps_route_tenant(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/admin/v1/tenants/")?;
+    let (tenant, tail) = rest.split_once('/')?;
+    (tail == "apps" || tail.starts_with("apps/")).then_some(tenant)
 }
 
 #[derive(Deserialize)]
@@ -212,6 +247,10 @@ async fn stats(State(admin): State<Arc<Admin>>) -> Response {
             "refusedByGate": app.stats.refused_by_gate.load(Ordering::Relaxed),
             "instancesStarted": app.sandbox.instances_started(),
             "rateLimitBackend": app.limiter.backend_name(),
+            "storeBackend": app.registry.store().backend_name(),
+            "componentsCompiled": app.registry.compiled.load(Ordering::Relaxed),
+            "componentsFromCache": app.registry.cached.load(Ordering::Relaxed),
+            "tenants": app.registry.directory().tenants.len(),
         }
     }))
     .into_response()

@@ -17,40 +17,55 @@ use crate::app::App;
 use crate::config::Method;
 use crate::error::{ApiError, ErrorCode};
 use crate::gate;
-use crate::registry::{Endpoint, Lookup};
+use crate::registry::{Endpoint, Lookup, Resolved, Tenant, Unresolved};
 use crate::sandbox::RequestContext;
 
 pub(super) async fn handle(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    request: Request,
+    mut request: Request,
 ) -> Response {
     let started = Instant::now();
     let request_id = request_id::assign(request.headers());
     let method = request.method().clone();
     let path = request.uri().path().to_string();
 
-    let routes = app.routes.load();
-    let (route, mut extra, result) = match routes.lookup(&method, &path) {
-        Lookup::Found(endpoint, params) => {
-            let endpoint = endpoint.clone();
-            drop(routes);
-            app.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let cors = endpoint.policy.cors.as_ref().map(|c| gate::cors::response_headers(c, request.headers()));
-            let mut extra = cors.unwrap_or_default();
-            let result = serve(&app, &endpoint, request, params, peer, &request_id, &mut extra).await;
-            (Some(endpoint.route_label.clone()), extra, result)
-        }
-        Lookup::MethodNotAllowed(_) if gate::cors::is_preflight(&method, request.headers()) => {
-            let result = preflight(&routes, &path, request.headers());
-            (None, HeaderMap::new(), result)
-        }
-        Lookup::MethodNotAllowed(methods) => {
-            (None, HeaderMap::new(), Err(method_not_allowed(&method, &path, &methods)))
-        }
-        Lookup::NotFound => {
-            (None, HeaderMap::new(), Err(ApiError::new(ErrorCode::NotFound, format!("no endpoint at {method} {path}"))))
-        }
+    let directory = app.registry.directory();
+    let host = request.headers().get(http::header::HOST).and_then(|h| h.to_str().ok());
+    let (route, mut extra, result) = match directory.resolve(host, &path) {
+        Err(Unresolved::UnknownHostTenant(name)) => (
+            None,
+            HeaderMap::new(),
+            Err(ApiError::new(ErrorCode::NotFound, format!("no tenant {name} on this platform"))),
+        ),
+        Ok(Resolved { tenant, path: inner }) => match tenant.routes.lookup(&method, inner) {
+            Lookup::Found(endpoint, params) => {
+                let endpoint = endpoint.clone();
+                let tenant = tenant.clone();
+                if inner.len() != path.len() {
+                    // The guest sees the path inside its tenant, the prefix removed.
+                    strip_prefix(&mut request, inner);
+                }
+                drop(directory);
+                app.stats.requests.fetch_add(1, Ordering::Relaxed);
+                let cors = endpoint.policy.cors.as_ref().map(|c| gate::cors::response_headers(c, request.headers()));
+                let mut extra = cors.unwrap_or_default();
+                let result = serve(&app, &tenant, &endpoint, request, params, peer, &request_id, &mut extra).await;
+                (Some(endpoint.route_label.clone()), extra, result)
+            }
+            Lookup::MethodNotAllowed(_) if gate::cors::is_preflight(&method, request.headers()) => {
+                let result = preflight(&tenant.routes, inner, request.headers());
+                (None, HeaderMap::new(), result)
+            }
+            Lookup::MethodNotAllowed(methods) => {
+                (None, HeaderMap::new(), Err(method_not_allowed(&method, &path, &methods)))
+            }
+            Lookup::NotFound => (
+                None,
+                HeaderMap::new(),
+                Err(ApiError::new(ErrorCode::NotFound, format!("no endpoint at {method} {path}"))),
+            ),
+        },
     };
     let mut response = match result {
         Ok(r) => r,
@@ -64,9 +79,22 @@ pub(super) async fn handle(
     response
 }
 
+/// Rewrites the request's path to `inner` (the tenant prefix removed), keeping the query.
+fn strip_prefix(request: &mut Request, inner: &str) {
+    let with_query = match request.uri().query() {
+        Some(q) => format!("{inner}?{q}"),
+        None => inner.to_string(),
+    };
+    if let Ok(uri) = with_query.parse() {
+        *request.uri_mut() = uri;
+    }
+}
+
 /// The gate, in order, then the guest. Headers for the answer go into `extra`.
+#[allow(clippy::too_many_arguments)]
 async fn serve(
     app: &App,
+    tenant: &Tenant,
     endpoint: &Arc<Endpoint>,
     request: Request,
     params: Vec<(String, String)>,
@@ -81,14 +109,22 @@ async fn serve(
     let policy = &endpoint.policy;
     let limit = endpoint.grants.limits.body_bytes;
     gate::body_limit::check_declared(request.headers(), limit).map_err(refused)?;
-    let principal = gate::auth::authenticate(policy.auth, request.headers(), &app.identity, &endpoint.tenant)
+    let sessions = tenant.sessions.as_deref();
+    let principal = gate::auth::authenticate(policy.auth, request.headers(), &app.identity, sessions, &endpoint.tenant)
         .await
         .map_err(refused)?;
     gate::scopes::check(&policy.scopes, &principal).map_err(refused)?;
-    if app.limiter.applies(&policy.rate_limits) {
+    if app.limiter.applies(&policy.rate_limits, tenant.rate_ceiling) {
         match app
             .limiter
-            .check(&endpoint.tenant, &endpoint.route_label, &policy.rate_limits, &principal, peer.ip())
+            .check(
+                &endpoint.tenant,
+                &endpoint.route_label,
+                &policy.rate_limits,
+                tenant.rate_ceiling,
+                &principal,
+                peer.ip(),
+            )
             .await
         {
             Ok(headers) => extra.extend(headers),

@@ -1,6 +1,7 @@
 //! The HTTP side: listeners and the one dispatch function. Only this module knows axum.
 
 pub mod admin;
+mod admin_tenants;
 mod convert;
 mod dispatch;
 mod request_id;

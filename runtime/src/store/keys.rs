@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, on_pool};
 
 /// One API key, as stored.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -32,28 +32,32 @@ pub struct KeyRecord {
     pub revoked_at: Option<i64>,
 }
 
-fn from_row(row: &sqlx::sqlite::SqliteRow) -> KeyRecord {
-    let scopes: String = row.get("scopes");
-    KeyRecord {
-        id: row.get("id"),
-        tenant: row.get("tenant"),
-        name: row.get("name"),
-        prefix: row.get("prefix"),
-        hash: row.get("hash"),
-        scopes: scopes.split_whitespace().map(str::to_string).collect(),
-        user_id: row.get("user_id"),
-        created_at: row.get("created_at"),
-        expires_at: row.get("expires_at"),
-        revoked_at: row.get("revoked_at"),
-    }
+/// Builds a `KeyRecord` from a row of either backend.
+macro_rules! key_from_row {
+    ($row:expr) => {{
+        let row = $row;
+        let scopes: String = row.get("scopes");
+        KeyRecord {
+            id: row.get("id"),
+            tenant: row.get("tenant"),
+            name: row.get("name"),
+            prefix: row.get("prefix"),
+            hash: row.get("hash"),
+            scopes: scopes.split_whitespace().map(str::to_string).collect(),
+            user_id: row.get("user_id"),
+            created_at: row.get("created_at"),
+            expires_at: row.get("expires_at"),
+            revoked_at: row.get("revoked_at"),
+        }
+    }};
 }
 
 impl Store {
     /// Stores a new key record.
     pub async fn insert_key(&self, k: &KeyRecord) -> Result<(), StoreError> {
-        sqlx::query(
+        on_pool!(self, p => sqlx::query(
             "INSERT INTO api_keys (id, tenant, name, prefix, hash, scopes, user_id, created_at, expires_at, revoked_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&k.id)
         .bind(&k.tenant)
@@ -65,36 +69,40 @@ impl Store {
         .bind(k.created_at)
         .bind(k.expires_at)
         .bind(k.revoked_at)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        .execute(p)
+        .await
+        .map(drop))?;
+        self.changed("keys").await
     }
 
     /// Every key, or a tenant's, newest first.
     pub async fn list_keys(&self, tenant: Option<&str>) -> Result<Vec<KeyRecord>, StoreError> {
-        let rows = match tenant {
-            Some(t) => {
-                sqlx::query("SELECT * FROM api_keys WHERE tenant = ? ORDER BY created_at DESC, id")
-                    .bind(t)
-                    .fetch_all(self.pool())
-                    .await?
-            }
-            None => sqlx::query("SELECT * FROM api_keys ORDER BY created_at DESC, id").fetch_all(self.pool()).await?,
-        };
-        Ok(rows.iter().map(from_row).collect())
+        Ok(on_pool!(self, p => {
+            let rows = match tenant {
+                Some(t) => {
+                    sqlx::query("SELECT * FROM api_keys WHERE tenant = $1 ORDER BY created_at DESC, id")
+                        .bind(t)
+                        .fetch_all(p)
+                        .await?
+                }
+                None => sqlx::query("SELECT * FROM api_keys ORDER BY created_at DESC, id").fetch_all(p).await?,
+            };
+            rows.iter().map(|r| key_from_row!(r)).collect()
+        }))
     }
 
     /// Revokes a key; false if no such key. Revoking twice keeps the first time.
     pub async fn revoke_key(&self, id: &str, now: i64) -> Result<bool, StoreError> {
-        let exists = sqlx::query("SELECT 1 FROM api_keys WHERE id = ?").bind(id).fetch_optional(self.pool()).await?;
-        if exists.is_none() {
-            return Ok(false);
-        }
-        sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
+        let done = on_pool!(self, p => sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
             .bind(now)
             .bind(id)
-            .execute(self.pool())
-            .await?;
+            .execute(p)
+            .await?
+            .rows_affected());
+        if done == 0 {
+            return Ok(false);
+        }
+        self.changed("keys").await?;
         Ok(true)
     }
 }

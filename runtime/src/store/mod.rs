@@ -1,40 +1,83 @@
-//! Platform metadata over sqlx: SQLite in the data dir by default. Migrations
-//! are ordered SQL, applied once. The database runs in rollback-journal mode,
-//! so its header's change counter moves on every committed write: a cheap way
-//! for the server to notice what another process (the CLI) changed.
+//! Platform metadata over sqlx: tenants, API keys, secrets, deployments and
+//! the files they are made of. SQLite in the data dir by default, Postgres
+//! (schema `gatehouse`) when `platform.database_url` is set, so that several
+//! nodes share one registry. Every query is written once with `$n`
+//! placeholders, which both backends accept, and run through `on_pool!`.
+//!
+//! Other processes learn of changes through a change marker: SQLite's file
+//! change counter (it runs in rollback-journal mode, so the header moves on
+//! every committed write; one `pread` reads it), or on Postgres a counter this
+//! process bumps whenever a `NOTIFY` arrives on the events channel.
 
+mod blobs;
+mod deployments;
+mod events;
 mod keys;
 mod migrations;
 mod secrets;
+mod tenants;
 
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
+pub use deployments::{AppRecord, DeploymentRecord};
 pub use keys::KeyRecord;
 pub use secrets::SecretRecord;
+pub use tenants::TenantRecord;
 
 /// The platform's own database.
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: Pool,
+    /// What moves when anything changed (see the module docs).
+    marker: Marker,
+    /// Postgres: the channel change events go out on (one per store schema).
+    channel: String,
+}
+
+#[derive(Clone)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+#[derive(Clone)]
+enum Marker {
     /// The database file, kept open to read its change counter without an
     /// `open` per request. SQLite writes the file in place, so the handle stays valid.
-    file: std::sync::Arc<std::fs::File>,
+    SqliteHeader(Arc<std::fs::File>),
+    /// Bumped by the events listener and by this process's own writes.
+    Counter(Arc<AtomicU64>),
 }
+
+/// Runs `$body` with `$p` bound to the concrete pool: the same query text
+/// compiles once per backend.
+macro_rules! on_pool {
+    ($store:expr, $p:ident => $body:expr) => {
+        match $store.pool() {
+            $crate::store::Pool::Sqlite($p) => $body,
+            $crate::store::Pool::Postgres($p) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
 
 /// A store problem, with what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The database could not be opened or migrated.
-    #[error("cannot open the platform database {path}: {message}; check the data dir's permissions")]
+    #[error("cannot open the platform database {path}: {message}")]
     Open {
-        /// The database file.
+        /// The database file or URL (password removed).
         path: String,
-        /// Why.
+        /// Why, and what to check.
         message: String,
     },
     /// A query failed.
@@ -43,10 +86,23 @@ pub enum StoreError {
 }
 
 impl Store {
-    /// Opens (creating if needed) `<data_dir>/platform.db` and applies pending migrations.
-    pub async fn open(data_dir: &Path) -> Result<Self, StoreError> {
+    /// Opens the platform store: Postgres at `platform.database_url` if set
+    /// (tables in `platform.store_schema`), else `<data_dir>/platform.db`
+    /// (created if needed). Pending migrations are applied.
+    pub async fn open(platform: &crate::config::PlatformSection) -> Result<Self, StoreError> {
+        match &platform.database_url {
+            Some(url) => Self::open_postgres(url, &platform.store_schema).await,
+            None => Self::open_sqlite(&platform.data_dir).await,
+        }
+    }
+
+    /// Opens (creating) `<data_dir>/platform.db`.
+    pub async fn open_sqlite(data_dir: &Path) -> Result<Self, StoreError> {
         let path = data_dir.join("platform.db");
-        let fail = |message: String| StoreError::Open { path: path.display().to_string(), message };
+        let fail = |message: String| StoreError::Open {
+            path: path.display().to_string(),
+            message: format!("{message}; check the data dir's permissions"),
+        };
         std::fs::create_dir_all(data_dir).map_err(|e| fail(e.to_string()))?;
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
             .map_err(|e| fail(e.to_string()))?
@@ -55,24 +111,83 @@ impl Store {
             .busy_timeout(Duration::from_secs(5));
         let pool =
             SqlitePoolOptions::new().max_connections(4).connect_with(options).await.map_err(|e| fail(e.to_string()))?;
-        migrations::apply(&pool).await.map_err(|e| fail(e.to_string()))?;
+        migrations::apply_sqlite(&pool).await.map_err(|e| fail(e.to_string()))?;
         let file = std::fs::File::open(&path).map_err(|e| fail(e.to_string()))?;
-        Ok(Self { pool, file: std::sync::Arc::new(file) })
+        Ok(Self { pool: Pool::Sqlite(pool), marker: Marker::SqliteHeader(Arc::new(file)), channel: String::new() })
     }
 
-    /// SQLite's file change counter (header bytes 24..28): it changes whenever
-    /// any process commits a write. One `pread`, no query.
-    pub fn change_counter(&self) -> u32 {
-        let mut buf = [0u8; 4];
-        match self.file.read_exact_at(&mut buf, 24) {
-            Ok(()) => u32::from_be_bytes(buf),
-            // Unreadable: report a value that forces a reload through sqlx, which
-            // will surface the real error.
-            Err(_) => u32::MAX,
+    async fn open_postgres(url: &str, schema: &str) -> Result<Self, StoreError> {
+        let fail = |message: String| StoreError::Open {
+            path: crate::capabilities::db::redact_url(url),
+            message: format!("{message}; check that Postgres runs and platform.database_url is right"),
+        };
+        let options = PgConnectOptions::from_str(url).map_err(|e| fail(e.to_string()))?;
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options.clone())
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        migrations::apply_postgres(&admin, schema).await.map_err(|e| fail(e.to_string()))?;
+        admin.close().await;
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(2))
+            .connect_with(options.options([("search_path", schema)]))
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let marker = Marker::Counter(Arc::new(AtomicU64::new(1)));
+        Ok(Self { pool: Pool::Postgres(pool), marker, channel: format!("{schema}_events") })
+    }
+
+    /// Which backend holds the registry, for logs and stats.
+    pub fn backend_name(&self) -> &'static str {
+        match self.pool {
+            Pool::Sqlite(_) => "sqlite",
+            Pool::Postgres(_) => "postgres",
         }
     }
 
-    pub(crate) fn pool(&self) -> &SqlitePool {
+    /// Something that changes whenever any process committed a write: SQLite's
+    /// file change counter (header bytes 24..28, one `pread`), or the events
+    /// counter on Postgres.
+    pub fn change_counter(&self) -> u64 {
+        match &self.marker {
+            Marker::SqliteHeader(file) => {
+                let mut buf = [0u8; 4];
+                match file.read_exact_at(&mut buf, 24) {
+                    Ok(()) => u64::from(u32::from_be_bytes(buf)),
+                    // Unreadable: report a value that forces a reload through
+                    // sqlx, which will surface the real error.
+                    Err(_) => u64::MAX,
+                }
+            }
+            Marker::Counter(c) => c.load(Ordering::Acquire),
+        }
+    }
+
+    /// Marks a change made by this process and tells the other nodes (Postgres
+    /// `NOTIFY`; on SQLite the write itself moved the change counter).
+    pub(crate) async fn changed(&self, what: &str) -> Result<(), StoreError> {
+        if let Marker::Counter(c) = &self.marker {
+            c.fetch_add(1, Ordering::AcqRel);
+        }
+        if let Pool::Postgres(pool) = &self.pool {
+            sqlx::query("SELECT pg_notify($1, $2)").bind(&self.channel).bind(what).execute(pool).await?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn pool(&self) -> &Pool {
         &self.pool
     }
+}
+
+/// A boxed `Send` future: queries run inside a transaction on either backend
+/// are boxed so the compiler proves `Send` once, for concrete lifetimes.
+pub type Boxed<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
+/// Unix seconds, the store's time unit.
+pub(crate) fn now() -> i64 {
+    crate::identity::unix_now()
 }

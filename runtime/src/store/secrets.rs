@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, on_pool};
 use crate::config::Secret;
 
 /// A secret's name and when it was last set (never its value).
@@ -21,44 +21,52 @@ pub struct SecretRecord {
 impl Store {
     /// Sets (or replaces) a tenant's secret.
     pub async fn set_secret(&self, tenant: &str, name: &str, value: &str, now: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO secrets (tenant, name, value, updated_at) VALUES (?, ?, ?, ?)
+        on_pool!(self, p => sqlx::query(
+            "INSERT INTO secrets (tenant, name, value, updated_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (tenant, name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
         )
         .bind(tenant)
         .bind(name)
         .bind(value)
         .bind(now)
-        .execute(self.pool())
-        .await?;
-        Ok(())
+        .execute(p)
+        .await
+        .map(drop))?;
+        self.changed("secrets").await
     }
 
     /// Removes a tenant's secret; false if it was not set.
     pub async fn delete_secret(&self, tenant: &str, name: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM secrets WHERE tenant = ? AND name = ?")
+        let done = on_pool!(self, p => sqlx::query("DELETE FROM secrets WHERE tenant = $1 AND name = $2")
             .bind(tenant)
             .bind(name)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected() > 0)
+            .execute(p)
+            .await?
+            .rows_affected());
+        if done > 0 {
+            self.changed("secrets").await?;
+        }
+        Ok(done > 0)
     }
 
     /// The names set for a tenant.
     pub async fn list_secrets(&self, tenant: &str) -> Result<Vec<SecretRecord>, StoreError> {
-        let rows = sqlx::query("SELECT tenant, name, updated_at FROM secrets WHERE tenant = ? ORDER BY name")
-            .bind(tenant)
-            .fetch_all(self.pool())
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| SecretRecord { tenant: r.get("tenant"), name: r.get("name"), updated_at: r.get("updated_at") })
-            .collect())
+        Ok(on_pool!(self, p => {
+            let rows = sqlx::query("SELECT tenant, name, updated_at FROM secrets WHERE tenant = $1 ORDER BY name")
+                .bind(tenant)
+                .fetch_all(p)
+                .await?;
+            rows.iter()
+                .map(|r| SecretRecord { tenant: r.get("tenant"), name: r.get("name"), updated_at: r.get("updated_at") })
+                .collect()
+        }))
     }
 
     /// Every secret, with its value, for the in-memory book.
     pub(crate) async fn all_secrets(&self) -> Result<Vec<(String, String, Secret)>, StoreError> {
-        let rows = sqlx::query("SELECT tenant, name, value FROM secrets").fetch_all(self.pool()).await?;
-        Ok(rows.iter().map(|r| (r.get("tenant"), r.get("name"), Secret::new(r.get::<String, _>("value")))).collect())
+        Ok(on_pool!(self, p => {
+            let rows = sqlx::query("SELECT tenant, name, value FROM secrets").fetch_all(p).await?;
+            rows.iter().map(|r| (r.get("tenant"), r.get("name"), Secret::new(r.get::<String, _>("value")))).collect()
+        }))
     }
 }

@@ -160,11 +160,13 @@ pub(crate) struct Cost {
 /// Runs the hello endpoint `iterations` times straight through the sandbox,
 /// one after another: store, WASI context, instantiate, call, drop.
 pub(crate) async fn sandbox_cost(app: &App, iterations: usize) -> anyhow::Result<Cost> {
-    let routes = app.routes.load();
-    let Lookup::Found(endpoint, _) = routes.lookup(&http::Method::GET, "/api/hello") else {
+    let directory = app.registry.directory();
+    let tenant = directory.tenants.get(&app.config.platform.tenant).ok_or_else(|| anyhow::anyhow!("no tenant"))?;
+    let Lookup::Found(endpoint, _) = tenant.routes.lookup(&http::Method::GET, "/api/hello") else {
         anyhow::bail!("hello is not routed");
     };
     let endpoint = endpoint.clone();
+    drop(directory);
     let principal = Arc::new(Principal::anonymous(endpoint.tenant.clone()));
     let context = Arc::new(RequestContext {
         request_id: "bench".into(),

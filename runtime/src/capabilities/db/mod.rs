@@ -14,6 +14,8 @@ mod postgres;
 mod sqlite;
 mod values;
 
+pub(crate) use postgres::redact as redact_url;
+
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,6 +52,13 @@ const POOL_SIZE: u32 = 8;
 pub struct TenantDatabase {
     backend: Backend,
     limits: DbLimits,
+    /// Where later migrations (an app's, at deploy) go.
+    home: Home,
+}
+
+enum Home {
+    SqliteFile(std::path::PathBuf),
+    PostgresSchema(String),
 }
 
 enum Backend {
@@ -65,23 +74,52 @@ impl std::fmt::Debug for TenantDatabase {
 
 impl TenantDatabase {
     /// The tenant's SQLite file (created), migrated and guarded.
-    pub async fn open_sqlite(path: &Path, migrations: Option<&Path>, limits: DbLimits) -> Result<Self, String> {
-        let dir = migrations.map(|m| backend_dir(m, "sqlite"));
-        let pool = sqlite::open(path, dir.as_deref(), limits).await?;
-        Ok(Self { backend: Backend::Sqlite(pool), limits })
+    pub fn open_sqlite<'a>(
+        path: &'a Path,
+        migrations: Option<&'a Path>,
+        limits: DbLimits,
+    ) -> crate::store::Boxed<'a, Result<Self, String>> {
+        Box::pin(async move {
+            let dir = migrations.map(|m| backend_dir(m, "sqlite"));
+            let pool = sqlite::open(path, dir.as_deref(), limits).await?;
+            Ok(Self { backend: Backend::Sqlite(pool), limits, home: Home::SqliteFile(path.to_path_buf()) })
+        })
     }
 
     /// The tenant's Postgres schema, reached through the tenant's own login
-    /// role (created or updated now through `admin_url`), migrated as that role.
-    pub async fn open_postgres(
-        admin_url: &str,
-        tenant: &str,
-        migrations: Option<&Path>,
+    /// role (created or updated now through `admin_url`, with `password`), migrated as that role.
+    pub fn open_postgres<'a>(
+        admin_url: &'a str,
+        tenant: &'a str,
+        password: &'a str,
+        migrations: Option<&'a Path>,
         limits: DbLimits,
-    ) -> Result<Self, String> {
-        let dir = migrations.map(|m| backend_dir(m, "postgres"));
-        let pool = postgres::open(admin_url, tenant, dir.as_deref(), limits).await?;
-        Ok(Self { backend: Backend::Postgres(pool), limits })
+    ) -> crate::store::Boxed<'a, Result<Self, String>> {
+        Box::pin(async move {
+            let dir = migrations.map(|m| backend_dir(m, "postgres"));
+            let pool = postgres::open(admin_url, tenant, password, dir.as_deref(), limits).await?;
+            let home = Home::PostgresSchema(postgres::schema_name(tenant));
+            Ok(Self { backend: Backend::Postgres(pool), limits, home })
+        })
+    }
+
+    /// Applies `migrations` not yet applied (an app's, at deploy), as the
+    /// tenant, each recorded as `<label>/<file>` so apps' files never clash.
+    pub fn migrate<'a>(&'a self, migrations: &'a Path, label: &'a str) -> crate::store::Boxed<'a, Result<(), String>> {
+        Box::pin(self.migrate_now(migrations, label))
+    }
+
+    async fn migrate_now(&self, migrations: &Path, label: &str) -> Result<(), String> {
+        let prefix = format!("{label}/");
+        match (&self.home, &self.backend) {
+            (Home::SqliteFile(path), _) => {
+                sqlite::migrate(path, &backend_dir(migrations, "sqlite"), &prefix, self.limits).await
+            }
+            (Home::PostgresSchema(schema), Backend::Postgres(pool)) => {
+                postgres::apply_migrations(pool, schema, &backend_dir(migrations, "postgres"), &prefix).await
+            }
+            (Home::PostgresSchema(_), Backend::Sqlite(_)) => Err("a Postgres home with a SQLite pool".into()),
+        }
     }
 
     /// `sqlite` or `postgres`.

@@ -29,7 +29,7 @@ fn role_name(tenant: &str) -> String {
 }
 
 /// `t_<tenant>`, likewise.
-fn schema_name(tenant: &str) -> String {
+pub(super) fn schema_name(tenant: &str) -> String {
     format!("t_{}", tenant.to_ascii_lowercase().replace('-', "_"))
 }
 
@@ -38,6 +38,7 @@ fn schema_name(tenant: &str) -> String {
 pub(super) async fn open(
     admin_url: &str,
     tenant: &str,
+    password: &str,
     migrations: Option<&Path>,
     limits: DbLimits,
 ) -> Result<PgPool, String> {
@@ -53,8 +54,11 @@ pub(super) async fn open(
     let role = role_name(tenant);
     let schema = schema_name(tenant);
     // Identifiers are [a-z0-9_] (tenant names are validated) and the password
-    // is base62, so they are safe to interpolate.
-    let password = crate::identity::api_key::random_base62(32)?;
+    // is base62 (kept in the platform store, so every node uses the same), so
+    // they are safe to interpolate.
+    if !password.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return Err("the tenant's database password must be base62".into());
+    }
     let database: (String,) =
         sqlx::query_as("SELECT current_database()").fetch_one(&admin).await.map_err(|e| e.to_string())?;
     let timeout_ms = limits.statement_timeout.as_millis();
@@ -73,15 +77,15 @@ pub(super) async fn open(
         "REVOKE CREATE ON SCHEMA public FROM PUBLIC".to_string(),
     ];
     for sql in &statements {
-        sqlx::raw_sql(sql).execute(&admin).await.map_err(|e| format!("provisioning {role}: {e}"))?;
+        sqlx::Executor::execute(&admin, sqlx::raw_sql(sql)).await.map_err(|e| format!("provisioning {role}: {e}"))?;
     }
     admin.close().await;
 
-    let options = admin_options.username(&role).password(&password);
+    let options = admin_options.username(&role).password(password);
     if let Some(dir) = migrations {
         let owner =
             PgPoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(|e| e.to_string())?;
-        apply_migrations(&owner, &schema, dir).await?;
+        apply_migrations(&owner, &schema, dir, "").await?;
         owner.close().await;
     }
     PgPoolOptions::new()
@@ -96,20 +100,22 @@ pub(super) async fn open(
         .map_err(|e| format!("cannot connect to Postgres as {role}: {e}"))
 }
 
-fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => format!("{}://…@{}", &url[..s], &url[at + 1..]),
         _ => url.to_string(),
     }
 }
 
-async fn apply_migrations(pool: &PgPool, schema: &str, dir: &Path) -> Result<(), String> {
+/// Applies `dir`'s migrations not yet recorded, each recorded as `prefix` + file name.
+pub(super) async fn apply_migrations(pool: &PgPool, schema: &str, dir: &Path, prefix: &str) -> Result<(), String> {
     let table = format!("{schema}._gatehouse_migrations");
     sqlx::raw_sql(&format!("CREATE TABLE IF NOT EXISTS {table} (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"))
         .execute(pool)
         .await
         .map_err(|e| e.to_string())?;
     for (name, file) in super::migration_files(dir)? {
+        let name = format!("{prefix}{name}");
         let done = sqlx::query(&format!("SELECT 1 FROM {table} WHERE name = $1"))
             .bind(&name)
             .fetch_optional(pool)
@@ -120,7 +126,9 @@ async fn apply_migrations(pool: &PgPool, schema: &str, dir: &Path) -> Result<(),
         }
         let sql = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
         let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
-        sqlx::raw_sql(&sql).execute(&mut *tx).await.map_err(|e| format!("migration {name} failed: {e}"))?;
+        sqlx::Executor::execute(&mut *tx, sqlx::raw_sql(&sql))
+            .await
+            .map_err(|e| format!("migration {name} failed: {e}"))?;
         sqlx::query(&format!("INSERT INTO {table} (name, applied_at) VALUES ($1, extract(epoch from now())::bigint)"))
             .bind(&name)
             .execute(&mut *tx)

@@ -33,7 +33,7 @@ pub(super) async fn open(path: &Path, migrations: Option<&Path>, limits: DbLimit
             .connect_with(options.clone())
             .await
             .map_err(|e| e.to_string())?;
-        apply_migrations(&admin, dir).await?;
+        apply_migrations(&admin, dir, "").await?;
         admin.close().await;
     }
     let pool = SqlitePoolOptions::new()
@@ -46,7 +46,20 @@ pub(super) async fn open(path: &Path, migrations: Option<&Path>, limits: DbLimit
     Ok(pool)
 }
 
-async fn apply_migrations(pool: &SqlitePool, dir: &Path) -> Result<(), String> {
+/// Applies an app's migrations later (at deploy), on a plain connection of its own.
+pub(super) async fn migrate(path: &Path, dir: &Path, prefix: &str, limits: DbLimits) -> Result<(), String> {
+    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+        .map_err(|e| e.to_string())?
+        .journal_mode(SqliteJournalMode::Wal)
+        .foreign_keys(true)
+        .busy_timeout(limits.statement_timeout);
+    let admin = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.map_err(|e| e.to_string())?;
+    let result = apply_migrations(&admin, dir, prefix).await;
+    admin.close().await;
+    result
+}
+
+async fn apply_migrations(pool: &SqlitePool, dir: &Path, prefix: &str) -> Result<(), String> {
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS _gatehouse_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)",
     )
@@ -54,6 +67,7 @@ async fn apply_migrations(pool: &SqlitePool, dir: &Path) -> Result<(), String> {
     .await
     .map_err(|e| e.to_string())?;
     for (name, file) in super::migration_files(dir)? {
+        let name = format!("{prefix}{name}");
         let done = sqlx::query("SELECT 1 FROM _gatehouse_migrations WHERE name = ?")
             .bind(&name)
             .fetch_optional(pool)
@@ -64,7 +78,9 @@ async fn apply_migrations(pool: &SqlitePool, dir: &Path) -> Result<(), String> {
         }
         let sql = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
         let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
-        sqlx::raw_sql(&sql).execute(&mut *tx).await.map_err(|e| format!("migration {name} failed: {e}"))?;
+        sqlx::Executor::execute(&mut *tx, sqlx::raw_sql(&sql))
+            .await
+            .map_err(|e| format!("migration {name} failed: {e}"))?;
         sqlx::query("INSERT INTO _gatehouse_migrations (name, applied_at) VALUES (?, strftime('%s','now'))")
             .bind(&name)
             .execute(&mut *tx)

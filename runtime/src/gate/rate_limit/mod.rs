@@ -25,7 +25,6 @@ use crate::error::{ApiError, ErrorCode};
 pub struct RateLimiter {
     backend: Backend,
     fail_mode: FailMode,
-    tenant_rule: Option<RateLimitRule>,
     epoch: Instant,
 }
 
@@ -49,7 +48,7 @@ impl RateLimiter {
             Some(url) => Backend::Redis(Box::new(RedisLimiter::connect(url).await?)),
             None => Backend::Memory(MemoryLimiter::default()),
         };
-        Ok(Self { backend, fail_mode: section.on_backend_error, tenant_rule: section.tenant, epoch: Instant::now() })
+        Ok(Self { backend, fail_mode: section.on_backend_error, epoch: Instant::now() })
     }
 
     /// `memory` or `redis`.
@@ -61,8 +60,8 @@ impl RateLimiter {
     }
 
     /// Whether anything limits `rules`' endpoint (its own rules or the tenant's ceiling).
-    pub fn applies(&self, rules: &[RateLimitRule]) -> bool {
-        !rules.is_empty() || self.tenant_rule.is_some()
+    pub fn applies(&self, rules: &[RateLimitRule], tenant_rule: Option<RateLimitRule>) -> bool {
+        !rules.is_empty() || tenant_rule.is_some()
     }
 
     /// Admits (with headers to add to the answer) or refuses with 429.
@@ -71,6 +70,7 @@ impl RateLimiter {
         tenant: &str,
         route: &str,
         rules: &[RateLimitRule],
+        tenant_rule: Option<RateLimitRule>,
         principal: &Principal,
         ip: IpAddr,
     ) -> Result<HeaderMap, ApiError> {
@@ -83,7 +83,7 @@ impl RateLimiter {
                 key: format!("gatehouse:rl:{tenant}:{route}:{i}:{}", subject(r.by, principal, ip)),
             })
             .collect();
-        if let Some(r) = self.tenant_rule {
+        if let Some(r) = tenant_rule {
             applied.push(Applied { name: "tenant".into(), rule: r, key: format!("gatehouse:rl:{tenant}:tenant") });
         }
         if applied.is_empty() {
@@ -205,13 +205,13 @@ mod tests {
         let limiter = RateLimiter::new(None, &section).await.unwrap();
         let rules = [RateLimitRule { limit: 2, window: Duration::from_secs(60), by: RateKey::User }];
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        let h = limiter.check("t", "GET /x", &rules, &principal(), ip).await.unwrap();
+        let h = limiter.check("t", "GET /x", &rules, None, &principal(), ip).await.unwrap();
         assert_eq!(h["x-ratelimit-limit"], "2");
         assert_eq!(h["x-ratelimit-remaining"], "1");
         assert_eq!(h["ratelimit-policy"], "\"user-0\";q=2;w=60");
         assert_eq!(h["ratelimit"], "\"user-0\";r=1;t=30");
-        limiter.check("t", "GET /x", &rules, &principal(), ip).await.unwrap();
-        let e = limiter.check("t", "GET /x", &rules, &principal(), ip).await.unwrap_err();
+        limiter.check("t", "GET /x", &rules, None, &principal(), ip).await.unwrap();
+        let e = limiter.check("t", "GET /x", &rules, None, &principal(), ip).await.unwrap_err();
         assert_eq!(e.code, ErrorCode::RateLimitExceeded);
         let get = |n: &str| e.headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.to_str().unwrap().to_string());
         assert_eq!(get("retry-after").as_deref(), Some("30"));
@@ -219,7 +219,7 @@ mod tests {
         // Another user has their own bucket.
         let mut other = principal();
         other.user_id = Some("u2".into());
-        assert!(limiter.check("t", "GET /x", &rules, &other, ip).await.is_ok());
+        assert!(limiter.check("t", "GET /x", &rules, None, &other, ip).await.is_ok());
     }
 
     #[test]

@@ -10,6 +10,9 @@ use crate::identity::api_key::{KeySpec, issue};
 use crate::identity::unix_now;
 use crate::store::Store;
 
+mod deploy;
+mod tenants;
+
 /// Runs custom API endpoints as sandboxed WebAssembly components.
 #[derive(Parser, Debug)]
 #[command(name = "gatehouse", version)]
@@ -23,18 +26,33 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Build, compile and serve every endpoint in the config.
+    /// Build, compile and serve every endpoint in the config, and every deployed app.
     Serve {
         /// Listen here instead of `platform.listen` (also GATEHOUSE_LISTEN).
         #[arg(long)]
         listen: Option<String>,
+        /// Rebuild an endpoint whose source changed and swap it in, without a restart.
+        #[arg(long)]
+        watch: bool,
     },
     /// Build, compile and check every endpoint, then exit: 0 if all would serve.
     Check,
-    /// Manage API keys (stored in the data dir's platform.db).
+    /// Manage API keys (stored in the platform store).
     Keys {
         #[command(subcommand)]
         action: KeysCommand,
+    },
+    /// Manage tenants (stored in the platform store; a running server picks changes up at once).
+    Tenants {
+        #[command(subcommand)]
+        action: tenants::TenantsCommand,
+    },
+    /// Build an app's endpoints, pack the app and deploy it to a tenant through the admin API.
+    Deploy(deploy::DeployArgs),
+    /// List an app's versions, roll back, undeploy (through the admin API).
+    Apps {
+        #[command(subcommand)]
+        action: deploy::AppsCommand,
     },
 }
 
@@ -86,30 +104,40 @@ pub fn main() -> std::process::ExitCode {
 
 async fn run(cli: Cli) -> std::process::ExitCode {
     let mut overrides = Overrides::from_env();
-    if let Command::Serve { listen: Some(l) } = &cli.command {
+    if let Command::Serve { listen: Some(l), .. } = &cli.command {
         overrides.listen = Some(l.clone());
     }
-    let config = match PlatformConfig::load(&cli.config, &overrides) {
+    // Deploying needs no platform.toml: it talks to a server, wherever it runs.
+    let loaded = PlatformConfig::load(&cli.config, &overrides);
+    match cli.command {
+        Command::Deploy(args) => return deploy::deploy(loaded.ok(), args).await,
+        Command::Apps { action } => return deploy::apps(loaded.ok(), action).await,
+        _ => {}
+    }
+    let config = match loaded {
         Ok(c) => c,
         Err(e) => return fail(e.to_string()),
     };
     match cli.command {
+        Command::Deploy(_) | Command::Apps { .. } => unreachable!("handled above"),
+        Command::Tenants { action } => tenants::run(&config, action).await,
         Command::Keys { action } => keys(&config, action).await,
         Command::Check => {
             crate::telemetry::init(config.platform.log_format);
             match App::prepare(&config).await {
-                Ok(_) => {
-                    println!("ok: {} endpoint(s) ready", config.endpoints.len());
+                Ok(app) => {
+                    let tenants = app.registry.directory().tenants.len();
+                    println!("ok: {} endpoint(s) ready; {tenants} tenant(s)", config.endpoints.len());
                     std::process::ExitCode::SUCCESS
                 }
                 Err(e) => fail(e.to_string()),
             }
         }
-        Command::Serve { .. } => serve(config).await,
+        Command::Serve { watch, .. } => serve(config, watch).await,
     }
 }
 
-async fn serve(config: PlatformConfig) -> std::process::ExitCode {
+async fn serve(config: PlatformConfig, watch: bool) -> std::process::ExitCode {
     crate::telemetry::init(config.platform.log_format);
     let app = match App::prepare(&config).await {
         Ok(app) => app,
@@ -151,8 +179,14 @@ async fn serve(config: PlatformConfig) -> std::process::ExitCode {
         tracing::info!("admin API off: set [admin] token_env (or GATEHOUSE_ADMIN_TOKEN) to enable it");
     }
     let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
-    for route in app.routes.load().routes() {
-        tracing::info!(path = route, "routed");
+    for (name, tenant) in &app.registry.directory().tenants {
+        for route in tenant.routes.routes() {
+            tracing::info!(tenant = %name, path = route, "routed");
+        }
+    }
+    crate::registry::spawn_sync(app.clone());
+    if watch {
+        crate::registry::spawn_watch(app.clone());
     }
     tracing::info!(rate_limits = app.limiter.backend_name(), "gate ready");
     // Tests and scripts wait for this exact line.
@@ -169,7 +203,7 @@ async fn serve(config: PlatformConfig) -> std::process::ExitCode {
 }
 
 async fn keys(config: &PlatformConfig, action: KeysCommand) -> std::process::ExitCode {
-    let store = match Store::open(&config.platform.data_dir).await {
+    let store = match Store::open(&config.platform).await {
         Ok(s) => s,
         Err(e) => return fail(e.to_string()),
     };
@@ -236,7 +270,7 @@ async fn keys(config: &PlatformConfig, action: KeysCommand) -> std::process::Exi
     }
 }
 
-fn fail(message: String) -> std::process::ExitCode {
+pub(crate) fn fail(message: String) -> std::process::ExitCode {
     eprintln!("error: {message}");
     std::process::ExitCode::FAILURE
 }

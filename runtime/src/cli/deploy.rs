@@ -1,0 +1,301 @@
+//! `gatehouse deploy ./app --tenant T` and `gatehouse apps …`: clients of a
+//! running server's admin API. Deploy builds each endpoint that is a Cargo
+//! folder here (the server never runs a build script), packs the app into a
+//! bundle with the manifest pointing at the built components, uploads it and
+//! prints each step as it goes.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use clap::{Args, Subcommand};
+use serde_json::Value;
+
+use super::fail;
+use crate::config::{MANIFEST_FILE, PlatformConfig};
+use crate::registry::{Bundle, build_component, ensure_wasm_target};
+
+#[derive(Args, Debug, Clone)]
+pub(super) struct ServerArgs {
+    /// The admin API (default: http://<admin.listen> from platform.toml; also GATEHOUSE_SERVER).
+    #[arg(long)]
+    server: Option<String>,
+    /// The admin token or the tenant's deploy key (default: GATEHOUSE_DEPLOY_KEY, then the admin token).
+    #[arg(long)]
+    token: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub(super) struct DeployArgs {
+    /// The app folder, holding gatehouse.toml.
+    dir: PathBuf,
+    /// The tenant to deploy to.
+    #[arg(long)]
+    tenant: String,
+    #[command(flatten)]
+    server: ServerArgs,
+}
+
+#[derive(Subcommand, Debug)]
+pub(super) enum AppsCommand {
+    /// A tenant's apps and their active versions.
+    List {
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// An app's kept versions, newest first, with content hashes and times.
+    Versions {
+        /// The app.
+        app: String,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Make a kept version live again.
+    Rollback {
+        /// The app.
+        app: String,
+        /// The version to serve.
+        version: i64,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Take an app offline (its versions are kept).
+    Undeploy {
+        /// The app.
+        app: String,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
+
+struct Client {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    fn new(config: Option<&PlatformConfig>, args: &ServerArgs) -> Result<Self, String> {
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let base = args
+            .server
+            .clone()
+            .or_else(|| env("GATEHOUSE_SERVER"))
+            .or_else(|| config.map(|c| format!("http://{}", c.admin.listen)))
+            .unwrap_or_else(|| "http://127.0.0.1:8081".into());
+        let token = args
+            .token
+            .clone()
+            .or_else(|| env("GATEHOUSE_DEPLOY_KEY"))
+            .or_else(|| config.and_then(|c| c.admin.token.clone()))
+            .ok_or("no credentials: pass --token, or set GATEHOUSE_DEPLOY_KEY (a key with scope deploy) or the admin token")?;
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(600)).build().map_err(|e| e.to_string())?;
+        Ok(Self { base: base.trim_end_matches('/').to_string(), token, http })
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, String> {
+        let response = request.bearer_auth(&self.token).send().await.map_err(|e| {
+            format!(
+                "cannot reach the admin API at {} ({e}); is `gatehouse serve` running with an admin token?",
+                self.base
+            )
+        })?;
+        let status = response.status();
+        let body: Value = response.json().await.map_err(|e| format!("the server's answer is not JSON: {e}"))?;
+        if status.is_success() {
+            Ok(body["data"].clone())
+        } else {
+            Err(format!("{} ({})", body["error"].as_str().unwrap_or("refused"), body["code"].as_str().unwrap_or("?")))
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+fn step(text: &str) {
+    eprint!("  {text}… ");
+    let _ = std::io::stderr().flush();
+}
+
+pub(super) async fn deploy(config: Option<PlatformConfig>, args: DeployArgs) -> std::process::ExitCode {
+    let client = match Client::new(config.as_ref(), &args.server) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let build_dir = config.as_ref().map(|c| c.platform.build_dir.clone()).unwrap_or_else(|| args.dir.join("target"));
+    eprintln!("deploying {} to tenant {}", args.dir.display(), args.tenant);
+    let started = Instant::now();
+    let bundle = match pack(&args.dir, &build_dir) {
+        Ok(b) => b,
+        Err(e) => return fail(e),
+    };
+    let tar = match bundle.to_tar() {
+        Ok(t) => t,
+        Err(e) => return fail(format!("cannot pack the bundle: {e}")),
+    };
+    eprintln!("  packed {} files, {} KB, bundle {}", bundle.files.len(), tar.len() / 1024, &bundle.hash()[..12]);
+    step("uploading, checking and compiling on the server");
+    let url = client.url(&format!("/admin/v1/tenants/{}/apps", args.tenant));
+    let request = client.http.post(url).header("content-type", "application/x-tar").body(tar);
+    match client.send(request).await {
+        Ok(report) => {
+            eprintln!("ok ({} ms on the server, {} compiled)", report["totalMs"], report["compiled"]);
+            let routes: Vec<&str> =
+                report["routes"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            println!(
+                "live: {}@{} for tenant {} ({} routes) in {:.1} s",
+                report["app"].as_str().unwrap_or("?"),
+                report["version"],
+                args.tenant,
+                routes.len(),
+                started.elapsed().as_secs_f64()
+            );
+            for r in routes {
+                println!("  {r}");
+            }
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("refused");
+            fail(format!("{e}; the previous version keeps serving"))
+        }
+    }
+}
+
+/// Builds the Cargo folders the manifest names and packs the app: the manifest
+/// (components pointing at the built files), the built components, and every
+/// other file of the folder except sources of built crates, `target` and hidden files.
+fn pack(dir: &Path, build_dir: &Path) -> Result<Bundle, String> {
+    let manifest_path = dir.join(MANIFEST_FILE);
+    let text = std::fs::read_to_string(&manifest_path)
+        .map_err(|e| format!("cannot read {} ({e}); an app folder holds a {MANIFEST_FILE}", manifest_path.display()))?;
+    let mut manifest: toml::Table = text.parse().map_err(|e| format!("{}: {e}", manifest_path.display()))?;
+    let mut bundle = Bundle::default();
+    let mut crates: Vec<PathBuf> = Vec::new();
+    let mut target_checked = false;
+    if let Some(endpoints) = manifest.get_mut("endpoint").and_then(toml::Value::as_array_mut) {
+        for e in endpoints {
+            let Some(component) = e.get("component").and_then(toml::Value::as_str).map(str::to_string) else {
+                continue;
+            };
+            let folder = dir.join(&component);
+            if !folder.join("Cargo.toml").is_file() {
+                continue;
+            }
+            let name = folder.file_name().unwrap_or_default().to_string_lossy().into_owned();
+            let packed = format!("components/{name}.wasm");
+            if !crates.contains(&folder) {
+                if !target_checked {
+                    ensure_wasm_target().map_err(|e| e.to_string())?;
+                    target_checked = true;
+                }
+                step(&format!("building {component}"));
+                let t = Instant::now();
+                let wasm = build_component(&folder, build_dir).map_err(|e| {
+                    eprintln!("failed");
+                    e.to_string()
+                })?;
+                let data = std::fs::read(&wasm).map_err(|e| format!("cannot read {}: {e}", wasm.display()))?;
+                eprintln!("ok ({} KB, {:.1} s)", data.len() / 1024, t.elapsed().as_secs_f64());
+                bundle.files.insert(packed.clone(), data);
+                crates.push(folder);
+            }
+            if let Some(t) = e.as_table_mut() {
+                t.insert("component".into(), toml::Value::String(packed));
+            }
+        }
+    }
+    add_files(dir, dir, &crates, &mut bundle)?;
+    bundle.files.insert(MANIFEST_FILE.into(), toml::to_string(&manifest).map_err(|e| e.to_string())?.into_bytes());
+    Ok(bundle)
+}
+
+fn add_files(root: &Path, dir: &Path, skip: &[PathBuf], bundle: &mut Bundle) -> Result<(), String> {
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || name == "target" || skip.contains(&path) {
+            continue;
+        }
+        if path.is_dir() {
+            add_files(root, &path, skip, bundle)?;
+        } else if path.is_file() && path != root.join(MANIFEST_FILE) {
+            let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
+            let data = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            bundle.files.insert(rel, data);
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn apps(config: Option<PlatformConfig>, action: AppsCommand) -> std::process::ExitCode {
+    let server = match &action {
+        AppsCommand::List { server, .. }
+        | AppsCommand::Versions { server, .. }
+        | AppsCommand::Rollback { server, .. }
+        | AppsCommand::Undeploy { server, .. } => server.clone(),
+    };
+    let client = match Client::new(config.as_ref(), &server) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let result = match &action {
+        AppsCommand::List { tenant, .. } => {
+            client.send(client.http.get(client.url(&format!("/admin/v1/tenants/{tenant}/apps")))).await.map(|apps| {
+                println!("{:<24}  ACTIVE", "APP");
+                for a in apps.as_array().into_iter().flatten() {
+                    let active = a["activeVersion"].as_i64().map(|v| v.to_string()).unwrap_or_else(|| "-".into());
+                    println!("{:<24}  {active}", a["name"].as_str().unwrap_or("?"));
+                }
+            })
+        }
+        AppsCommand::Versions { app, tenant, .. } => client
+            .send(client.http.get(client.url(&format!("/admin/v1/tenants/{tenant}/apps/{app}/versions"))))
+            .await
+            .map(|versions| {
+                println!("{:<8}  {:<14}  {:<12}  ACTIVE", "VERSION", "HASH", "CREATED");
+                for v in versions.as_array().into_iter().flatten() {
+                    let hash = v["bundleHash"].as_str().unwrap_or("");
+                    println!(
+                        "{:<8}  {:<14}  {:<12}  {}",
+                        v["version"],
+                        &hash[..hash.len().min(12)],
+                        v["createdAt"],
+                        if v["active"].as_bool() == Some(true) { "*" } else { "" }
+                    );
+                }
+            }),
+        AppsCommand::Rollback { app, version, tenant, .. } => client
+            .send(
+                client
+                    .http
+                    .post(client.url(&format!("/admin/v1/tenants/{tenant}/apps/{app}/rollback")))
+                    .json(&serde_json::json!({ "version": version })),
+            )
+            .await
+            .map(|_| println!("live: {app}@{version} for tenant {tenant}")),
+        AppsCommand::Undeploy { app, tenant, .. } => client
+            .send(client.http.delete(client.url(&format!("/admin/v1/tenants/{tenant}/apps/{app}"))))
+            .await
+            .map(|_| println!("undeployed {app} of tenant {tenant}; `gatehouse apps rollback` brings a version back")),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}

@@ -1,0 +1,114 @@
+//! An app's manifest (`gatehouse.toml`): the endpoints one deploy puts live
+//! for one tenant, with the same endpoint keys as platform.toml, plus the
+//! app's name and its database migrations. Paths are relative to the
+//! manifest. Secrets come from the tenant's own secrets only: an app never
+//! reads the platform's environment.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::platform::{Limits, RawEndpoint, parse_endpoints};
+use super::policy::SecretSource;
+use super::{ConfigError, EndpointConfig};
+
+/// The manifest's file name inside an app folder or bundle.
+pub const MANIFEST_FILE: &str = "gatehouse.toml";
+
+/// A parsed, checked manifest.
+#[derive(Debug, Clone)]
+pub struct AppManifest {
+    /// The manifest file.
+    pub path: PathBuf,
+    /// `[app] name`: letters, digits, `-`.
+    pub name: String,
+    /// `[database] migrations`: a folder of ordered `*.sql` files (or
+    /// `sqlite/` and `postgres/` subfolders), applied once to the tenant's database.
+    pub migrations: Option<PathBuf>,
+    /// `[[endpoint]]`, in file order.
+    pub endpoints: Vec<EndpointConfig>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    app: RawApp,
+    #[serde(default)]
+    database: RawAppDatabase,
+    #[serde(default)]
+    endpoint: Vec<RawEndpoint>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApp {
+    name: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawAppDatabase {
+    migrations: Option<String>,
+}
+
+/// Whether `name` may name a tenant or an app: lower-case letters, digits
+/// and `-`, starting with a letter, at most 40. (Tenant names become database
+/// role and schema names, so `_` is left out: `a-b` and `a_b` would collide.)
+pub fn valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && name.len() <= 40
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.ends_with('-')
+}
+
+impl AppManifest {
+    /// Reads and checks `<dir>/gatehouse.toml`. `limits` are the defaults
+    /// endpoints start from; `secrets` are the tenant's.
+    pub fn load(dir: &Path, limits: Limits, secrets: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
+        let path = dir.join(MANIFEST_FILE);
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+        let raw: RawManifest = toml::from_str(&text)
+            .map_err(|e| ConfigError::Parse { path: path.clone(), message: e.to_string().trim_end().to_string() })?;
+        let invalid =
+            |key: &str, problem: String| ConfigError::Invalid { path: path.clone(), key: key.into(), problem };
+        if !valid_name(&raw.app.name) {
+            return Err(invalid(
+                "app.name",
+                format!("`{}` must be lower-case letters, digits and -, starting with a letter", raw.app.name),
+            ));
+        }
+        if raw.endpoint.is_empty() {
+            return Err(invalid("endpoint", "is missing: an app declares at least one [[endpoint]]".into()));
+        }
+        let migrations = match &raw.database.migrations {
+            Some(m) => {
+                let d = dir.join(m);
+                if !d.is_dir() {
+                    return Err(invalid("database.migrations", format!("names {m}, which is not a folder")));
+                }
+                Some(d)
+            }
+            None => None,
+        };
+        let source = SecretSource { table: secrets, from_env: false };
+        let endpoints = parse_endpoints(&path, raw.endpoint, dir, limits, &source)?;
+        Ok(Self { path, name: raw.app.name, migrations, endpoints })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        for ok in ["a", "shop", "acme-2", "x1"] {
+            assert!(valid_name(ok), "{ok}");
+        }
+        for bad in ["", "A", "1a", "a_b", "a-", "-a", "a.b", &"a".repeat(41)] {
+            assert!(!valid_name(bad), "{bad}");
+        }
+    }
+}

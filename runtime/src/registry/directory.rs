@@ -1,0 +1,132 @@
+//! Which tenant a request is for. Three ways, checked in this order:
+//! the host (`{tenant}.{domain}`, e.g. `acme.localhost:8080`), a path prefix
+//! (`/t/{tenant}/…`, stripped before routing), else the config's tenant at `/`.
+//! The directory is swapped whole on any change, like each tenant's routes.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::Tenant;
+
+/// Every live tenant.
+pub struct Directory {
+    /// By name.
+    pub tenants: HashMap<String, Arc<Tenant>>,
+    /// The tenant served at `/` (platform.toml's).
+    pub default: String,
+    /// Host routing: `{tenant}.{domain}`.
+    pub domain: Option<String>,
+    /// Path routing: `{prefix}/{tenant}/…`.
+    pub prefix: String,
+}
+
+/// Where a request goes.
+pub struct Resolved<'a> {
+    /// The tenant.
+    pub tenant: &'a Arc<Tenant>,
+    /// The path inside the tenant (the prefix removed).
+    pub path: &'a str,
+}
+
+/// Why no tenant takes a request.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Unresolved {
+    /// The host names a tenant that does not exist.
+    UnknownHostTenant(String),
+}
+
+impl Directory {
+    /// The tenant and inner path for a request to `host` (the Host header, if
+    /// any) and `path`.
+    pub fn resolve<'a>(&'a self, host: Option<&str>, path: &'a str) -> Result<Resolved<'a>, Unresolved> {
+        if let (Some(domain), Some(host)) = (&self.domain, host) {
+            let host = host_without_port(host);
+            if let Some(sub) = host.strip_suffix(domain.as_str()).and_then(|h| h.strip_suffix('.'))
+                && !sub.is_empty()
+                && !sub.contains('.')
+            {
+                let name = sub.to_ascii_lowercase();
+                return match self.tenants.get(&name) {
+                    Some(tenant) => Ok(Resolved { tenant, path }),
+                    None => Err(Unresolved::UnknownHostTenant(name)),
+                };
+            }
+        }
+        if let Some(rest) = path.strip_prefix(self.prefix.as_str()).and_then(|r| r.strip_prefix('/')) {
+            let (name, inner) = match rest.find('/') {
+                Some(i) => (&rest[..i], &rest[i..]),
+                None => (rest, "/"),
+            };
+            if let Some(tenant) = self.tenants.get(name) {
+                return Ok(Resolved { tenant, path: inner });
+            }
+        }
+        match self.tenants.get(&self.default) {
+            Some(tenant) => Ok(Resolved { tenant, path }),
+            None => Err(Unresolved::UnknownHostTenant(self.default.clone())),
+        }
+    }
+}
+
+fn host_without_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host; // an IPv6 literal is never a tenant's host
+    }
+    host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::tenant::ResolvedQuotas;
+    use crate::registry::{RouteTable, TenantServices};
+
+    fn tenant(name: &str) -> Arc<Tenant> {
+        Arc::new(Tenant {
+            name: name.into(),
+            sessions: None,
+            rate_ceiling: None,
+            quotas: ResolvedQuotas { max_components: 1, memory_bytes: 1, body_bytes: 1 },
+            services: TenantServices::default(),
+            routes: RouteTable::default(),
+            base: Vec::new(),
+            apps: Default::default(),
+            settings_stamp: 0,
+        })
+    }
+
+    fn dir() -> Directory {
+        Directory {
+            tenants: [("default", tenant("default")), ("acme", tenant("acme"))]
+                .into_iter()
+                .map(|(n, t)| (n.to_string(), t))
+                .collect(),
+            default: "default".into(),
+            domain: Some("localhost".into()),
+            prefix: "/t".into(),
+        }
+    }
+
+    fn who(d: &Directory, host: Option<&str>, path: &str) -> Result<(String, String), Unresolved> {
+        d.resolve(host, path).map(|r| (r.tenant.name.to_string(), r.path.to_string()))
+    }
+
+    #[test]
+    fn host_then_prefix_then_default() {
+        let d = dir();
+        let pair = |t: &str, p: &str| Ok((t.to_string(), p.to_string()));
+        assert_eq!(who(&d, Some("acme.localhost:8080"), "/api/x"), pair("acme", "/api/x"));
+        assert_eq!(who(&d, Some("ACME.localhost"), "/api/x"), pair("acme", "/api/x"));
+        assert_eq!(who(&d, Some("127.0.0.1:8080"), "/t/acme/api/x"), pair("acme", "/api/x"));
+        assert_eq!(who(&d, None, "/t/acme"), pair("acme", "/"));
+        assert_eq!(who(&d, Some("localhost:8080"), "/api/x"), pair("default", "/api/x"));
+        // An unknown tenant in the path is just a path of the default tenant.
+        assert_eq!(who(&d, None, "/t/nobody/x"), pair("default", "/t/nobody/x"));
+        assert_eq!(who(&d, None, "/tx/acme/x"), pair("default", "/tx/acme/x"));
+        assert_eq!(who(&d, Some("nobody.localhost"), "/"), Err(Unresolved::UnknownHostTenant("nobody".into())));
+        // Deeper subdomains and look-alike domains are not tenants.
+        assert_eq!(who(&d, Some("a.acme.localhost"), "/x"), pair("default", "/x"));
+        assert_eq!(who(&d, Some("acmelocalhost"), "/x"), pair("default", "/x"));
+        assert_eq!(who(&d, Some("[::1]:8080"), "/x"), pair("default", "/x"));
+    }
+}

@@ -1,0 +1,257 @@
+//! A tenant: its settings as stored (quotas and how its sessions are
+//! verified), and the live form the server routes to (its route table over
+//! the platform.toml endpoints it owns plus its deployed apps, its session
+//! verifier, its database and secrets).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Endpoint, RouteTable, TenantServices};
+use crate::config::{JwtAlgorithm, Limits, RateKey, RateLimitRule, SessionConfig, SessionKey, parse_duration};
+use crate::identity::SessionVerifier;
+
+/// What an operator sets for a tenant (`tenants create`, `PUT /admin/v1/tenants/{name}`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantSettings {
+    /// Limits on what the tenant may deploy and use.
+    #[serde(default)]
+    pub quotas: Quotas,
+    /// How the tenant's session tokens (JWTs) are verified; none: API keys only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionSettings>,
+}
+
+/// A tenant's quotas; unset ones fall back to the platform's defaults.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Quotas {
+    /// Endpoints its apps may deploy, all apps together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_components: Option<u32>,
+    /// Linear memory per instance, at most.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_mb: Option<u64>,
+    /// Requests over all its endpoints, e.g. `{"limit": 1000, "window": "1m"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateQuota>,
+    /// Request body, at most.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_kb: Option<u64>,
+}
+
+/// A request-rate ceiling.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateQuota {
+    /// Requests per window.
+    pub limit: u64,
+    /// `1s`, `1m`, `1h`…
+    pub window: String,
+}
+
+/// Session verification, inline (no files): one algorithm and its key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SessionSettings {
+    /// HS256, RS256 or ES256.
+    pub algorithm: JwtAlgorithm,
+    /// HS256: the name of one of the tenant's secrets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// RS256/ES256: the public key in PEM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key_pem: Option<String>,
+    /// RS256/ES256: a JWKS document; the token's `kid` picks the key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    /// Required `iss`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// Required `aud`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<String>,
+    /// The session cookie's name (default `session`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie: Option<String>,
+}
+
+/// The quotas in force, defaults filled in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResolvedQuotas {
+    /// Endpoints over all apps.
+    pub max_components: usize,
+    /// Bytes of linear memory per instance.
+    pub memory_bytes: usize,
+    /// Bytes of request body.
+    pub body_bytes: usize,
+}
+
+/// Endpoints a tenant may deploy when its settings do not say.
+pub(super) const DEFAULT_MAX_COMPONENTS: u32 = 50;
+
+impl TenantSettings {
+    /// Parses stored or submitted settings.
+    pub fn parse(json: &str) -> Result<Self, String> {
+        if json.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        serde_json::from_str(json).map_err(|e| format!("invalid tenant settings: {e}"))
+    }
+
+    /// Checks every field makes sense (the HS256 secret need not be set yet).
+    pub fn check(&self, pool_memory_bytes: usize) -> Result<(), String> {
+        self.rate_ceiling()?;
+        if let Some(m) = self.quotas.memory_mb {
+            let most = pool_memory_bytes >> 20;
+            if m == 0 || m as usize > most {
+                return Err(format!("quotas.memoryMb must be between 1 and {most} (sandbox.max_memory_mb)"));
+            }
+        }
+        if self.quotas.body_kb == Some(0) || self.quotas.max_components == Some(0) {
+            return Err("quotas must be more than 0".into());
+        }
+        if let Some(s) = &self.session {
+            let keys = [s.secret.is_some(), s.public_key_pem.is_some(), s.jwks.is_some()];
+            let ok = match s.algorithm {
+                JwtAlgorithm::HS256 => keys == [true, false, false],
+                _ => keys == [false, true, false] || keys == [false, false, true],
+            };
+            if !ok {
+                return Err("session: HS256 takes `secret` (a secret's name); RS256/ES256 take exactly one of \
+                            `publicKeyPem` or `jwks`"
+                    .into());
+            }
+            if s.secret.is_none() {
+                // Build it once to prove the key is usable.
+                self.session_verifier(&BTreeMap::new())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The tenant's request-rate ceiling, if any.
+    pub fn rate_ceiling(&self) -> Result<Option<RateLimitRule>, String> {
+        let Some(r) = &self.quotas.rate_limit else { return Ok(None) };
+        let window = parse_duration(&r.window).map_err(|e| format!("quotas.rateLimit.window: {e}"))?;
+        if r.limit == 0 || window.is_zero() {
+            return Err("quotas.rateLimit: limit and window must be more than 0".into());
+        }
+        Ok(Some(RateLimitRule { limit: r.limit, window, by: RateKey::Tenant }))
+    }
+
+    /// The quotas with the platform's defaults filled in.
+    pub fn resolved_quotas(&self, defaults: &Limits, pool_memory_bytes: usize) -> ResolvedQuotas {
+        let mb = |m: u64| usize::try_from(m.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+        ResolvedQuotas {
+            max_components: self.quotas.max_components.unwrap_or(DEFAULT_MAX_COMPONENTS) as usize,
+            memory_bytes: self.quotas.memory_mb.map(mb).unwrap_or(pool_memory_bytes).min(pool_memory_bytes),
+            body_bytes: self
+                .quotas
+                .body_kb
+                .map(|k| usize::try_from(k.saturating_mul(1024)).unwrap_or(usize::MAX))
+                .unwrap_or(defaults.body_bytes.max(1 << 20)),
+        }
+    }
+
+    /// The session verifier, with an HS256 secret taken from `secrets` (the tenant's).
+    pub fn session_verifier(&self, secrets: &BTreeMap<String, String>) -> Result<Option<SessionVerifier>, String> {
+        let Some(s) = &self.session else { return Ok(None) };
+        let key = match (&s.secret, &s.public_key_pem, &s.jwks) {
+            (Some(name), _, _) => match secrets.get(name) {
+                Some(v) => SessionKey::Secret(crate::config::Secret::new(v.clone())),
+                None => return Err(format!("session.secret names `{name}`, which is not set for this tenant")),
+            },
+            (_, Some(pem), _) => SessionKey::Pem(pem.clone()),
+            (_, _, Some(jwks)) => SessionKey::Jwks(jwks.to_string()),
+            _ => return Err("session: no key".into()),
+        };
+        let config = SessionConfig {
+            algorithm: s.algorithm,
+            key,
+            issuer: s.issuer.clone(),
+            audience: s.audience.clone(),
+            cookie: s.cookie.clone().unwrap_or_else(|| "session".into()),
+            leeway: Duration::from_secs(30),
+        };
+        SessionVerifier::new(&config).map(Some).map_err(|e| format!("session: {e}"))
+    }
+}
+
+/// A tenant as served.
+pub struct Tenant {
+    /// Its name.
+    pub name: Arc<str>,
+    /// Its session verifier, if it accepts sessions.
+    pub sessions: Option<Arc<SessionVerifier>>,
+    /// Its request-rate ceiling, if any.
+    pub rate_ceiling: Option<RateLimitRule>,
+    /// Its quotas.
+    pub quotas: ResolvedQuotas,
+    /// Its database and secrets.
+    pub services: TenantServices,
+    /// Its routes: `base` and every app's endpoints.
+    pub routes: RouteTable,
+    /// Endpoints declared in platform.toml (the config tenant only).
+    pub base: Vec<Arc<Endpoint>>,
+    /// Deployed apps by name.
+    pub apps: BTreeMap<String, Arc<LiveApp>>,
+    /// The stored settings' `updated_at`, to notice a change.
+    pub settings_stamp: i64,
+}
+
+/// One app as served.
+pub struct LiveApp {
+    /// Its version.
+    pub version: i64,
+    /// The bundle's hash.
+    pub bundle_hash: String,
+    /// Its endpoints.
+    pub endpoints: Vec<Arc<Endpoint>>,
+}
+
+impl Tenant {
+    /// The same tenant with `apps` instead of its current apps; fails if routes collide.
+    pub fn with_apps(&self, apps: BTreeMap<String, Arc<LiveApp>>) -> Result<Self, String> {
+        let routes = assemble(&self.base, &apps)?;
+        Ok(Self {
+            name: self.name.clone(),
+            sessions: self.sessions.clone(),
+            rate_ceiling: self.rate_ceiling,
+            quotas: self.quotas,
+            services: self.services.clone(),
+            routes,
+            base: self.base.clone(),
+            apps,
+            settings_stamp: self.settings_stamp,
+        })
+    }
+
+    /// Endpoints deployed over all apps, for the components quota.
+    pub fn app_endpoint_count(&self) -> usize {
+        self.apps.values().map(|a| a.endpoints.len()).sum()
+    }
+}
+
+/// One route table from the platform.toml endpoints and every app's;
+/// a route claimed twice names both owners.
+pub(super) fn assemble(base: &[Arc<Endpoint>], apps: &BTreeMap<String, Arc<LiveApp>>) -> Result<RouteTable, String> {
+    let mut owners: BTreeMap<String, String> = BTreeMap::new();
+    let mut all = Vec::new();
+    for e in base {
+        owners.insert(e.route.to_string(), "platform.toml".into());
+        all.push(e.clone());
+    }
+    for (name, app) in apps {
+        for e in &app.endpoints {
+            if let Some(other) = owners.insert(e.route.to_string(), format!("app `{name}`")) {
+                return Err(format!("route `{}` of app `{name}` is already served by {other}", e.route));
+            }
+            all.push(e.clone());
+        }
+    }
+    RouteTable::build(all)
+}

@@ -1,0 +1,423 @@
+//! Tenants and hot deploy, black-box: a real server, tenants made by the CLI
+//! and the admin API, app bundles uploaded as a user would, checked,
+//! swapped, listed, rolled back and undeployed, across a restart.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use gatehouse::registry::Bundle;
+use gatehouse_tests::{ADMIN_SECTION, ADMIN_TOKEN, Server, client, component, guests, json};
+use serde_json::{Value, json};
+
+fn platform() -> String {
+    format!(
+        "[platform]\n{ADMIN_SECTION}\n[[endpoint]]\nroute = \"GET /api/who\"\ncomponent = {}\n",
+        component(guests::ECHO)
+    )
+}
+
+/// A bundle: a manifest for app `name` with `endpoints` (TOML), the echo
+/// component as `echo.wasm`, and `extra` files.
+fn bundle(name: &str, endpoints: &str, extra: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = Bundle::default();
+    b.files.insert("gatehouse.toml".into(), format!("[app]\nname = \"{name}\"\n\n{endpoints}").into_bytes());
+    b.files.insert("echo.wasm".into(), std::fs::read(guests::ECHO).unwrap());
+    for (path, data) in extra {
+        b.files.insert(path.to_string(), data.to_vec());
+    }
+    b.to_tar().unwrap()
+}
+
+/// The echo endpoint at `route`, its GREETING variable set to `greeting`.
+fn echo_at(route: &str, greeting: &str) -> String {
+    format!(
+        "[[endpoint]]\nroute = \"GET {route}\"\ncomponent = \"echo.wasm\"\nvariables = {{ GREETING = \"{greeting}\" }}\n"
+    )
+}
+
+async fn deploy(s: &Server, tenant: &str, tar: Vec<u8>, token: &str) -> (u16, Value) {
+    let resp = client()
+        .post(s.admin_url(&format!("/admin/v1/tenants/{tenant}/apps")))
+        .bearer_auth(token)
+        .header("content-type", "application/x-tar")
+        .body(tar)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), json(resp).await)
+}
+
+async fn admin(s: &Server, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    let mut req = client().request(method, s.admin_url(path)).bearer_auth(ADMIN_TOKEN);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    (resp.status().as_u16(), json(resp).await)
+}
+
+/// GET `path` on `tenant` through the path prefix: (status, body).
+async fn get(s: &Server, tenant: &str, path: &str) -> (u16, Value) {
+    let resp = client().get(s.url(&format!("/t/{tenant}{path}"))).send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json::<Value>().await.map(|v| v["data"].clone()).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn tenants_are_routed_by_host_and_prefix_and_kept_apart() {
+    let s = Server::start(&platform());
+    let (ok, out, err) = s.cli(&["tenants", "create", "acme"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("acme.localhost") && out.contains("/t/acme/"), "{out}");
+    let (status, body) = admin(&s, reqwest::Method::POST, "/admin/v1/tenants", Some(json!({"name": "beta"}))).await;
+    assert_eq!(status, 201, "{body}");
+    // Bad names and duplicates are refused.
+    assert!(!s.cli(&["tenants", "create", "Bad_Name"]).0);
+    let (status, body) = admin(&s, reqwest::Method::POST, "/admin/v1/tenants", Some(json!({"name": "beta"}))).await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("CONFLICT")));
+
+    let (status, body) = deploy(&s, "acme", bundle("shop", &echo_at("/api/echo", "acme-v1"), &[]), ADMIN_TOKEN).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["data"]["version"], 1);
+    let (status, body) = deploy(&s, "beta", bundle("blog", &echo_at("/api/posts", "beta-v1"), &[]), ADMIN_TOKEN).await;
+    assert_eq!(status, 201, "{body}");
+
+    // The path prefix, stripped before the guest sees the path.
+    let (status, body) = get(&s, "acme", "/api/echo").await;
+    assert_eq!(status, 200);
+    assert_eq!((body["greeting"].as_str(), body["path"].as_str()), (Some("acme-v1"), Some("/api/echo")));
+    assert_eq!(body["auth"]["tenant"], "acme");
+    // The host.
+    let resp = client().get(s.url("/api/posts")).header("host", "beta.localhost").send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(json(resp).await["data"]["greeting"], "beta-v1");
+    // Each tenant sees only its own routes; the config's tenant serves at `/`.
+    assert_eq!(get(&s, "acme", "/api/posts").await.0, 404);
+    assert_eq!(get(&s, "beta", "/api/echo").await.0, 404);
+    assert_eq!(get(&s, "acme", "/api/who").await.0, 404);
+    let resp = client().get(s.url("/api/who")).send().await.unwrap();
+    assert_eq!(json(resp).await["data"]["auth"]["tenant"], "default");
+    let resp = client().get(s.url("/api/echo")).header("host", "nobody.localhost").send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    assert!(json(resp).await["error"].as_str().unwrap().contains("no tenant nobody"));
+
+    // The tenant list, and deleting one takes its routes offline at once.
+    let (_, list) = admin(&s, reqwest::Method::GET, "/admin/v1/tenants", None).await;
+    let names: Vec<&str> = list["data"].as_array().unwrap().iter().filter_map(|t| t["name"].as_str()).collect();
+    assert_eq!(names, ["acme", "beta", "default"]);
+    let (ok, _, err) = s.cli(&["tenants", "delete", "beta"]);
+    assert!(ok, "{err}");
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while get(&s, "beta", "/api/posts").await.0 == 200 {
+        assert!(Instant::now() < deadline, "a deleted tenant still serves");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!s.cli(&["tenants", "delete", "default"]).0, "the config's tenant cannot be deleted");
+}
+
+#[tokio::test]
+async fn keys_sessions_and_quotas_belong_to_their_tenant() {
+    let s = Server::start(&platform());
+    assert!(s.cli(&["tenants", "create", "acme", "--rate-limit", "3/1m", "--memory-mb", "32"]).0);
+    assert!(s.cli(&["tenants", "create", "beta"]).0);
+    let secure = "[[endpoint]]\nroute = \"GET /api/me\"\ncomponent = \"echo.wasm\"\nauth = \"required\"\n";
+    for t in ["acme", "beta"] {
+        let (status, body) = deploy(&s, t, bundle("me", secure, &[]), ADMIN_TOKEN).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let acme_key = s.create_key(&["--tenant", "acme"]);
+    let me = |t: &str, key: &str| client().get(s.url(&format!("/t/{t}/api/me"))).bearer_auth(key.to_string()).send();
+    assert_eq!(me("acme", &acme_key).await.unwrap().status(), 200);
+    assert_eq!(me("beta", &acme_key).await.unwrap().status(), 401, "a key of acme opened beta");
+
+    // The tenant's ceiling: 3 a minute over all its endpoints (one used above).
+    assert_eq!(me("acme", &acme_key).await.unwrap().status(), 200);
+    assert_eq!(me("acme", &acme_key).await.unwrap().status(), 200);
+    let refused = me("acme", &acme_key).await.unwrap();
+    assert_eq!(refused.status(), 429);
+    let policy = refused.headers()["ratelimit-policy"].to_str().unwrap().to_string();
+    assert!(policy.contains("\"tenant\";q=3;w=60"), "{policy}");
+    // beta has no ceiling.
+    let beta_key = s.create_key(&["--tenant", "beta"]);
+    for _ in 0..5 {
+        assert_eq!(me("beta", &beta_key).await.unwrap().status(), 200);
+    }
+
+    // Memory quota: an endpoint asking for more is refused at deploy.
+    let greedy = "[[endpoint]]\nroute = \"GET /big\"\ncomponent = \"echo.wasm\"\nlimits = { memory_mb = 64 }\n";
+    let (status, body) = deploy(&s, "acme", bundle("big", greedy, &[]), ADMIN_TOKEN).await;
+    assert_eq!(status, 422);
+    assert!(body["error"].as_str().unwrap().contains("quotas.memoryMb"), "{body}");
+
+    // Sessions: beta verifies HS256 tokens signed with its own secret; acme takes none.
+    let (status, _) = admin(
+        &s,
+        reqwest::Method::PUT,
+        "/admin/v1/secrets/SESSION_KEY",
+        Some(json!({"tenant": "beta", "value": "beta-session-secret-0123456789"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let settings = json!({"session": {"algorithm": "HS256", "secret": "SESSION_KEY", "issuer": "beta-idp"}});
+    let (status, body) = admin(&s, reqwest::Method::PUT, "/admin/v1/tenants/beta", Some(settings)).await;
+    assert_eq!(status, 200, "{body}");
+    let claims = json!({"sub": "ada", "iss": "beta-idp", "exp": gatehouse::identity::unix_now() + 600});
+    let token = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(b"beta-session-secret-0123456789"),
+    )
+    .unwrap();
+    let resp = me("beta", &token).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(json(resp).await["data"]["auth"]["kind"], "session");
+    let resp = me("acme", &token).await.unwrap();
+    assert_eq!(resp.status(), 401);
+    assert!(json(resp).await["error"].as_str().unwrap().contains("accepts no session"));
+}
+
+#[tokio::test]
+async fn nothing_goes_live_unchecked_and_the_old_version_keeps_serving() {
+    let s = Server::start(&platform());
+    assert!(s.cli(&["tenants", "create", "acme"]).0);
+    let (status, body) = deploy(&s, "acme", bundle("shop", &echo_at("/api/echo", "v1"), &[]), ADMIN_TOKEN).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(deploy(&s, "acme", bundle("other", &echo_at("/api/other", "o"), &[]), ADMIN_TOKEN).await.0, 201);
+
+    let wasm = |path: &str| std::fs::read(path).unwrap();
+    let (no_handler, bad_import) = (wasm(guests::NO_HANDLER), wasm(guests::BAD_IMPORT));
+    let with = |c: &str| format!("[[endpoint]]\nroute = \"GET /api/echo\"\ncomponent = \"{c}\"\n");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("not wasm", bundle("shop", &with("junk.wasm"), &[("junk.wasm", b"not wasm at all")]), "not WebAssembly"),
+        ("not a component", bundle("shop", &with("core.wasm"), &[("core.wasm", b"\0asm\x01\0\0\0")]), "component"),
+        ("no handler", bundle("shop", &with("nh.wasm"), &[("nh.wasm", &no_handler)]), "handler"),
+        ("foreign import", bundle("shop", &with("bi.wasm"), &[("bi.wasm", &bad_import)]), "import"),
+        ("missing file", bundle("shop", &with("gone.wasm"), &[]), "not found"),
+        (
+            "bad schema",
+            bundle(
+                "shop",
+                "[[endpoint]]\nroute = \"POST /api/echo\"\ncomponent = \"echo.wasm\"\nschema = \"s.json\"\n",
+                &[("s.json", b"{not json")],
+            ),
+            "s.json",
+        ),
+        ("colliding route", bundle("shop", &echo_at("/api/other", "x"), &[]), "already served by app `other`"),
+        ("unknown policy key", bundle("shop", &format!("{}colour = \"red\"\n", with("echo.wasm")), &[]), "colour"),
+        (
+            "wildcard host",
+            bundle("shop", &format!("{}allowed_hosts = [\"*\"]\n", with("echo.wasm")), &[]),
+            "allowed_hosts",
+        ),
+        ("bad route", bundle("shop", "[[endpoint]]\nroute = \"FETCH /x\"\ncomponent = \"echo.wasm\"\n", &[]), "route"),
+        ("not a tar", b"this is not an archive".to_vec(), "tar"),
+    ];
+    for (what, tar, needle) in cases {
+        let (status, body) = deploy(&s, "acme", tar, ADMIN_TOKEN).await;
+        assert_eq!(status, 422, "{what}: {body}");
+        assert_eq!(body["code"], "DEPLOY_REJECTED", "{what}");
+        let message = body["error"].as_str().unwrap();
+        assert!(message.contains(needle), "{what}: {message}");
+        // The previous version is untouched.
+        let (status, got) = get(&s, "acme", "/api/echo").await;
+        assert_eq!((status, got["greeting"].as_str()), (200, Some("v1")), "{what}");
+    }
+    // The endpoint is named in the message.
+    let (_, body) =
+        deploy(&s, "acme", bundle("shop", &with("nh.wasm"), &[("nh.wasm", &no_handler)]), ADMIN_TOKEN).await;
+    assert!(body["error"].as_str().unwrap().contains("endpoint[0] `GET /api/echo`"), "{body}");
+    // No version was recorded for any of them.
+    let (_, versions) = admin(&s, reqwest::Method::GET, "/admin/v1/tenants/acme/apps/shop/versions", None).await;
+    assert_eq!(versions["data"].as_array().unwrap().len(), 1);
+    assert!(s.log().contains("deploy refused"));
+}
+
+#[tokio::test]
+async fn versions_rollback_undeploy_and_a_restart() {
+    let mut s = Server::start(&platform());
+    assert!(s.cli(&["tenants", "create", "acme"]).0);
+    let migrations: &[(&str, &[u8])] = &[("migrations/001_notes.sql", b"CREATE TABLE notes (id INTEGER PRIMARY KEY);")];
+    let v1 = format!("[database]\nmigrations = \"migrations\"\n\n{}", echo_at("/api/echo", "v1"));
+    assert_eq!(deploy(&s, "acme", bundle("shop", &v1, migrations), ADMIN_TOKEN).await.0, 201);
+    let (status, body) = deploy(&s, "acme", bundle("shop", &echo_at("/api/echo", "v2"), &[]), ADMIN_TOKEN).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["data"]["version"], 2);
+    assert_eq!(body["data"]["compiled"], 0, "the same component compiled twice");
+    assert_eq!(get(&s, "acme", "/api/echo").await.1["greeting"], "v2");
+
+    let (_, versions) = admin(&s, reqwest::Method::GET, "/admin/v1/tenants/acme/apps/shop/versions", None).await;
+    let list = versions["data"].as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!((list[0]["version"].as_i64(), list[0]["active"].as_bool()), (Some(2), Some(true)));
+    assert_eq!(list[1]["active"], false);
+    assert_eq!(list[0]["bundleHash"].as_str().unwrap().len(), 64);
+    assert_ne!(list[0]["bundleHash"], list[1]["bundleHash"]);
+    assert!(list[1]["createdAt"].as_i64().unwrap() > 1_700_000_000);
+
+    // Roll back in one call (the CLI), undeploy, roll forward.
+    let server = s.admin.clone().unwrap();
+    let (ok, out, err) =
+        s.cli(&["apps", "rollback", "shop", "1", "--tenant", "acme", "--server", &server, "--token", ADMIN_TOKEN]);
+    assert!(ok, "{err}");
+    assert!(out.contains("shop@1"), "{out}");
+    assert_eq!(get(&s, "acme", "/api/echo").await.1["greeting"], "v1");
+    let (ok, out, _) =
+        s.cli(&["apps", "versions", "shop", "--tenant", "acme", "--server", &server, "--token", ADMIN_TOKEN]);
+    assert!(ok && out.lines().any(|l| l.starts_with('1') && l.trim_end().ends_with('*')), "{out}");
+    let (status, _) = admin(&s, reqwest::Method::DELETE, "/admin/v1/tenants/acme/apps/shop", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(get(&s, "acme", "/api/echo").await.0, 404);
+    let (status, body) =
+        admin(&s, reqwest::Method::POST, "/admin/v1/tenants/acme/apps/shop/rollback", Some(json!({"version": 9})))
+            .await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("NOT_FOUND")));
+    let (status, _) =
+        admin(&s, reqwest::Method::POST, "/admin/v1/tenants/acme/apps/shop/rollback", Some(json!({"version": 2})))
+            .await;
+    assert_eq!(status, 200);
+    assert_eq!(get(&s, "acme", "/api/echo").await.1["greeting"], "v2");
+
+    // A restart: tenants, deployments and keys come back; nothing is compiled again.
+    let key = s.create_key(&["--tenant", "acme"]);
+    s.restart();
+    assert_eq!(get(&s, "acme", "/api/echo").await.1["greeting"], "v2");
+    let stats = s.stats().await;
+    assert_eq!(stats["componentsCompiled"], 0, "{stats}");
+    assert!(stats["componentsFromCache"].as_u64().unwrap() >= 2, "{stats}");
+    let (ok, out, _) = s.cli(&["keys", "list", "--tenant", "acme"]);
+    assert!(ok && out.contains(key.split('_').nth(2).unwrap()), "{out}");
+}
+
+#[tokio::test]
+async fn a_deploy_under_load_fails_no_request() {
+    let s = Server::start(&platform());
+    assert!(s.cli(&["tenants", "create", "acme"]).0);
+    assert_eq!(deploy(&s, "acme", bundle("shop", &echo_at("/api/echo", "v0"), &[]), ADMIN_TOKEN).await.0, 201);
+    let stop = Arc::new(AtomicBool::new(false));
+    let (ok, failed) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let seen = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
+    let url = s.url("/t/acme/api/echo");
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        let (stop, ok, failed, seen, url) = (stop.clone(), ok.clone(), failed.clone(), seen.clone(), url.clone());
+        workers.push(tokio::spawn(async move {
+            let c = client();
+            while !stop.load(Ordering::Relaxed) {
+                match c.get(&url).send().await {
+                    Ok(r) if r.status() == 200 => {
+                        let body: Value = r.json().await.unwrap();
+                        seen.lock().unwrap().insert(body["data"]["greeting"].as_str().unwrap_or("").to_string());
+                        ok.fetch_add(1, Ordering::Relaxed);
+                    }
+                    _ => {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for v in 1..=5 {
+        let (status, body) =
+            deploy(&s, "acme", bundle("shop", &echo_at("/api/echo", &format!("v{v}")), &[]), ADMIN_TOKEN).await;
+        assert_eq!(status, 201, "{body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.await.unwrap();
+    }
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(failed.load(Ordering::Relaxed), 0, "requests failed during deploys");
+    assert!(ok.load(Ordering::Relaxed) > 100, "too little load: {}", ok.load(Ordering::Relaxed));
+    assert!(seen.contains("v0") && seen.contains("v5"), "{seen:?}");
+    assert_eq!(get(&s, "acme", "/api/echo").await.1["greeting"], "v5");
+}
+
+#[tokio::test]
+async fn a_deploy_key_deploys_to_its_own_tenant_only() {
+    let s = Server::start(&platform());
+    assert!(s.cli(&["tenants", "create", "acme"]).0);
+    assert!(s.cli(&["tenants", "create", "beta"]).0);
+    let deploy_key = s.create_key(&["--tenant", "acme", "--scopes", "deploy"]);
+    let plain_key = s.create_key(&["--tenant", "acme", "--scopes", "read"]);
+    let tar = || bundle("shop", &echo_at("/api/echo", "k"), &[]);
+    assert_eq!(deploy(&s, "acme", tar(), &deploy_key).await.0, 201);
+    let (status, body) = deploy(&s, "beta", tar(), &deploy_key).await;
+    assert_eq!(status, 401, "{body}");
+    let (status, body) = deploy(&s, "acme", tar(), &plain_key).await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("INSUFFICIENT_SCOPE")));
+    // The deploy key opens nothing else of the admin API.
+    let resp = client().get(s.admin_url("/admin/v1/keys")).bearer_auth(&deploy_key).send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+    let resp = client().get(s.admin_url("/admin/v1/tenants/acme/apps")).bearer_auth(&deploy_key).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn the_cli_builds_packs_and_deploys_with_progress() {
+    let s = Server::start(&platform());
+    assert!(s.cli(&["tenants", "create", "acme"]).0);
+    let app = tempfile::tempdir().unwrap();
+    let hello = gatehouse_tests::repo_file("endpoints/hello");
+    std::fs::write(
+        app.path().join("gatehouse.toml"),
+        format!("[app]\nname = \"greeter\"\n\n[[endpoint]]\nroute = \"GET /hello\"\ncomponent = {hello}\nquery_schema = \"schema.json\"\n"),
+    )
+    .unwrap();
+    std::fs::write(app.path().join("schema.json"), r#"{"type": "object"}"#).unwrap();
+    let server = s.admin.clone().unwrap();
+    let dir = app.path().to_str().unwrap();
+    let (ok, out, err) = s.cli(&["deploy", dir, "--tenant", "acme", "--server", &server, "--token", ADMIN_TOKEN]);
+    assert!(ok, "{err}");
+    assert!(err.contains("building") && err.contains("packed") && err.contains("uploading"), "{err}");
+    assert!(out.contains("live: greeter@1") && out.contains("GET /hello"), "{out}");
+    let (status, body) = get(&s, "acme", "/hello?name=Ada").await;
+    assert_eq!((status, body["message"].as_str()), (200, Some("Hello, Ada!")));
+    // A failing deploy says why and exits non-zero.
+    std::fs::write(app.path().join("schema.json"), "{").unwrap();
+    let (ok, _, err) = s.cli(&["deploy", dir, "--tenant", "acme", "--server", &server, "--token", ADMIN_TOKEN]);
+    assert!(!ok);
+    assert!(err.contains("DEPLOY_REJECTED") && err.contains("previous version keeps serving"), "{err}");
+    assert_eq!(get(&s, "acme", "/hello").await.0, 200);
+}
+
+#[tokio::test]
+async fn watch_rebuilds_a_changed_endpoint_in_place() {
+    // A copy of the hello example, so the test can edit it.
+    let src = tempfile::tempdir().unwrap();
+    let root = std::path::PathBuf::from(guests::REPO_ROOT);
+    let crate_dir = src.path().join("hello");
+    std::fs::create_dir_all(crate_dir.join("src")).unwrap();
+    let lib = std::fs::read_to_string(root.join("endpoints/hello/src/lib.rs")).unwrap();
+    std::fs::write(crate_dir.join("src/lib.rs"), &lib).unwrap();
+    // Its own package name: the build dir is shared with the real hello example.
+    let manifest = format!(
+        "[package]\nname = \"watched_hello\"\nedition = \"2024\"\nversion = \"0.1.0\"\npublish = false\n\n\
+         [lib]\ncrate-type = [\"cdylib\"]\n\n[dependencies]\ngatehouse-sdk = {{ path = {:?} }}\n\
+         serde = {{ version = \"1\", features = [\"derive\"] }}\n\n[profile.release]\nopt-level = \"s\"\n\n[workspace]\n",
+        root.join("guest-sdk").display().to_string()
+    );
+    std::fs::write(crate_dir.join("Cargo.toml"), manifest).unwrap();
+    std::fs::copy(root.join("endpoints/Cargo.lock"), crate_dir.join("Cargo.lock")).unwrap();
+    let s = Server::start_with_args(
+        &format!(
+            "[platform]\n[[endpoint]]\nroute = \"GET /api/hello\"\ncomponent = {:?}\n",
+            crate_dir.display().to_string()
+        ),
+        &["--watch"],
+    );
+    let hello = || async { client().get(s.url("/api/hello")).send().await.unwrap().json::<Value>().await.unwrap() };
+    assert_eq!(hello().await["data"]["message"], "Hello, World!");
+    std::fs::write(crate_dir.join("src/lib.rs"), lib.replace("Hello, {name}!", "Howdy, {name}!")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while hello().await["data"]["message"] != "Howdy, World!" {
+        assert!(Instant::now() < deadline, "not rebuilt; log:\n{}", s.log());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // A broken edit keeps the running version and logs the compiler's message.
+    std::fs::write(crate_dir.join("src/lib.rs"), "this is not rust").unwrap();
+    assert!(s.wait_for_log(&["rebuild failed"], Duration::from_secs(180)), "{}", s.log());
+    assert_eq!(hello().await["data"]["message"], "Howdy, World!");
+}
