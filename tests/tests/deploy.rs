@@ -421,3 +421,40 @@ async fn watch_rebuilds_a_changed_endpoint_in_place() {
     assert!(s.wait_for_log(&["rebuild failed"], Duration::from_secs(180)), "{}", s.log());
     assert_eq!(hello().await["data"]["message"], "Howdy, World!");
 }
+
+/// `wasm` with a custom section holding `tag`: the same program, a new hash
+/// (so no cache has compiled it yet).
+fn retagged(mut wasm: Vec<u8>, tag: &str) -> Vec<u8> {
+    fn leb(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            out.push(if n == 0 { byte } else { byte | 0x80 });
+            if n == 0 {
+                break;
+            }
+        }
+    }
+    let mut content = Vec::new();
+    leb("gatehouse-test".len(), &mut content);
+    content.extend_from_slice(b"gatehouse-test");
+    content.extend_from_slice(tag.as_bytes());
+    wasm.push(0);
+    leb(content.len(), &mut wasm);
+    wasm.extend_from_slice(&content);
+    wasm
+}
+
+#[tokio::test]
+async fn a_component_that_compiles_too_slowly_is_refused() {
+    let s = Server::start(&format!("{}\n[sandbox]\ncompile_timeout = \"1ms\"\n", platform()));
+    assert!(s.cli(&["tenants", "create", "acme"]).0);
+    let tag = format!("{:?}", Instant::now());
+    let fresh = retagged(std::fs::read(guests::ECHO).unwrap(), &tag);
+    let manifest = "[[endpoint]]\nroute = \"GET /slow\"\ncomponent = \"fresh.wasm\"\n";
+    let (status, body) = deploy(&s, "acme", bundle("slow", manifest, &[("fresh.wasm", &fresh)]), ADMIN_TOKEN).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("did not compile within"), "{body}");
+    // The platform keeps serving.
+    assert_eq!(client().get(s.url("/api/who")).send().await.unwrap().status(), 200);
+}

@@ -122,7 +122,10 @@ impl Registry {
         let services = registry.open_services(&name, true).await?;
         let endpoints = registry.config.endpoints.clone();
         let base = registry.load_blocking(endpoints, name.clone(), services.clone(), true).await?;
-        let tenant = registry.build_tenant(&record, services, base, BTreeMap::new()).await?;
+        let tenant = registry
+            .build_tenant(&record, services, base, BTreeMap::new())
+            .await
+            .map_err(|e| format!("{}: {e}", registry.config.path.display()))?;
         registry.swap(|d| {
             d.tenants.insert(name.clone(), Arc::new(tenant));
         });
@@ -225,7 +228,7 @@ impl Registry {
             routes,
             base,
             apps,
-            settings_stamp: record.updated_at,
+            settings_stamp: record.revision,
         })
     }
 
@@ -485,7 +488,7 @@ impl Registry {
         for record in &records {
             let existing = current.tenants.get(&record.name).cloned();
             let mut tenant = match existing {
-                Some(t) if t.settings_stamp == record.updated_at => t,
+                Some(t) if t.settings_stamp == record.revision => t,
                 Some(t) => {
                     changed = true;
                     match self.build_tenant(record, t.services.clone(), t.base.clone(), t.apps.clone()).await {

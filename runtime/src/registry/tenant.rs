@@ -199,7 +199,7 @@ pub struct Tenant {
     pub base: Vec<Arc<Endpoint>>,
     /// Deployed apps by name.
     pub apps: BTreeMap<String, Arc<LiveApp>>,
-    /// The stored settings' `updated_at`, to notice a change.
+    /// The stored tenant's revision, to notice a change.
     pub settings_stamp: i64,
 }
 

@@ -38,6 +38,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         name TEXT PRIMARY KEY,
         settings TEXT NOT NULL,
         db_password TEXT,
+        revision INTEGER NOT NULL DEFAULT 1,
         created_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL
     );

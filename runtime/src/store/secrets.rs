@@ -32,6 +32,7 @@ impl Store {
         .execute(p)
         .await
         .map(drop))?;
+        self.touch_tenant(tenant).await?;
         self.changed("secrets").await
     }
 
@@ -44,9 +45,20 @@ impl Store {
             .await?
             .rows_affected());
         if done > 0 {
+            self.touch_tenant(tenant).await?;
             self.changed("secrets").await?;
         }
         Ok(done > 0)
+    }
+
+    /// Moves a tenant's revision: its secrets changed, and a session verifier may use one.
+    async fn touch_tenant(&self, tenant: &str) -> Result<(), StoreError> {
+        on_pool!(self, p => sqlx::query("UPDATE tenants SET revision = revision + 1 WHERE name = $1")
+            .bind(tenant)
+            .execute(p)
+            .await
+            .map(drop))?;
+        Ok(())
     }
 
     /// The names set for a tenant.

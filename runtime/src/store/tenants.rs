@@ -15,8 +15,11 @@ pub struct TenantRecord {
     pub settings: String,
     /// Unix seconds.
     pub created_at: i64,
-    /// Unix seconds; moves whenever the settings change.
+    /// Unix seconds of the last change.
     pub updated_at: i64,
+    /// Moves on every change to the settings or the tenant's secrets (a
+    /// session secret may be one), so a node knows to rebuild the tenant.
+    pub revision: i64,
 }
 
 macro_rules! tenant_from_row {
@@ -27,6 +30,7 @@ macro_rules! tenant_from_row {
             settings: row.get("settings"),
             created_at: row.get("created_at"),
             updated_at: row.get("updated_at"),
+            revision: row.get("revision"),
         }
     }};
 }
@@ -53,7 +57,7 @@ impl Store {
 
     /// Replaces a tenant's settings; false if there is no such tenant.
     pub async fn update_tenant(&self, name: &str, settings: &str) -> Result<bool, StoreError> {
-        let done = on_pool!(self, p => sqlx::query("UPDATE tenants SET settings = $1, updated_at = $2 WHERE name = $3")
+        let done = on_pool!(self, p => sqlx::query("UPDATE tenants SET settings = $1, updated_at = $2, revision = revision + 1 WHERE name = $3")
             .bind(settings)
             .bind(super::now())
             .bind(name)
@@ -69,7 +73,7 @@ impl Store {
     /// Every tenant, by name.
     pub async fn list_tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
         Ok(on_pool!(self, p => {
-            let rows = sqlx::query("SELECT name, settings, created_at, updated_at FROM tenants ORDER BY name")
+            let rows = sqlx::query("SELECT name, settings, created_at, updated_at, revision FROM tenants ORDER BY name")
                 .fetch_all(p)
                 .await?;
             rows.iter().map(|r| tenant_from_row!(r)).collect()
@@ -79,7 +83,7 @@ impl Store {
     /// One tenant.
     pub async fn get_tenant(&self, name: &str) -> Result<Option<TenantRecord>, StoreError> {
         Ok(on_pool!(self, p => {
-            let row = sqlx::query("SELECT name, settings, created_at, updated_at FROM tenants WHERE name = $1")
+            let row = sqlx::query("SELECT name, settings, created_at, updated_at, revision FROM tenants WHERE name = $1")
                 .bind(name)
                 .fetch_optional(p)
                 .await?;

@@ -15,6 +15,7 @@
 //!
 //! `cargo run -p gatehouse-bench -- [--seconds 5] [--rounds 3] [--connections 32] [--iterations 20000]`
 
+mod deploy;
 mod load;
 mod peer;
 mod servers;
@@ -125,6 +126,7 @@ fn main() -> anyhow::Result<()> {
     let by_name = |prefix: &str| targets.iter().position(|t| t.name.starts_with(prefix)).map(|i| medians[i]);
 
     let cost = server_rt.block_on(servers::sandbox_cost(&memory.app, o.iterations))?;
+    let swaps = deploy::under_load(&memory, &server_rt, &load_rt, o.connections, 10)?;
 
     println!();
     println!(
@@ -159,6 +161,15 @@ fn main() -> anyhow::Result<()> {
     println!(
         "sandbox per-request cost (store + instantiate + call + drop, {} iterations, one thread): median {:.1} µs, mean {:.1} µs, p99 {:.1} µs",
         o.iterations, cost.median_us, cost.mean_us, cost.p99_us
+    );
+    println!(
+        "deploy under load: {} deploys, upload to live median {:.1} ms (max {:.1} ms); {} requests during them ({:.0} req/s), {} failed",
+        swaps.deploys,
+        swaps.median_ms,
+        swaps.max_ms,
+        (swaps.load.rps * (0.5 + swaps.deploys as f64 * 0.3)) as u64,
+        swaps.load.rps,
+        swaps.load.errors
     );
     if let Some(p) = &postgres {
         server_rt.block_on(servers::drop_pg_tenant(&pg_url, &p.tenant));

@@ -50,7 +50,9 @@ pub(crate) async fn gatehouse(
     let migrations = root.join("endpoints/migrations").display().to_string();
     let upstream = upstream().await?;
     let redis = redis_url.map(|u| format!("redis_url = {u:?}\n")).unwrap_or_default()
-        + &database_url.map(|u| format!("database_url = {u:?}\n")).unwrap_or_default();
+        + &database_url
+            .map(|u| format!("database_url = {u:?}\nstore_schema = \"store_{tenant}\"\n"))
+            .unwrap_or_default();
     let config_text = format!(
         "[platform]\n{redis}tenant = \"{tenant}\"\n\n[database]\nmigrations = {migrations:?}\n\n\
          [outbound]\nallow_private = [\"127.0.0.1/32\"]\n\n\
@@ -106,6 +108,7 @@ pub(crate) async fn drop_pg_tenant(url: &str, tenant: &str) {
         format!("DROP SCHEMA IF EXISTS t_{tenant} CASCADE"),
         format!("DROP OWNED BY gh_{tenant}"),
         format!("DROP ROLE IF EXISTS gh_{tenant}"),
+        format!("DROP SCHEMA IF EXISTS store_{tenant} CASCADE"),
     ] {
         let _ = sqlx::raw_sql(&sql).execute(&pool).await;
     }
