@@ -6,15 +6,15 @@
 //! # Layout
 //!
 //! - `config`: `platform.toml`, typed, with errors naming the file and key.
-//! - `app`: the running platform (sandbox + route table) and how it starts.
+//! - `app`: the running platform (store, sandbox, registry) and how it starts.
 //! - `server`: listeners and the one dispatch function; the only axum user.
 //! - `gate`: the checks before the guest, one file each.
 //! - `identity`: API keys and sessions; `store`: the platform's database.
 //! - `sandbox`: engine, pool, per-request store, budgets, invoke, trap → error.
 //! - `capabilities`: the host side of each WIT import, one module each.
-//! - `registry`: building, compiling (cached) and routing endpoints.
+//! - `registry`: tenants, app deploys and versions, building, compiling (cached) and routing endpoints.
 //! - `error`: the envelope and the code catalogue.
-//! - `cli`, `telemetry`: the command line and the log.
+//! - `cli`, `telemetry`, `tenant_logs`: the command line, the log, and each tenant's own lines.
 
 pub mod app;
 pub mod capabilities;
@@ -28,3 +28,4 @@ pub mod sandbox;
 pub mod server;
 pub mod store;
 pub mod telemetry;
+pub mod tenant_logs;

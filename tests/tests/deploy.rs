@@ -458,3 +458,34 @@ async fn a_component_that_compiles_too_slowly_is_refused() {
     // The platform keeps serving.
     assert_eq!(client().get(s.url("/api/who")).send().await.unwrap().status(), 200);
 }
+
+#[tokio::test]
+async fn each_tenant_reads_its_own_log_lines() {
+    let s = Server::start(&platform());
+    assert!(s.cli(&["tenants", "create", "acme"]).0);
+    assert!(s.cli(&["tenants", "create", "beta"]).0);
+    let printer = std::fs::read(guests::STDOUT_LOG).unwrap();
+    let manifest = "[[endpoint]]\nroute = \"GET /print\"\ncomponent = \"p.wasm\"\n";
+    let (status, _) = deploy(&s, "acme", bundle("printer", manifest, &[("p.wasm", &printer)]), ADMIN_TOKEN).await;
+    assert_eq!(status, 201);
+    let resp = client().get(s.url("/t/acme/print")).send().await.unwrap();
+    let request_id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
+    let (_, acme) = admin(&s, reqwest::Method::GET, "/admin/v1/tenants/acme/logs", None).await;
+    let text = acme["data"].to_string();
+    for line in ["stdout line from guest", "stderr line from guest", "log import line from guest", "deployed"] {
+        assert!(text.contains(line), "{line} missing: {text}");
+    }
+    assert!(text.contains(&request_id), "{text}");
+    let (_, beta) = admin(&s, reqwest::Method::GET, "/admin/v1/tenants/beta/logs", None).await;
+    assert!(!beta["data"].to_string().contains("line from guest"), "{beta}");
+    // Only lines after a seq; and the tenant's deploy key may read them, another tenant's may not.
+    let last = acme["data"].as_array().unwrap().last().unwrap()["seq"].as_u64().unwrap();
+    let (_, none) = admin(&s, reqwest::Method::GET, &format!("/admin/v1/tenants/acme/logs?after={last}"), None).await;
+    assert_eq!(none["data"], json!([]));
+    let beta_key = s.create_key(&["--tenant", "beta", "--scopes", "deploy"]);
+    let resp = client().get(s.admin_url("/admin/v1/tenants/acme/logs")).bearer_auth(&beta_key).send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+    let server = s.admin.clone().unwrap();
+    let (ok, out, err) = s.cli(&["apps", "logs", "--tenant", "acme", "--server", &server, "--token", ADMIN_TOKEN]);
+    assert!(ok && out.contains("log import line from guest"), "{out}{err}");
+}

@@ -68,6 +68,17 @@ pub(super) enum AppsCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Print a tenant's log lines (its guests' lines, kills, deploys) from this server.
+    Logs {
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Keep printing new lines as they come.
+        #[arg(long)]
+        follow: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Take an app offline (its versions are kept).
     Undeploy {
         /// The app.
@@ -248,6 +259,7 @@ pub(super) async fn apps(config: Option<PlatformConfig>, action: AppsCommand) ->
         AppsCommand::List { server, .. }
         | AppsCommand::Versions { server, .. }
         | AppsCommand::Rollback { server, .. }
+        | AppsCommand::Logs { server, .. }
         | AppsCommand::Undeploy { server, .. } => server.clone(),
     };
     let client = match Client::new(config.as_ref(), &server) {
@@ -289,6 +301,7 @@ pub(super) async fn apps(config: Option<PlatformConfig>, action: AppsCommand) ->
             )
             .await
             .map(|_| println!("live: {app}@{version} for tenant {tenant}")),
+        AppsCommand::Logs { tenant, follow, .. } => tail(&client, tenant, *follow).await,
         AppsCommand::Undeploy { app, tenant, .. } => client
             .send(client.http.delete(client.url(&format!("/admin/v1/tenants/{tenant}/apps/{app}"))))
             .await
@@ -297,5 +310,29 @@ pub(super) async fn apps(config: Option<PlatformConfig>, action: AppsCommand) ->
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => fail(e),
+    }
+}
+
+/// Prints the tenant's lines; with `follow`, polls for new ones once a second.
+async fn tail(client: &Client, tenant: &str, follow: bool) -> Result<(), String> {
+    let mut after = 0u64;
+    loop {
+        let url = client.url(&format!("/admin/v1/tenants/{tenant}/logs?after={after}&limit=1000"));
+        let lines = client.send(client.http.get(url)).await?;
+        for l in lines.as_array().into_iter().flatten() {
+            after = after.max(l["seq"].as_u64().unwrap_or(0));
+            println!(
+                "{} {:<5} {} {} {}",
+                l["timeMs"],
+                l["level"].as_str().unwrap_or(""),
+                l["target"].as_str().unwrap_or(""),
+                l["message"].as_str().unwrap_or(""),
+                l["fields"].as_str().unwrap_or("")
+            );
+        }
+        if !follow {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }

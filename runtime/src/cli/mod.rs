@@ -49,7 +49,7 @@ enum Command {
     },
     /// Build an app's endpoints, pack the app and deploy it to a tenant through the admin API.
     Deploy(deploy::DeployArgs),
-    /// List an app's versions, roll back, undeploy (through the admin API).
+    /// List apps and versions, roll back, undeploy, read a tenant's logs (through the admin API).
     Apps {
         #[command(subcommand)]
         action: deploy::AppsCommand,

@@ -47,6 +47,7 @@ pub async fn run(
             get(tenants::list_apps).post(tenants::deploy).layer(axum::extract::DefaultBodyLimit::max(bundle_limit)),
         )
         .route("/admin/v1/tenants/{tenant}/apps/{app}", delete(tenants::undeploy))
+        .route("/admin/v1/tenants/{tenant}/logs", get(tenants::logs))
         .route("/admin/v1/tenants/{tenant}/apps/{app}/versions", get(tenants::versions))
         .route("/admin/v1/tenants/{tenant}/apps/{app}/rollback", axum::routing::post(tenants::rollback))
         .route("/admin/v1/keys", get(list_keys).post(create_key))
@@ -73,7 +74,7 @@ async fn require_token(State(admin): State<Arc<Admin>>, request: Request, next: 
     if bool::from(presented.as_bytes().ct_eq(admin.token.as_bytes())) {
         return next.run(request).await;
     }
-    // A tenant's deploy key opens that tenant's apps routes, nothing else.
+    // A tenant's deploy key opens that tenant's apps and logs, nothing else.
     if let Some(tenant) = apps_route_tenant(request.uri().path())
         && !presented.is_empty()
     {
@@ -90,11 +91,11 @@ async fn require_token(State(admin): State<Arc<Admin>>, request: Request, next: 
     envelope(ApiError::new(ErrorCode::Unauthorized, "the admin API needs Authorization: Bearer <admin token>"))
 }
 
-/// `/admin/v1/tenants/{tenant}/apps…` → the tenant.
+/// `/admin/v1/tenants/{tenant}/apps…` or `…/logs` → the tenant.
 fn apps_route_tenant(path: &str) -> Option<&str> {
     let rest = path.strip_prefix("/admin/v1/tenants/")?;
     let (tenant, tail) = rest.split_once('/')?;
-    (tail == "apps" || tail.starts_with("apps/")).then_some(tenant)
+    (tail == "apps" || tail.starts_with("apps/") || tail == "logs").then_some(tenant)
 }
 
 #[derive(Deserialize)]

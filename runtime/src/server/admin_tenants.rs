@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use serde::Deserialize;
@@ -208,4 +208,17 @@ pub(super) async fn undeploy(State(admin): State<Arc<Admin>>, Path((tenant, app)
         Ok(()) => ok(StatusCode::OK, json!({ "tenant": tenant, "app": app, "undeployed": true })),
         Err(e) => refused(e),
     }
+}
+
+#[derive(Deserialize)]
+pub(super) struct LogsQuery {
+    #[serde(default)]
+    after: u64,
+    limit: Option<usize>,
+}
+
+/// The tenant's own log lines on this node, after `after` (a `seq`), oldest first.
+pub(super) async fn logs(Path(tenant): Path<String>, Query(q): Query<LogsQuery>) -> Response {
+    let lines = crate::tenant_logs::lines(&tenant, q.after, q.limit.unwrap_or(200).min(1000));
+    ok(StatusCode::OK, json!(lines))
 }
