@@ -1,6 +1,6 @@
 //! `gatehouse deploy ./app --tenant T` and `gatehouse apps …`: clients of a
-//! running server's admin API. Deploy builds each endpoint that is a Cargo
-//! folder here (the server never runs a build script), packs the app into a
+//! running server's admin API. Deploy builds each endpoint that is a source
+//! folder (Rust, Python or JavaScript) here (the server never runs a build script), packs the app into a
 //! bundle with the manifest pointing at the built components, uploads it and
 //! prints each step as it goes.
 
@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::fail;
 use crate::config::{MANIFEST_FILE, PlatformConfig};
-use crate::registry::{Bundle, build_component, ensure_wasm_target};
+use crate::registry::{Bundle, Language, build_component};
 
 #[derive(Args, Debug, Clone)]
 pub(super) struct ServerArgs {
@@ -187,7 +187,7 @@ pub(super) async fn deploy(config: Option<PlatformConfig>, args: DeployArgs) -> 
     }
 }
 
-/// Builds the Cargo folders the manifest names and packs the app: the manifest
+/// Builds the source folders the manifest names and packs the app: the manifest
 /// (components pointing at the built files), the built components, and every
 /// other file of the folder except sources of built crates, `target` and hidden files.
 fn pack(dir: &Path, build_dir: &Path) -> Result<Bundle, String> {
@@ -197,23 +197,18 @@ fn pack(dir: &Path, build_dir: &Path) -> Result<Bundle, String> {
     let mut manifest: toml::Table = text.parse().map_err(|e| format!("{}: {e}", manifest_path.display()))?;
     let mut bundle = Bundle::default();
     let mut crates: Vec<PathBuf> = Vec::new();
-    let mut target_checked = false;
     if let Some(endpoints) = manifest.get_mut("endpoint").and_then(toml::Value::as_array_mut) {
         for e in endpoints {
             let Some(component) = e.get("component").and_then(toml::Value::as_str).map(str::to_string) else {
                 continue;
             };
             let folder = dir.join(&component);
-            if !folder.join("Cargo.toml").is_file() {
+            if Language::of(&folder).is_none() {
                 continue;
             }
             let name = folder.file_name().unwrap_or_default().to_string_lossy().into_owned();
             let packed = format!("components/{name}.wasm");
             if !crates.contains(&folder) {
-                if !target_checked {
-                    ensure_wasm_target().map_err(|e| e.to_string())?;
-                    target_checked = true;
-                }
                 step(&format!("building {component}"));
                 let t = Instant::now();
                 let wasm = build_component(&folder, build_dir).map_err(|e| {

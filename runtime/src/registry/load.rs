@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::artifact_cache::Origin;
-use super::{ArtifactCache, build_component, ensure_wasm_target};
+use super::{ArtifactCache, Language, build_component};
 use crate::capabilities::db::TenantDatabase;
 use crate::capabilities::http_out::{HttpOut, OutboundSettings};
 use crate::capabilities::secret_book::SecretBook;
@@ -108,7 +108,6 @@ impl Loader<'_> {
         counts: &mut LoadCounts,
     ) -> Result<Vec<Arc<Endpoint>>, LoadError> {
         let mut built: HashMap<PathBuf, PathBuf> = HashMap::new();
-        let mut target_checked = false;
         let mut out = Vec::with_capacity(endpoints.len());
         for e in endpoints {
             let fail = |problem: String| LoadError {
@@ -120,21 +119,17 @@ impl Loader<'_> {
             };
             let wasm_path = match (source_kind(&e.component), self.build_dir) {
                 (Source::File, _) => e.component.clone(),
-                (Source::Crate, Some(build_dir)) => {
+                (Source::Folder(language), Some(build_dir)) => {
                     if let Some(p) = built.get(&e.component) {
                         p.clone()
                     } else {
-                        if !target_checked {
-                            ensure_wasm_target().map_err(|err| fail(err.to_string()))?;
-                            target_checked = true;
-                        }
-                        tracing::info!(component = %e.component_as_written, "building");
+                        tracing::info!(component = %e.component_as_written, language = language.name(), "building");
                         let p = build_component(&e.component, build_dir).map_err(|err| fail(err.to_string()))?;
                         built.insert(e.component.clone(), p.clone());
                         p
                     }
                 }
-                (Source::Crate, None) => {
+                (Source::Folder(_), None) => {
                     return Err(fail(
                         "is a source folder; an app carries built .wasm components (`gatehouse deploy` builds them)"
                             .into(),
@@ -142,7 +137,7 @@ impl Loader<'_> {
                 }
                 (Source::Missing, _) => {
                     return Err(fail(
-                        "not found: name a folder with a Cargo.toml (built for you) or a .wasm component file".into(),
+                        "not found: name a source folder (Cargo.toml, app.py or index.js; built for you) or a .wasm component file".into(),
                     ));
                 }
             };
@@ -155,13 +150,13 @@ impl Loader<'_> {
 
 enum Source {
     File,
-    Crate,
+    Folder(Language),
     Missing,
 }
 
 fn source_kind(path: &Path) -> Source {
-    if path.is_dir() && path.join("Cargo.toml").is_file() {
-        Source::Crate
+    if let Some(language) = Language::of(path) {
+        Source::Folder(language)
     } else if path.is_file() {
         Source::File
     } else {

@@ -13,7 +13,7 @@ mod sync;
 mod tenant;
 
 pub use artifact_cache::{ArtifactCache, Origin};
-pub use build::{BuildError, WASM_TARGET, build_component, ensure_wasm_target};
+pub use build::{BuildError, Language, WASM_TARGET, build_component, ensure_wasm_target};
 pub use bundle::Bundle;
 pub use directory::{Directory, Resolved, Unresolved};
 pub use live::{ChangeError, DeployReport, Registry};

@@ -34,7 +34,7 @@ pub fn spawn_sync(app: Arc<App>) {
     });
 }
 
-/// Watches every platform.toml endpoint that is a Cargo folder; when a file
+/// Watches every platform.toml endpoint that is a source folder (any language); when a file
 /// in it changes, rebuilds it and swaps it in. A failed build is logged with
 /// the compiler's message and the running version keeps serving.
 pub fn spawn_watch(app: Arc<App>) {
@@ -65,7 +65,8 @@ pub fn spawn_watch(app: Arc<App>) {
     });
 }
 
-/// The newest modification time under `dir` (sources only: `target` and hidden folders skipped).
+/// The newest modification time under `dir` (sources only: `target`,
+/// `node_modules`, `__pycache__` and hidden folders skipped).
 fn newest_change(dir: &std::path::Path) -> SystemTime {
     let mut newest = SystemTime::UNIX_EPOCH;
     let mut stack = vec![dir.to_path_buf()];
@@ -74,7 +75,7 @@ fn newest_change(dir: &std::path::Path) -> SystemTime {
         for entry in entries.flatten() {
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with('.') || name == "target" {
+            if name.starts_with('.') || matches!(name.as_ref(), "target" | "node_modules" | "__pycache__") {
                 continue;
             }
             let Ok(meta) = entry.metadata() else { continue };

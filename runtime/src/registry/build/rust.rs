@@ -1,40 +1,11 @@
-//! Builds an endpoint's component from its source folder with cargo, for
-//! `wasm32-wasip2` (whose output is already a component), into the platform's
-//! build dir. Cargo decides what is stale, so an unchanged endpoint costs one
-//! quick no-op cargo run.
+//! Rust: cargo builds the endpoint's folder for `wasm32-wasip2` (whose output
+//! is already a component) into the platform's build dir. Cargo decides what
+//! is stale, so an unchanged endpoint costs one quick no-op cargo run.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// The target every guest is built for.
-pub const WASM_TARGET: &str = "wasm32-wasip2";
-
-/// Why a component could not be built.
-#[derive(Debug, thiserror::Error)]
-pub enum BuildError {
-    /// cargo itself could not be run.
-    #[error("could not run cargo ({0}); install the Rust toolchain from rustup.rs")]
-    NoCargo(std::io::Error),
-    /// The wasm target is missing and could not be added.
-    #[error(
-        "the {WASM_TARGET} target is not installed and `rustup target add {WASM_TARGET}` failed: {0}; run it yourself and retry"
-    )]
-    NoTarget(String),
-    /// The compiler failed; its messages went to stderr.
-    #[error("cargo build failed for {manifest}:\n{output}")]
-    Compile {
-        /// The endpoint's Cargo.toml.
-        manifest: String,
-        /// The compiler's rendered messages.
-        output: String,
-    },
-    /// The build succeeded but produced no component.
-    #[error("cargo built {manifest} but produced no .wasm; make it a `crate-type = [\"cdylib\"]` library")]
-    NoArtifact {
-        /// The endpoint's Cargo.toml.
-        manifest: String,
-    },
-}
+use super::{BuildError, WASM_TARGET};
 
 /// Adds the wasm target with rustup if it is missing.
 pub fn ensure_wasm_target() -> Result<(), BuildError> {
@@ -62,7 +33,7 @@ pub fn ensure_wasm_target() -> Result<(), BuildError> {
 }
 
 /// Builds the cdylib in `folder` and returns the path of its `.wasm`.
-pub fn build_component(folder: &Path, target_dir: &Path) -> Result<PathBuf, BuildError> {
+pub(super) fn build(folder: &Path, target_dir: &Path) -> Result<PathBuf, BuildError> {
     let manifest = folder.join("Cargo.toml");
     let manifest_text = manifest.display().to_string();
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
@@ -96,7 +67,7 @@ pub fn build_component(folder: &Path, target_dir: &Path) -> Result<PathBuf, Buil
         if output.is_empty() {
             output = String::from_utf8_lossy(&out.stderr).trim().to_string();
         }
-        return Err(BuildError::Compile { manifest: manifest_text, output });
+        return Err(BuildError::Compile { tool: "cargo build", what: manifest_text, output });
     }
     let canonical = std::fs::canonicalize(&manifest).unwrap_or(manifest.clone());
     let mut found = None;

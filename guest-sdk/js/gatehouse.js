@@ -1,0 +1,325 @@
+// Gatehouse SDK for JavaScript endpoints.
+//
+// Export a handler made with `endpoint`, and `gatehouse build` (or `gatehouse
+// serve`) turns the folder's index.js into a WebAssembly component with
+// componentize-js:
+//
+//   import { endpoint, ok } from "./gatehouse.js";
+//   export const handler = endpoint((req) => ok({ message: `Hello, ${req.query("name") ?? "World"}!` }));
+//
+// Errors are thrown: throw an `HttpError` (or use a helper such as
+// `notFound(...)`) and the platform answers with its error envelope. Database,
+// outbound-HTTP and stream failures become `HttpError`s with the same codes as
+// the Rust SDK (DB_CONSTRAINT, UPSTREAM_TIMEOUT, ...). Any other exception is a
+// bug: it is logged and answered with 500 INTERNAL_ERROR.
+//
+// gatehouse.js is put beside index.js when the endpoint is built; it is not
+// part of the endpoint's folder.
+
+import * as witAuth from "gatehouse:endpoint/auth@0.1.0";
+import * as witConfig from "gatehouse:endpoint/config@0.1.0";
+import * as witDb from "gatehouse:endpoint/db@0.1.0";
+import * as witHttp from "gatehouse:endpoint/http-out@0.1.0";
+import * as witLog from "gatehouse:endpoint/log@0.1.0";
+import * as witStream from "gatehouse:endpoint/streaming@0.1.0";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+// ---------------------------------------------------------------------------- requests
+
+/** One request, already admitted by the platform's gate. */
+export class Request {
+  constructor(raw) {
+    this.method = raw.method;
+    this.path = raw.path;
+    this.body = raw.body;
+    this.requestId = raw.requestId;
+    this.params = Object.fromEntries(raw.params);
+    this.headers = raw.headers;
+    this._query = raw.query;
+  }
+  /** A route parameter, e.g. `id` for `/api/posts/{id}`. */
+  param(name) {
+    return this.params[name];
+  }
+  /** The first value of a query parameter. */
+  query(name) {
+    const found = this._query.find(([k]) => k === name);
+    return found ? found[1] : undefined;
+  }
+  /** Every value of a query parameter. */
+  queryAll(name) {
+    return this._query.filter(([k]) => k === name).map(([, v]) => v);
+  }
+  /** The first value of a header (case-insensitive). */
+  header(name) {
+    const lower = name.toLowerCase();
+    const found = this.headers.find(([k]) => k === lower);
+    return found ? found[1] : undefined;
+  }
+  /** The body as text. */
+  text() {
+    return decoder.decode(this.body);
+  }
+  /** The body parsed as JSON; 400 INVALID_JSON if it does not parse. */
+  json() {
+    if (this.body.length === 0) throw badRequest("the request body is empty; send a JSON document");
+    try {
+      return JSON.parse(this.text());
+    } catch (e) {
+      throw badRequest(`the request body is not valid JSON: ${e.message}`, "INVALID_JSON");
+    }
+  }
+}
+
+/** A whole response. */
+export function response(status, body = new Uint8Array(), headers = []) {
+  const bytes = typeof body === "string" ? encoder.encode(body) : body;
+  return { status, headers, body: bytes };
+}
+
+function jsonText(value) {
+  // 64-bit integers from the database arrive as BigInt.
+  return JSON.stringify(value === undefined ? null : value, (_, v) =>
+    typeof v === "bigint" ? (Number.isSafeInteger(Number(v)) ? Number(v) : v.toString()) : v,
+  );
+}
+
+/** `200 {"success": true, "data": data}`. */
+export function ok(data, status = 200) {
+  return response(status, `{"success":true,"data":${jsonText(data)}}`, [["content-type", "application/json"]]);
+}
+
+/** `201 {"success": true, "data": data}`. */
+export function created(data) {
+  return ok(data, 201);
+}
+
+// ---------------------------------------------------------------------------- errors
+
+const KINDS = [
+  "bad-request", "validation-failed", "unauthorized", "forbidden", "not-found", "conflict",
+  "payload-too-large", "unsupported-media-type", "unprocessable", "too-many-requests", "internal", "unavailable",
+];
+
+/** A failure rendered as the platform's envelope. */
+export class HttpError extends Error {
+  constructor(kind, message, code, details) {
+    super(message);
+    if (!KINDS.includes(kind)) throw new TypeError(`unknown error kind ${kind}`);
+    this.kind = kind;
+    this.code = code;
+    this.details = details;
+  }
+  withCode(code) {
+    this.code = code;
+    return this;
+  }
+  toWit() {
+    return {
+      kind: this.kind,
+      message: this.message,
+      code: this.code,
+      details: this.details === undefined ? undefined : jsonText(this.details),
+    };
+  }
+}
+
+export const badRequest = (m, code) => new HttpError("bad-request", m, code);
+export const validationFailed = (details, m = "the request is not valid") =>
+  new HttpError("validation-failed", m, undefined, details);
+export const unauthorized = (m, code) => new HttpError("unauthorized", m, code);
+export const forbidden = (m, code) => new HttpError("forbidden", m, code);
+export const notFound = (m, code) => new HttpError("not-found", m, code);
+export const conflict = (m, code) => new HttpError("conflict", m, code);
+export const unprocessable = (m, code) => new HttpError("unprocessable", m, code);
+export const internal = (m, code) => new HttpError("internal", m, code);
+export const unavailable = (m, code) => new HttpError("unavailable", m, code);
+
+// ---------------------------------------------------------------------------- the export
+
+/**
+ * The endpoint's handler: `fn(req)` returns a response (from `ok`, `response`…)
+ * or any JSON value (sent as `ok(value)`), or throws.
+ */
+export function endpoint(fn) {
+  return {
+    async handle(raw) {
+      let result;
+      try {
+        result = await fn(new Request(raw));
+      } catch (e) {
+        if (e instanceof HttpError) throw e.toWit();
+        witLog.log("error", `unhandled exception: ${e && e.stack ? e.stack : e}`);
+        throw { kind: "internal", message: "the endpoint failed; see the platform log", code: undefined, details: undefined };
+      }
+      if (result && typeof result.status === "number" && result.body instanceof Uint8Array) return result;
+      return ok(result);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------- capabilities
+
+/** A capability's WIT error as the envelope the Rust SDK would give. */
+function failure(e) {
+  const v = e && e.payload;
+  if (!v || typeof v.tag !== "string") return e;
+  const text = v.val;
+  const table = {
+    // db-error
+    unavailable: ["unavailable", `the database is unavailable: ${text}`, "DB_UNAVAILABLE"],
+    invalid: ["internal", `a database statement failed: ${text}`, "DB_ERROR"],
+    constraint: ["conflict", `the change conflicts with existing data: ${text}`, "DB_CONSTRAINT"],
+    denied: ["internal", `a database statement was refused: ${text}`, "DB_DENIED"],
+    "too-large": ["internal", `a database result is too large: ${text}`, "DB_RESULT_TOO_LARGE"],
+    // http-error
+    "not-allowed": ["internal", `an outbound call was refused: ${text}`, "OUTBOUND_NOT_ALLOWED"],
+    "invalid-url": ["internal", `an outbound URL is invalid: ${text}`, "OUTBOUND_INVALID_URL"],
+    "too-many-calls": ["internal", `this request made more than ${text} outbound calls`, "OUTBOUND_LIMIT"],
+    "response-too-large": ["unavailable", `the upstream's answer is over ${text} bytes`, "UPSTREAM_RESPONSE_TOO_LARGE"],
+    connection: ["unavailable", `the upstream is unreachable: ${text}`, "UPSTREAM_UNAVAILABLE"],
+  };
+  const [kind, message, code] = table[v.tag] ?? ["internal", `a platform call failed: ${v.tag}`, "PLATFORM_ERROR"];
+  return new HttpError(kind, message, code);
+}
+
+function call(f, ...args) {
+  try {
+    return f(...args);
+  } catch (e) {
+    throw failure(e);
+  }
+}
+
+/** Who is calling. */
+export const auth = {
+  current() {
+    const c = witAuth.current();
+    return {
+      kind: c.kind,
+      tenant: c.tenant,
+      userId: c.userId,
+      keyId: c.keyId,
+      scopes: c.scopes,
+      claims: c.claimsJson ? JSON.parse(c.claimsJson) : {},
+    };
+  },
+};
+
+/** Variables and granted secrets. */
+export const config = {
+  get: (name) => witConfig.get(name),
+};
+
+function toValue(v) {
+  if (v === null || v === undefined) return { tag: "null" };
+  if (typeof v === "boolean") return { tag: "boolean", val: v };
+  if (typeof v === "bigint") return { tag: "integer", val: v };
+  if (typeof v === "number") return Number.isInteger(v) ? { tag: "integer", val: BigInt(v) } : { tag: "real", val: v };
+  if (typeof v === "string") return { tag: "text", val: v };
+  if (v instanceof Uint8Array) return { tag: "blob", val: v };
+  return { tag: "json", val: jsonText(v) };
+}
+
+function fromValue(v) {
+  switch (v.tag) {
+    case "null":
+      return null;
+    case "integer":
+      return Number.isSafeInteger(Number(v.val)) ? Number(v.val) : v.val;
+    case "json":
+      return JSON.parse(v.val);
+    default:
+      return v.val;
+  }
+}
+
+function rows(r) {
+  return r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c, fromValue(row[i])])));
+}
+
+/** The tenant's database: `?` placeholders, JS values as parameters, rows as objects. */
+export const db = {
+  query: (sql, ...params) => rows(call(witDb.query, sql, params.map(toValue))),
+  execute: (sql, ...params) => Number(call(witDb.execute, sql, params.map(toValue))),
+  /** Runs `fn(tx)` in one transaction: committed if it returns, rolled back if it throws. */
+  async transaction(fn) {
+    const tx = call(witDb.begin);
+    const handle = {
+      query: (sql, ...params) => rows(call((...a) => tx.query(...a), sql, params.map(toValue))),
+      execute: (sql, ...params) => Number(call((...a) => tx.execute(...a), sql, params.map(toValue))),
+    };
+    let result;
+    try {
+      result = await fn(handle);
+    } catch (e) {
+      try {
+        witDb.Transaction.rollback(tx);
+      } catch (_) {
+        // The first error is the one to report.
+      }
+      throw e;
+    }
+    call(witDb.Transaction.commit, tx);
+    return result;
+  },
+};
+
+/** Outbound HTTP, to the endpoint's `allowed_hosts` only. */
+export const http = {
+  fetch(url, { method = "GET", headers = [], body, json, timeoutMs } = {}) {
+    let h = headers;
+    let b = body;
+    if (json !== undefined) {
+      b = jsonText(json);
+      h = [...headers, ["content-type", "application/json"]];
+    }
+    if (typeof b === "string") b = encoder.encode(b);
+    const r = call(witHttp.fetch, { method, url, headers: h, body: b, timeoutMs });
+    return {
+      status: r.status,
+      headers: r.headers,
+      body: r.body,
+      text: () => decoder.decode(r.body),
+      json: () => JSON.parse(decoder.decode(r.body)),
+    };
+  },
+};
+
+/** Thrown by `stream` calls once the client has left. */
+export class StreamClosed extends Error {}
+
+function streamCall(f, ...args) {
+  try {
+    return f(...args);
+  } catch (e) {
+    if (e && e.payload && e.payload.tag === "closed") throw new StreamClosed("the client left");
+    throw new HttpError("internal", `the response stream failed: ${e && e.payload ? e.payload.tag : e}`, "STREAM_ERROR");
+  }
+}
+
+/** Streaming responses: server-sent events, or raw chunks after `start`. */
+export const stream = {
+  start: (status = 200, headers = []) => streamCall(witStream.start, status, headers),
+  write: (chunk) => streamCall(witStream.write, typeof chunk === "string" ? encoder.encode(chunk) : chunk),
+  /** One SSE event; data that is not a string is sent as JSON. Throws `StreamClosed` once the client left. */
+  sendEvent(data, { event, id, retryMs } = {}) {
+    const text = typeof data === "string" ? data : jsonText(data);
+    streamCall(witStream.sendEvent, { event, data: text, id, retryMs });
+  },
+};
+
+/** Lines in the platform log, with tenant, route and request id. */
+export const log = {
+  debug: (m) => witLog.log("debug", m),
+  info: (m) => witLog.log("info", m),
+  warn: (m) => witLog.log("warn", m),
+  error: (m) => witLog.log("error", m),
+};
+
+/** Sleeps (a guest may wait, e.g. between events); counts against the wall-time budget only. */
+export function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,69 @@
+//! JavaScript: componentize-js builds `index.js` against the WIT world
+//! `endpoint` into one component holding the engine. The endpoint's files are
+//! staged with the SDK beside them (`import … from "./gatehouse.js"`), and the
+//! engine's own `http` and `fetch-event` features are left out: a guest
+//! reaches the network only through `http-out`. Kept by source hash.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::{BuildError, tool_output, toolchain};
+
+pub(super) fn build(folder: &Path, build_dir: &Path) -> Result<PathBuf, BuildError> {
+    let hash = toolchain::source_hash(folder, &toolchain::contract_hash())?;
+    let name = folder.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let out = build_dir.join("js").join(format!("{name}-{}.wasm", &hash[..16]));
+    if out.is_file() {
+        return Ok(out);
+    }
+    let tools = toolchain::componentize_js(build_dir)?;
+    let wit = toolchain::wit_dir(build_dir)?;
+    let _lock = toolchain::lock(build_dir, &format!("build-{}", &hash[..16]))?;
+    if out.is_file() {
+        return Ok(out);
+    }
+    let fail = |e: std::io::Error| BuildError::Toolchain(format!("staging {}: {e}", folder.display()));
+    let staging = build_dir.join("js").join(format!("staging-{}", &hash[..16]));
+    let _ = std::fs::remove_dir_all(&staging);
+    copy_sources(folder, &staging).map_err(fail)?;
+    std::fs::write(staging.join("gatehouse.js"), toolchain::JS_SDK).map_err(fail)?;
+    let tmp = out.with_extension(format!("tmp{}", std::process::id()));
+    let result = Command::new("node")
+        .arg(tools.join("build.mjs"))
+        .arg(staging.join("index.js"))
+        .arg(&tmp)
+        .arg(&wit)
+        .current_dir(&tools)
+        .output()
+        .map_err(|e| BuildError::Toolchain(format!("could not run node ({e}); install Node.js 18+")))?;
+    let _ = std::fs::remove_dir_all(&staging);
+    if !result.status.success() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(BuildError::Compile {
+            tool: "componentize-js",
+            what: folder.join("index.js").display().to_string(),
+            output: tool_output(&result),
+        });
+    }
+    std::fs::rename(&tmp, &out).map_err(|e| BuildError::Toolchain(e.to_string()))?;
+    Ok(out)
+}
+
+fn copy_sources(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let text = name.to_string_lossy();
+        if text.starts_with('.') || text == "node_modules" {
+            continue;
+        }
+        let path = entry.path();
+        if path.is_dir() {
+            copy_sources(&path, &to.join(&name))?;
+        } else {
+            std::fs::copy(&path, to.join(&name))?;
+        }
+    }
+    Ok(())
+}

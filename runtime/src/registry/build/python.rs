@@ -1,0 +1,50 @@
+//! Python: componentize-py builds `app.py` (with the `gatehouse` SDK on its
+//! path) against the WIT world `endpoint` into one component holding the
+//! interpreter. The output is kept by source hash: an unchanged endpoint is
+//! not rebuilt.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::{BuildError, tool_output, toolchain};
+
+pub(super) fn build(folder: &Path, build_dir: &Path) -> Result<PathBuf, BuildError> {
+    let hash = toolchain::source_hash(folder, &toolchain::contract_hash())?;
+    let name = folder.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let out = build_dir.join("python").join(format!("{name}-{}.wasm", &hash[..16]));
+    if out.is_file() {
+        return Ok(out);
+    }
+    let program = toolchain::componentize_py(build_dir)?;
+    let wit = toolchain::wit_dir(build_dir)?;
+    let sdk = toolchain::python_sdk_dir(build_dir)?;
+    let _lock = toolchain::lock(build_dir, &format!("build-{}", &hash[..16]))?;
+    if out.is_file() {
+        return Ok(out);
+    }
+    std::fs::create_dir_all(out.parent().unwrap_or(build_dir)).map_err(|e| BuildError::Toolchain(e.to_string()))?;
+    let tmp = out.with_extension(format!("tmp{}", std::process::id()));
+    let result = Command::new(&program)
+        .arg("-d")
+        .arg(&wit)
+        .args(["-w", "endpoint", "componentize", "-p"])
+        .arg(folder)
+        .arg("-p")
+        .arg(&sdk)
+        .arg("app")
+        .arg("-o")
+        .arg(&tmp)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .map_err(|e| BuildError::Toolchain(format!("could not run {} ({e})", program.display())))?;
+    if !result.status.success() {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(BuildError::Compile {
+            tool: "componentize-py",
+            what: folder.join("app.py").display().to_string(),
+            output: tool_output(&result),
+        });
+    }
+    std::fs::rename(&tmp, &out).map_err(|e| BuildError::Toolchain(e.to_string()))?;
+    Ok(out)
+}
