@@ -4,7 +4,7 @@
 
 import { auth, badRequest, created, db, endpoint, forbidden, notFound, ok } from "./gatehouse.js";
 
-const COLUMNS = "id, author_id AS authorId, title, body, created_at AS createdAt";
+const COLUMNS = `id, author_id AS "authorId", title, body, created_at AS "createdAt"`;
 
 export const handler = endpoint((req) => {
   const user = auth.current().userId;

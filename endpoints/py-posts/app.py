@@ -4,7 +4,7 @@ only by its author (403 for anyone else, 404 for an unknown id)."""
 
 from gatehouse import Request, auth, bad_request, created, db, endpoint, forbidden, not_found, ok
 
-COLUMNS = "id, author_id AS authorId, title, body, created_at AS createdAt"
+COLUMNS = 'id, author_id AS "authorId", title, body, created_at AS "createdAt"'
 
 
 @endpoint

@@ -11,6 +11,7 @@ use crate::identity::unix_now;
 use crate::store::Store;
 
 mod deploy;
+mod scaffold;
 mod tenants;
 
 /// Runs custom API endpoints as sandboxed WebAssembly components.
@@ -37,6 +38,19 @@ enum Command {
     },
     /// Build, compile and check every endpoint, then exit: 0 if all would serve.
     Check,
+    /// Build every endpoint of the config from source, whatever its language.
+    Build,
+    /// Start an endpoint: endpoints/<name> with a working handler, routed in the config.
+    New {
+        /// Lower-case letters, digits and -.
+        name: String,
+        /// Its language.
+        #[arg(long, value_enum, default_value = "rust")]
+        lang: scaffold::Lang,
+        /// Its route (default "GET /api/<name>").
+        #[arg(long)]
+        route: Option<String>,
+    },
     /// Manage API keys (stored in the platform store).
     Keys {
         #[command(subcommand)]
@@ -110,6 +124,7 @@ async fn run(cli: Cli) -> std::process::ExitCode {
     // Deploying needs no platform.toml: it talks to a server, wherever it runs.
     let loaded = PlatformConfig::load(&cli.config, &overrides);
     match cli.command {
+        Command::New { name, lang, route } => return scaffold::new(&cli.config, &name, lang, route),
         Command::Deploy(args) => return deploy::deploy(loaded.ok(), args).await,
         Command::Apps { action } => return deploy::apps(loaded.ok(), action).await,
         _ => {}
@@ -119,7 +134,11 @@ async fn run(cli: Cli) -> std::process::ExitCode {
         Err(e) => return fail(e.to_string()),
     };
     match cli.command {
-        Command::Deploy(_) | Command::Apps { .. } => unreachable!("handled above"),
+        Command::Deploy(_) | Command::Apps { .. } | Command::New { .. } => unreachable!("handled above"),
+        Command::Build => {
+            crate::telemetry::init(config.platform.log_format);
+            scaffold::build(&config)
+        }
         Command::Tenants { action } => tenants::run(&config, action).await,
         Command::Keys { action } => keys(&config, action).await,
         Command::Check => {

@@ -27,6 +27,13 @@ pub(super) fn build(folder: &Path, build_dir: &Path) -> Result<PathBuf, BuildErr
     let _ = std::fs::remove_dir_all(&staging);
     copy_sources(folder, &staging).map_err(fail)?;
     std::fs::write(staging.join("gatehouse.js"), toolchain::JS_SDK).map_err(fail)?;
+    std::fs::write(staging.join("package.json"), "{\"type\": \"module\"}\n").map_err(fail)?;
+    // componentize-js reports a syntax error only as "failed to parse"; node
+    // names the file, line and token.
+    if let Err(e) = syntax_check(folder, &staging) {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(e);
+    }
     let tmp = out.with_extension(format!("tmp{}", std::process::id()));
     let result = Command::new("node")
         .arg(tools.join("build.mjs"))
@@ -34,6 +41,7 @@ pub(super) fn build(folder: &Path, build_dir: &Path) -> Result<PathBuf, BuildErr
         .arg(&tmp)
         .arg(&wit)
         .current_dir(&tools)
+        .env("RUST_BACKTRACE", "0")
         .output()
         .map_err(|e| BuildError::Toolchain(format!("could not run node ({e}); install Node.js 18+")))?;
     let _ = std::fs::remove_dir_all(&staging);
@@ -47,6 +55,26 @@ pub(super) fn build(folder: &Path, build_dir: &Path) -> Result<PathBuf, BuildErr
     }
     std::fs::rename(&tmp, &out).map_err(|e| BuildError::Toolchain(e.to_string()))?;
     Ok(out)
+}
+
+fn syntax_check(folder: &Path, staging: &Path) -> Result<(), BuildError> {
+    let entries = std::fs::read_dir(staging).map_err(|e| BuildError::Toolchain(e.to_string()))?;
+    for path in entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "js" || x == "mjs")) {
+        let result = Command::new("node")
+            .arg("--check")
+            .arg(&path)
+            .output()
+            .map_err(|e| BuildError::Toolchain(format!("could not run node ({e}); install Node.js 18+")))?;
+        if !result.status.success() {
+            let name = path.file_name().unwrap_or_default();
+            return Err(BuildError::Compile {
+                tool: "node --check",
+                what: folder.join(name).display().to_string(),
+                output: tool_output(&result).replace(&staging.display().to_string(), &folder.display().to_string()),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn copy_sources(from: &Path, to: &Path) -> std::io::Result<()> {

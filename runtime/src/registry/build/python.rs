@@ -35,6 +35,8 @@ pub(super) fn build(folder: &Path, build_dir: &Path) -> Result<PathBuf, BuildErr
         .arg("-o")
         .arg(&tmp)
         .env("PYTHONDONTWRITEBYTECODE", "1")
+        // The tool is Rust inside; its backtrace would bury the Python error.
+        .env("RUST_BACKTRACE", "0")
         .output()
         .map_err(|e| BuildError::Toolchain(format!("could not run {} ({e})", program.display())))?;
     if !result.status.success() {

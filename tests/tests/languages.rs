@@ -1,0 +1,254 @@
+//! Python and JavaScript endpoints beside Rust ones: the posts and
+//! notifications examples in each language answer the same black-box tests,
+//! and a busy loop in any language is stopped by the same CPU budget.
+
+use std::time::{Duration, Instant};
+
+use gatehouse_tests::{DbBackend, Server, client, component, example, json, repo_file, run_to_exit};
+use serde_json::json;
+
+/// The route prefix of each language's copy of the examples.
+const LANGUAGES: &[(&str, &str)] = &[("rust", "/api"), ("python", "/api/py"), ("js", "/api/js")];
+
+fn polyglot(name: &str) -> String {
+    repo_file(&format!("tests/polyglot/{name}"))
+}
+
+fn server(backend: &DbBackend) -> Server {
+    let mut config =
+        format!("{}\n[database]\nmigrations = {}\n", backend.platform_section(), repo_file("endpoints/migrations"));
+    for (language, prefix) in LANGUAGES {
+        let (posts, notifications) = match *language {
+            "rust" => (example("posts"), example("notifications")),
+            "python" => (repo_file("endpoints/py-posts"), repo_file("endpoints/py-notifications")),
+            _ => (repo_file("endpoints/js-posts"), repo_file("endpoints/js-notifications")),
+        };
+        for route in [
+            format!("POST {prefix}/posts"),
+            format!("GET {prefix}/posts/{{id}}"),
+            format!("DELETE {prefix}/posts/{{id}}"),
+        ] {
+            config += &format!("\n[[endpoint]]\nroute = \"{route}\"\ncomponent = {posts}\nauth = \"required\"\n");
+        }
+        config += &format!(
+            "\n[[endpoint]]\nroute = \"GET {prefix}/notifications/stream\"\ncomponent = {notifications}\nauth = \"required\"\nlimits = {{ wall_ms = 60000 }}\n"
+        );
+    }
+    for (route, guest) in [("/loop/python", "py_busy_loop"), ("/loop/js", "js_busy_loop")] {
+        config += &format!(
+            "\n[[endpoint]]\nroute = \"GET {route}\"\ncomponent = {}\nlimits = {{ cpu_ms = 200, wall_ms = 10000 }}\n",
+            polyglot(guest)
+        );
+    }
+    for (route, guest) in [
+        ("/hello/python", polyglot("py_hello")),
+        ("/hello/js", polyglot("js_hello")),
+        ("/hello/rust", example("hello")),
+    ] {
+        config += &format!("\n[[endpoint]]\nroute = \"GET {route}\"\ncomponent = {guest}\n");
+    }
+    Server::start(&config)
+}
+
+#[tokio::test]
+async fn posts_answer_alike_in_every_language() {
+    for backend in DbBackend::all() {
+        let s = server(&backend);
+        let ada = s.create_key(&["--user", "ada"]);
+        let bob = s.create_key(&["--user", "bob"]);
+        for (language, prefix) in LANGUAGES {
+            let posts = s.url(&format!("{prefix}/posts"));
+            let resp = client()
+                .post(&posts)
+                .bearer_auth(&ada)
+                .json(&json!({"title": "Hello", "body": "First!"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 201, "{language}");
+            let post = json(resp).await["data"].clone();
+            assert_eq!(
+                (post["authorId"].as_str(), post["title"].as_str()),
+                (Some("ada"), Some("Hello")),
+                "{language}: {post}"
+            );
+            let id = post["id"].as_i64().unwrap();
+            let url = format!("{posts}/{id}");
+            let resp = client().get(&url).bearer_auth(&ada).send().await.unwrap();
+            assert_eq!(resp.status(), 200, "{language}");
+            assert_eq!(json(resp).await["data"]["body"], "First!", "{language}");
+            let resp = client().get(&url).bearer_auth(&bob).send().await.unwrap();
+            assert_eq!(resp.status(), 403, "{language}");
+            assert_eq!(json(resp).await["code"], "NOT_POST_OWNER", "{language}");
+            assert_eq!(client().delete(&url).bearer_auth(&bob).send().await.unwrap().status(), 403, "{language}");
+            let resp = client().get(format!("{posts}/99999")).bearer_auth(&ada).send().await.unwrap();
+            assert_eq!(resp.status(), 404, "{language}");
+            assert_eq!(json(resp).await["code"], "POST_NOT_FOUND", "{language}");
+            assert_eq!(
+                client().get(format!("{posts}/abc")).bearer_auth(&ada).send().await.unwrap().status(),
+                400,
+                "{language}"
+            );
+            let resp = client().post(&posts).bearer_auth(&ada).body("not json").send().await.unwrap();
+            assert_eq!(resp.status(), 400, "{language}");
+            let resp = client().delete(&url).bearer_auth(&ada).send().await.unwrap();
+            assert_eq!(resp.status(), 200, "{language}");
+            assert_eq!(json(resp).await["data"]["deleted"], id, "{language}");
+            assert_eq!(client().get(&url).bearer_auth(&ada).send().await.unwrap().status(), 404, "{language}");
+            // A constraint the table refuses is a 409 DB_CONSTRAINT, not a crash.
+            let resp = client().post(&posts).bearer_auth(&ada).json(&json!({"title": ""})).send().await.unwrap();
+            assert_eq!(resp.status(), 409, "{language}");
+            assert_eq!(json(resp).await["code"], "DB_CONSTRAINT", "{language}");
+            // The gate is the same: no key, no guest.
+            assert_eq!(
+                client().post(&posts).json(&json!({"title": "x"})).send().await.unwrap().status(),
+                401,
+                "{language}"
+            );
+        }
+        backend.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn notifications_stream_event_by_event_in_every_language() {
+    let s = server(&DbBackend::Sqlite);
+    let key = s.create_key(&["--user", "ada"]);
+    for (language, prefix) in LANGUAGES {
+        let started = Instant::now();
+        let mut resp = client()
+            .get(s.url(&format!("{prefix}/notifications/stream?intervalMs=400&limit=4")))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{language}");
+        assert_eq!(resp.headers()["content-type"], "text/event-stream", "{language}");
+        let mut events: Vec<(String, Instant)> = Vec::new();
+        let mut buffer = String::new();
+        while events.len() < 4 {
+            let chunk =
+                tokio::time::timeout(Duration::from_secs(10), resp.chunk()).await.expect("an event in time").unwrap();
+            let Some(chunk) = chunk else { break };
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buffer.find("\n\n") {
+                events.push((buffer[..end].to_string(), Instant::now()));
+                buffer.drain(..end + 2);
+            }
+        }
+        assert_eq!(events.len(), 4, "{language}");
+        assert!(events[0].0.starts_with("event: notification\nid: 1\ndata: {"), "{language}: {}", events[0].0);
+        assert!(
+            events[3].0.contains("\"seq\":4") && events[3].0.contains("\"openTasks\":0"),
+            "{language}: {}",
+            events[3].0
+        );
+        assert!(events[0].1.duration_since(started) < Duration::from_millis(1500), "{language}: first event late");
+        assert!(events[3].1.duration_since(events[0].1) >= Duration::from_millis(1000), "{language}: not spaced");
+        assert!(resp.chunk().await.unwrap().is_none(), "{language}: the stream did not end");
+    }
+}
+
+#[tokio::test]
+async fn a_busy_loop_is_stopped_in_every_language() {
+    let s = server(&DbBackend::Sqlite);
+    for language in ["python", "js"] {
+        let started = Instant::now();
+        let resp = client().get(s.url(&format!("/loop/{language}"))).send().await.unwrap();
+        let took = started.elapsed();
+        assert_eq!(resp.status(), 504, "{language}");
+        let body = json(resp).await;
+        assert_eq!(
+            (body["code"].as_str(), body["details"]["limit"].as_str()),
+            (Some("GUEST_TIMEOUT"), Some("cpu_ms")),
+            "{language}: {body}"
+        );
+        assert!(took < Duration::from_millis(200) + Duration::from_secs(1), "{language}: stopped after {took:?}");
+        // Everyone else keeps being served, in every language.
+        for hello in ["python", "js", "rust"] {
+            let resp = client().get(s.url(&format!("/hello/{hello}?name=Ada"))).send().await.unwrap();
+            assert_eq!(resp.status(), 200, "{hello} after the {language} loop");
+            assert_eq!(json(resp).await["data"]["message"], "Hello, Ada!");
+        }
+    }
+    assert!(s.log().contains("CPU budget of 200 ms exceeded"), "the kill was not logged");
+}
+
+#[test]
+fn a_python_or_js_endpoint_that_does_not_build_names_the_compiler_error() {
+    for (file, text, needle) in [
+        ("app.py", "from gatehouse import endpoint\n\ndef handle(req:\n", "SyntaxError"),
+        (
+            "index.js",
+            "import { endpoint } from \"./gatehouse.js\";\nexport const handler = endpoint((req) => {;\n",
+            "SyntaxError",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(file), text).unwrap();
+        let config =
+            format!("[[endpoint]]\nroute = \"GET /x\"\ncomponent = {}\n", component(&dir.path().display().to_string()));
+        let (status, _, stderr) = run_to_exit("check", &config);
+        assert!(!status.success(), "{file} built");
+        assert!(stderr.contains("endpoint[0] `GET /x`") && stderr.contains(needle), "{file}: {stderr}");
+    }
+}
+
+#[tokio::test]
+async fn new_scaffolds_a_working_endpoint_in_each_language_and_build_builds_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("platform.toml");
+    std::fs::write(&config, "[platform]\n").unwrap();
+    let gatehouse = |args: &[&str]| {
+        let out = std::process::Command::new(gatehouse_tests::binary())
+            .args(args)
+            .arg("--config")
+            .arg(&config)
+            .env("GATEHOUSE_DATA_DIR", dir.path().join("data"))
+            .env("GATEHOUSE_BUILD_DIR", gatehouse_tests::guests::BUILD_DIR)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    for (name, lang) in [("greet-rs", "rust"), ("greet-py", "python"), ("greet-js", "js")] {
+        let (ok, out, err) = gatehouse(&["new", name, "--lang", lang]);
+        assert!(ok, "{lang}: {err}");
+        assert!(out.contains(&format!("route = \"GET /api/{name}\"")), "{out}");
+    }
+    // Reuse the examples' resolved dependencies, so the Rust scaffold builds offline and fast.
+    let lock = std::path::Path::new(gatehouse_tests::guests::REPO_ROOT).join("endpoints/Cargo.lock");
+    std::fs::copy(lock, dir.path().join("endpoints/greet-rs/Cargo.lock")).unwrap();
+    assert!(!gatehouse(&["new", "greet-py", "--lang", "python"]).0, "an existing endpoint was overwritten");
+
+    let (ok, out, err) = gatehouse(&["build"]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("[1/3] building") && err.contains("(python)") && err.contains("(js)") && err.contains("(rust)"),
+        "{err}"
+    );
+    assert!(out.contains("built 3 endpoint(s)"), "{out}");
+
+    let s = Server::start(
+        &std::fs::read_to_string(&config)
+            .unwrap()
+            .replace("\"endpoints/", &format!("\"{}/endpoints/", dir.path().display())),
+    );
+    for name in ["greet-rs", "greet-py", "greet-js"] {
+        let resp = client().get(s.url(&format!("/api/{name}?name=Ada"))).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{name}");
+        assert_eq!(json(resp).await["data"]["message"], "Hello, Ada!", "{name}");
+    }
+
+    // A failing build reports the compiler's message and exits 1.
+    std::fs::write(dir.path().join("endpoints/greet-py/app.py"), "def broken(:\n").unwrap();
+    let (ok, _, err) = gatehouse(&["build"]);
+    assert!(!ok);
+    assert!(
+        err.contains("failed") && err.contains("SyntaxError") && err.contains("1 of 3 endpoint(s) did not build"),
+        "{err}"
+    );
+}
