@@ -228,16 +228,107 @@ fn bad_import() {
     assert!(stderr.contains("does not provide"), "{stderr}");
 }
 
-#[test]
-fn wasi_http_hello() {
-    // A standard wasi:http/proxy component is not an endpoint of this world (yet):
-    // the platform must refuse it at startup and say what it exports instead.
-    let config = format!("[[endpoint]]\nroute = \"GET /x\"\ncomponent = {}\n", component(guests::WASI_HTTP_HELLO));
-    let (status, stdout, stderr) = run_expecting_exit(&config);
-    assert!(!status.success());
-    assert!(!stdout.contains("listening"), "{stdout}");
-    assert!(stderr.contains("does not export `gatehouse:endpoint/handler@0.1.0`"), "{stderr}");
-    assert!(stderr.contains("wasi:http/incoming-handler"), "{stderr}");
+#[tokio::test]
+async fn wasi_http_hello() {
+    // A standard wasi:http/proxy component, unchanged: what `wasmtime serve` runs.
+    let s = Server::start(&format!(
+        "[[endpoint]]\nroute = \"GET /x\"\ncomponent = {}\n",
+        component(guests::WASI_HTTP_HELLO)
+    ));
+    let resp = client().get(s.url("/x")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/json");
+    assert!(resp.headers().contains_key("x-request-id"));
+    assert_eq!(json(resp).await, json!({"success": true, "data": {"message": "Hello, World!"}}));
+}
+
+#[tokio::test]
+async fn wasi_http_proxy() {
+    // A wasi:http component that also imports our auth and config, gated like
+    // any endpoint, its outgoing requests held to the same allow-list.
+    let up = gatehouse_tests::mock_upstream();
+    let schema = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(schema.path(), r#"{"type":"object","required":["name"]}"#).unwrap();
+    let proxy = component(guests::WASI_HTTP_PROXY);
+    let s = Server::start(&format!(
+        r#"
+        {admin}
+        [outbound]
+        allow_private = ["127.0.0.1/32"]
+
+        [[endpoint]]
+        route = "GET /proxy"
+        component = {proxy}
+        auth = "required"
+        scopes = ["read"]
+        rate_limit = {{ limit = 3, window = "1m", by = "key" }}
+        variables = {{ GREETING = "hi from config" }}
+        allowed_hosts = ["http://{up}"]
+
+        [[endpoint]]
+        route = "POST /proxy/validated"
+        component = {proxy}
+        schema = {schema:?}
+        "#,
+        schema = schema.path().display().to_string(),
+        admin = gatehouse_tests::ADMIN_SECTION,
+    ));
+    let reader = s.create_key(&["--scopes", "read"]);
+    let writer = s.create_key(&["--scopes", "write"]);
+    let started = s.stats().await["instancesStarted"].as_u64().unwrap_or(0);
+    // The gate runs before the guest: no key, the wrong scope.
+    assert_eq!(client().get(s.url("/proxy")).send().await.unwrap().status(), 401);
+    let resp = client().get(s.url("/proxy")).bearer_auth(&writer).send().await.unwrap();
+    assert_eq!(resp.status(), 403);
+    assert_eq!(s.stats().await["instancesStarted"].as_u64().unwrap_or(0), started, "a refused request ran the guest");
+    // Admitted: the guest sees the request, the caller (through our auth) and its config.
+    let resp = client().get(s.url("/proxy?q=1")).bearer_auth(&reader).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers().contains_key("x-ratelimit-remaining"));
+    let got = json(resp).await;
+    assert_eq!(got["world"], "wasi:http");
+    assert_eq!(got["path"], "/proxy?q=1");
+    assert_eq!((got["auth"]["kind"].as_str(), got["auth"]["tenant"].as_str()), (Some("api-key"), Some("default")));
+    assert_eq!(got["greeting"], "hi from config");
+    // Outgoing wasi:http requests: the allowed upstream, not a private or unlisted one.
+    let fetch = |url: String| client().get(s.url(&format!("/proxy?fetch={url}"))).bearer_auth(&reader).send();
+    let got = json(fetch(format!("http://{up}/hello")).await.unwrap()).await;
+    assert_eq!(got, json!({"fetched": 200}));
+    let resp = fetch("http://169.254.169.254/latest/meta-data".into()).await.unwrap();
+    assert_eq!(resp.status(), 502);
+    assert_eq!(json(resp).await["error"], "ErrorCode::HttpRequestDenied");
+    // The rate limit (3 a minute) counted the three admitted calls, and refuses the fourth.
+    let resp = client().get(s.url("/proxy")).bearer_auth(&reader).send().await.unwrap();
+    assert_eq!(resp.status(), 429);
+    // Validation before the guest.
+    let resp = client().post(s.url("/proxy/validated")).json(&json!({"nope": 1})).send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    assert_eq!(json(resp).await["code"], "VALIDATION_FAILED");
+    let resp = client().post(s.url("/proxy/validated")).json(&json!({"name": "ada"})).send().await.unwrap();
+    assert_eq!(json(resp).await["bodyBytes"], 14);
+}
+
+#[tokio::test]
+async fn wasi_http_outgoing_requests_meet_the_allow_list() {
+    let up = gatehouse_tests::mock_upstream();
+    let s = Server::start(&format!(
+        "[outbound]\nallow_private = [\"127.0.0.1/32\"]\n\n[[endpoint]]\nroute = \"GET /proxy\"\ncomponent = {}\nallowed_hosts = [\"http://{up}\"]\n\n[[endpoint]]\nroute = \"GET /closed\"\ncomponent = {}\n",
+        component(guests::WASI_HTTP_PROXY),
+        component(guests::WASI_HTTP_PROXY),
+    ));
+    let fetch = |route: &str, url: &str| client().get(s.url(&format!("{route}?fetch={url}"))).send();
+    assert_eq!(json(fetch("/proxy", &format!("http://{up}/hello")).await.unwrap()).await, json!({"fetched": 200}));
+    for refused in ["http://169.254.169.254/latest/meta-data", "http://127.0.0.2:9/x", "http://example.com/"] {
+        let resp = fetch("/proxy", refused).await.unwrap();
+        assert_eq!(resp.status(), 502, "{refused}");
+        assert_eq!(json(resp).await["error"], "ErrorCode::HttpRequestDenied", "{refused}");
+    }
+    // Without allowed_hosts, nothing goes out.
+    assert_eq!(
+        json(fetch("/closed", &format!("http://{up}/hello")).await.unwrap()).await["error"],
+        "ErrorCode::HttpRequestDenied"
+    );
+    assert!(s.log().contains("outbound wasi:http request refused"));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -8,5 +8,6 @@ pub mod http_out;
 pub mod log;
 pub mod secret_book;
 pub mod stream;
+pub(crate) mod wasi_http;
 
 pub use auth::{Principal, PrincipalKind};

@@ -11,7 +11,7 @@ use wasmtime::Store;
 
 use super::state::{EndpointGrants, HostState};
 use super::wit;
-use super::{PreparedEndpoint, RequestContext, Sandbox, failure};
+use super::{Pre, PreparedEndpoint, RequestContext, Sandbox, failure};
 use crate::capabilities::Principal;
 use crate::error::{ApiError, ErrorCode, is_valid_custom_code};
 
@@ -71,16 +71,28 @@ impl Sandbox {
         enum Step {
             Instantiate(wasmtime::Error),
             Call(wasmtime::Error),
+            /// A wasi:http guest answered with no or a broken response.
+            Answer(String),
         }
         let run = async {
-            let instance = endpoint.pre.instantiate_async(&mut store).await.map_err(Step::Instantiate)?;
-            instance.gatehouse_endpoint_handler().call_handle(&mut store, &request).await.map_err(Step::Call)
+            match &endpoint.pre {
+                Pre::Endpoint(pre) => {
+                    let instance = pre.instantiate_async(&mut store).await.map_err(Step::Instantiate)?;
+                    instance.gatehouse_endpoint_handler().call_handle(&mut store, &request).await.map_err(Step::Call)
+                }
+                Pre::Proxy(pre) => super::proxy::run(pre, &mut store, &request).await.map(Ok).map_err(|e| match e {
+                    super::proxy::ProxyFailure::Instantiate(e) => Step::Instantiate(e),
+                    super::proxy::ProxyFailure::Trap(e) => Step::Call(e),
+                    super::proxy::ProxyFailure::Answer(e) => Step::Answer(e),
+                }),
+            }
         };
         let outcome = tokio::time::timeout(grants.limits.wall, run).await;
         match outcome {
             Err(_elapsed) => Err(failure::wall_timeout(&context, grants.limits.wall)),
             Ok(Err(Step::Instantiate(e))) => Err(failure::instantiate_failed(&context, &e, &store.data().budget)),
             Ok(Err(Step::Call(e))) => Err(failure::trapped(&context, &e, &store.data().budget)),
+            Ok(Err(Step::Answer(problem))) => Err(invalid_response(&context, problem)),
             Ok(Ok(Err(guest_error))) => Err(guest_error_to_api(&context, guest_error)),
             Ok(Ok(Ok(response))) => check_response(&context, response),
         }
@@ -124,15 +136,17 @@ fn guest_error_to_api(ctx: &RequestContext, e: wit::Error) -> ApiError {
     api
 }
 
+fn invalid_response(ctx: &RequestContext, what: String) -> ApiError {
+    tracing::error!(
+        tenant = %ctx.tenant, route = %ctx.route, request_id = %ctx.request_id,
+        "guest returned an invalid response: {what}"
+    );
+    ApiError::new(ErrorCode::GuestInvalidResponse, "the endpoint returned an invalid HTTP response")
+        .with_details(json!({ "problem": what }))
+}
+
 fn check_response(ctx: &RequestContext, r: wit::Response) -> Result<GuestResponse, ApiError> {
-    let invalid = |what: String| {
-        tracing::error!(
-            tenant = %ctx.tenant, route = %ctx.route, request_id = %ctx.request_id,
-            "guest returned an invalid response: {what}"
-        );
-        ApiError::new(ErrorCode::GuestInvalidResponse, "the endpoint returned an invalid HTTP response")
-            .with_details(json!({ "problem": what }))
-    };
+    let invalid = |what: String| invalid_response(ctx, what);
     let status = StatusCode::from_u16(r.status)
         .ok()
         .filter(|s| !s.is_informational())

@@ -5,11 +5,15 @@ use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
 use super::HostState;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
 use super::bindings::EndpointPre;
 use crate::capabilities;
 
-/// The export every endpoint must provide.
+/// The export every endpoint must provide…
 pub const HANDLER_EXPORT: &str = "gatehouse:endpoint/handler@0.1.0";
+/// …or, for a standard component, this one (any 0.2 version).
+pub const INCOMING_HANDLER_EXPORT: &str = "wasi:http/incoming-handler@0.2";
 
 /// WASI plus one line per capability.
 pub(super) fn build(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
@@ -21,16 +25,26 @@ pub(super) fn build(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     capabilities::http_out::add_to_linker(&mut linker)?;
     capabilities::db::add_to_linker(&mut linker)?;
     capabilities::stream::add_to_linker(&mut linker)?;
+    capabilities::wasi_http::add_to_linker(&mut linker)?;
     Ok(linker)
 }
 
 /// A component checked against the host and ready to instantiate per request.
 #[derive(Clone)]
 pub struct PreparedEndpoint {
-    pub(crate) pre: EndpointPre<HostState>,
+    pub(crate) pre: Pre,
     /// Whether the component imports `streaming`: only such a guest can
     /// answer before it returns, so only it needs a task of its own.
     pub streams: bool,
+}
+
+/// What a request instantiates.
+#[derive(Clone)]
+pub(crate) enum Pre {
+    /// A component of our world: `handler.handle(request)`.
+    Endpoint(EndpointPre<HostState>),
+    /// A standard `wasi:http/proxy` component: `incoming-handler.handle`.
+    Proxy(ProxyPre<HostState>),
 }
 
 /// The streaming interface's import name.
@@ -41,7 +55,7 @@ const STREAMING_IMPORT: &str = "gatehouse:endpoint/streaming@0.1.0";
 pub enum PrepareError {
     /// It does not export the handler interface.
     #[error(
-        "it does not export `{HANDLER_EXPORT}` (it exports: {found}); build it against wit/ with gatehouse-sdk's `endpoint!` macro"
+        "it exports neither `{HANDLER_EXPORT}` nor `wasi:http/incoming-handler` (it exports: {found}); build it against wit/ with a gatehouse SDK, or as a wasi:http proxy component"
     )]
     MissingHandler {
         /// What it does export.
@@ -65,7 +79,9 @@ impl crate::sandbox::Sandbox {
     pub fn prepare(&self, component: &Component) -> Result<PreparedEndpoint, PrepareError> {
         let ty = component.component_type();
         let exports: Vec<String> = ty.exports(&self.engine).map(|(name, _)| name.to_string()).collect();
-        if !exports.iter().any(|e| e == HANDLER_EXPORT) {
+        let ours = exports.iter().any(|e| e == HANDLER_EXPORT);
+        let proxy = exports.iter().any(|e| e.starts_with(INCOMING_HANDLER_EXPORT));
+        if !ours && !proxy {
             let found = if exports.is_empty() { "nothing".to_string() } else { exports.join(", ") };
             return Err(PrepareError::MissingHandler { found });
         }
@@ -75,9 +91,14 @@ impl crate::sandbox::Sandbox {
             // walk, and the first one is what the user must fix anyway.
             PrepareError::UnsupportedImport { missing: import_problem(&e) }
         })?;
-        let pre = EndpointPre::new(pre).map_err(|e| PrepareError::WrongHandler(format!("{e:#}")))?;
-        let streams = ty.imports(&self.engine).any(|(name, _)| name == STREAMING_IMPORT);
-        Ok(PreparedEndpoint { pre, streams })
+        if ours {
+            let pre = EndpointPre::new(pre).map_err(|e| PrepareError::WrongHandler(format!("{e:#}")))?;
+            let streams = ty.imports(&self.engine).any(|(name, _)| name == STREAMING_IMPORT);
+            Ok(PreparedEndpoint { pre: Pre::Endpoint(pre), streams })
+        } else {
+            let pre = ProxyPre::new(pre).map_err(|e| PrepareError::WrongHandler(format!("{e:#}")))?;
+            Ok(PreparedEndpoint { pre: Pre::Proxy(pre), streams: false })
+        }
     }
 }
 

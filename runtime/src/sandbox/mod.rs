@@ -8,6 +8,7 @@ mod failure;
 mod invoke;
 mod linker;
 mod output;
+mod proxy;
 mod state;
 
 pub use bindings::gatehouse::endpoint::types as wit;
@@ -18,6 +19,7 @@ pub(crate) use bindings::gatehouse::endpoint::{
 pub use context::RequestContext;
 pub use engine::{EPOCH_TICK, Sandbox, SandboxSettings};
 pub use invoke::GuestResponse;
-pub use linker::{HANDLER_EXPORT, PrepareError, PreparedEndpoint};
+pub(crate) use linker::Pre;
+pub use linker::{HANDLER_EXPORT, INCOMING_HANDLER_EXPORT, PrepareError, PreparedEndpoint};
 pub use state::EndpointGrants;
 pub(crate) use state::HostState;

@@ -46,6 +46,7 @@ pub(crate) struct HostState {
     pub(crate) http_out: HttpOutState,
     pub(crate) db: DbState,
     pub(crate) stream: StreamState,
+    pub(crate) wasi_http: crate::capabilities::wasi_http::WasiHttpState,
 }
 
 impl HostState {
@@ -76,6 +77,7 @@ impl HostState {
             http_out: HttpOutState::new(grants.outbound.clone(), context.clone()),
             db: DbState::new(grants.db.clone(), context.clone()),
             stream,
+            wasi_http: Default::default(),
             log: LogState::new(context),
         }
     }

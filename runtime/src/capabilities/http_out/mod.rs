@@ -198,7 +198,7 @@ impl HttpOut {
         Ok(resp)
     }
 
-    async fn fetch(&self, req: wit::OutgoingRequest) -> Result<wit::IncomingResponse, wit::HttpError> {
+    pub(crate) async fn fetch(&self, req: wit::OutgoingRequest) -> Result<wit::IncomingResponse, wit::HttpError> {
         let mut resp = self.send(req).await?;
         let status = resp.status().as_u16();
         let headers = head_fields(&resp);
@@ -280,8 +280,13 @@ impl HttpOutState {
         Self { client, calls: 0, context }
     }
 
+    /// The request's context, for log lines.
+    pub(crate) fn context(&self) -> Arc<RequestContext> {
+        self.context.clone()
+    }
+
     /// The client, counting this call against the per-request limit.
-    fn take_call(&mut self) -> Result<Arc<HttpOut>, wit::HttpError> {
+    pub(crate) fn take_call(&mut self) -> Result<Arc<HttpOut>, wit::HttpError> {
         let Some(client) = self.client.clone() else {
             return Err(wit::HttpError::NotAllowed("this endpoint has no allowed_hosts".into()));
         };
