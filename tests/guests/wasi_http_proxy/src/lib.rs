@@ -20,10 +20,10 @@ impl wasip2::exports::http::incoming_handler::Guest for Proxy {
     fn handle(request: IncomingRequest, out: ResponseOutparam) {
         let path = request.path_with_query().unwrap_or_default();
         let mut body = Vec::new();
-        if let Ok(incoming) = request.consume() {
-            if let Ok(mut stream) = incoming.stream() {
-                let _ = stream.read_to_end(&mut body);
-            }
+        if let Ok(incoming) = request.consume()
+            && let Ok(mut stream) = incoming.stream()
+        {
+            let _ = stream.read_to_end(&mut body);
         }
         let query = path.split_once('?').map(|(_, q)| q).unwrap_or("");
         let fetch = query.split('&').find_map(|pair| pair.strip_prefix("fetch="));
