@@ -54,6 +54,13 @@ fn options() -> Options {
     o
 }
 
+/// Hello in each other language, served beside the Rust one: (name, path).
+const LANGUAGES: &[(&str, &str)] = &[
+    ("hello in Python (componentize-py)", "/api/hello-py"),
+    ("hello in JavaScript (componentize-js)", "/api/hello-js"),
+    ("hello as a wasi:http component", "/api/hello-wasi-http"),
+];
+
 fn main() -> anyhow::Result<()> {
     let o = options();
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize()?;
@@ -82,6 +89,9 @@ fn main() -> anyhow::Result<()> {
     };
 
     let mut targets = vec![Target::hello("native axum", native), Target::hello("sandboxed (gatehouse)", memory.addr)];
+    for (name, path) in LANGUAGES {
+        targets.push(Target { path: path.to_string(), ..Target::hello(*name, memory.addr) });
+    }
     targets.push(servers::gated_target("gated: key+scope+limit+schema (memory)", &memory));
     targets.push(servers::db_target("db read: SELECT on the tenant's SQLite", &memory));
     if let Some(p) = &postgres {
@@ -125,7 +135,19 @@ fn main() -> anyhow::Result<()> {
     let medians: Vec<Stats> = rounds.iter().map(|r| Stats::median_of(r)).collect();
     let by_name = |prefix: &str| targets.iter().position(|t| t.name.starts_with(prefix)).map(|i| medians[i]);
 
-    let cost = server_rt.block_on(servers::sandbox_cost(&memory.app, o.iterations))?;
+    let cost = server_rt.block_on(servers::sandbox_cost(&memory.app, "/api/hello", o.iterations))?;
+    let mut language_costs = Vec::new();
+    for (name, path) in LANGUAGES {
+        language_costs.push((*name, server_rt.block_on(servers::sandbox_cost(&memory.app, path, o.iterations / 10))?));
+    }
+    for (name, c) in &language_costs {
+        println!(
+            "per-request cost, {name} ({} iterations): median {:.1} µs, p99 {:.1} µs",
+            o.iterations / 10,
+            c.median_us,
+            c.p99_us
+        );
+    }
     let swaps = deploy::under_load(&memory, &server_rt, &load_rt, o.connections, 10)?;
 
     println!();
@@ -140,6 +162,11 @@ fn main() -> anyhow::Result<()> {
     println!();
     let (native, sandboxed) = (medians[0], medians[1]);
     println!("sandboxed / native requests/s: {:.2}x", sandboxed.rps / native.rps);
+    for (name, _) in LANGUAGES {
+        if let Some(l) = by_name(name) {
+            println!("{name} / Rust hello requests/s: {:.2}x", l.rps / sandboxed.rps);
+        }
+    }
     if let Some(g) = by_name("gated: key+scope+limit+schema (memory)") {
         println!("gated (memory) / sandboxed requests/s: {:.2}x", g.rps / sandboxed.rps);
     }

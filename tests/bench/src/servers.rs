@@ -47,6 +47,9 @@ pub(crate) async fn gatehouse(
     let hello = root.join("endpoints/hello").display().to_string();
     let db_probe = root.join("tests/guests/db_probe").display().to_string();
     let fetcher = root.join("tests/guests/fetcher").display().to_string();
+    let py_hello = root.join("tests/polyglot/py_hello").display().to_string();
+    let js_hello = root.join("tests/polyglot/js_hello").display().to_string();
+    let wasi_http_hello = root.join("tests/guests/wasi_http_hello").display().to_string();
     let migrations = root.join("endpoints/migrations").display().to_string();
     let upstream = upstream().await?;
     let redis = redis_url.map(|u| format!("redis_url = {u:?}\n")).unwrap_or_default()
@@ -60,7 +63,10 @@ pub(crate) async fn gatehouse(
          [[endpoint]]\nroute = \"POST /api/hello-gated\"\ncomponent = {hello:?}\nauth = \"required\"\nscopes = [\"read\"]\n\
          rate_limit = {{ limit = 1000000000, window = \"1h\", by = \"key\" }}\nschema = {:?}\n\n\
          [[endpoint]]\nroute = \"GET /api/db-read\"\ncomponent = {db_probe:?}\n\n\
-         [[endpoint]]\nroute = \"GET /api/outbound\"\ncomponent = {fetcher:?}\nallowed_hosts = [\"http://{upstream}\"]\n",
+         [[endpoint]]\nroute = \"GET /api/outbound\"\ncomponent = {fetcher:?}\nallowed_hosts = [\"http://{upstream}\"]\n\n\
+         [[endpoint]]\nroute = \"GET /api/hello-py\"\ncomponent = {py_hello:?}\n\n\
+         [[endpoint]]\nroute = \"GET /api/hello-js\"\ncomponent = {js_hello:?}\n\n\
+         [[endpoint]]\nroute = \"GET /api/hello-wasi-http\"\ncomponent = {wasi_http_hello:?}\n",
         schema.display().to_string(),
     );
     let overrides = Overrides {
@@ -160,13 +166,13 @@ pub(crate) struct Cost {
     pub(crate) p99_us: f64,
 }
 
-/// Runs the hello endpoint `iterations` times straight through the sandbox,
-/// one after another: store, WASI context, instantiate, call, drop.
-pub(crate) async fn sandbox_cost(app: &App, iterations: usize) -> anyhow::Result<Cost> {
+/// Runs the hello endpoint at `path` `iterations` times straight through the
+/// sandbox, one after another: store, WASI context, instantiate, call, drop.
+pub(crate) async fn sandbox_cost(app: &App, path: &str, iterations: usize) -> anyhow::Result<Cost> {
     let directory = app.registry.directory();
     let tenant = directory.tenants.get(&app.config.platform.tenant).ok_or_else(|| anyhow::anyhow!("no tenant"))?;
-    let Lookup::Found(endpoint, _) = tenant.routes.lookup(&http::Method::GET, "/api/hello") else {
-        anyhow::bail!("hello is not routed");
+    let Lookup::Found(endpoint, _) = tenant.routes.lookup(&http::Method::GET, path) else {
+        anyhow::bail!("{path} is not routed");
     };
     let endpoint = endpoint.clone();
     drop(directory);
@@ -178,7 +184,7 @@ pub(crate) async fn sandbox_cost(app: &App, iterations: usize) -> anyhow::Result
     });
     let request = wit::Request {
         method: "GET".into(),
-        path: "/api/hello".into(),
+        path: path.into(),
         params: vec![],
         query: vec![],
         headers: vec![],
