@@ -366,6 +366,24 @@ async fn chat_completion(
     .into_response()
 }
 
+/// Reads a server-sent-events response until `n` events arrived (10 s for
+/// each at most); returns each event's text and when it arrived.
+pub async fn read_events(resp: &mut reqwest::Response, n: usize) -> Vec<(String, Instant)> {
+    let mut events = Vec::new();
+    let mut buffer = String::new();
+    while events.len() < n {
+        let chunk =
+            tokio::time::timeout(Duration::from_secs(10), resp.chunk()).await.expect("an event in time").unwrap();
+        let Some(chunk) = chunk else { break };
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            events.push((buffer[..end].to_string(), Instant::now()));
+            buffer.drain(..end + 2);
+        }
+    }
+    events
+}
+
 /// The Postgres the tests may use: `DATABASE_URL` (default
 /// `postgres://postgres@127.0.0.1:5432/test`) if it answers. Without it a test
 /// skips with one printed line, except under CI (`CI=true`), where a missing

@@ -213,8 +213,11 @@ fn no_handler() {
     assert!(!status.success());
     assert!(!stdout.contains("listening"), "{stdout}");
     assert!(stderr.contains("endpoint[0] `GET /x`"), "{stderr}");
-    assert!(stderr.contains("does not export `gatehouse:endpoint/handler@0.1.0`"), "{stderr}");
-    assert!(stderr.contains("endpoint!"), "{stderr}");
+    assert!(
+        stderr.contains("exports neither `gatehouse:endpoint/handler@0.1.0` nor `wasi:http/incoming-handler`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("gatehouse SDK"), "{stderr}");
 }
 
 #[test]

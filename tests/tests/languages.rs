@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use gatehouse_tests::{DbBackend, Server, client, component, example, json, repo_file, run_to_exit};
+use gatehouse_tests::{DbBackend, Server, client, component, example, json, read_events, repo_file, run_to_exit};
 use serde_json::json;
 
 /// The route prefix of each language's copy of the examples.
@@ -124,18 +124,7 @@ async fn notifications_stream_event_by_event_in_every_language() {
             .unwrap();
         assert_eq!(resp.status(), 200, "{language}");
         assert_eq!(resp.headers()["content-type"], "text/event-stream", "{language}");
-        let mut events: Vec<(String, Instant)> = Vec::new();
-        let mut buffer = String::new();
-        while events.len() < 4 {
-            let chunk =
-                tokio::time::timeout(Duration::from_secs(10), resp.chunk()).await.expect("an event in time").unwrap();
-            let Some(chunk) = chunk else { break };
-            buffer.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buffer.find("\n\n") {
-                events.push((buffer[..end].to_string(), Instant::now()));
-                buffer.drain(..end + 2);
-            }
-        }
+        let events = read_events(&mut resp, 4).await;
         assert_eq!(events.len(), 4, "{language}");
         assert!(events[0].0.starts_with("event: notification\nid: 1\ndata: {"), "{language}: {}", events[0].0);
         assert!(

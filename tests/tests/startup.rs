@@ -96,5 +96,5 @@ fn check_validates_without_listening() {
     let bad = format!("[[endpoint]]\nroute = \"GET /e\"\ncomponent = {}", component(guests::NO_HANDLER));
     let (status, _, stderr) = gatehouse_tests::run_to_exit("check", &bad);
     assert!(!status.success());
-    assert!(stderr.contains("does not export"), "{stderr}");
+    assert!(stderr.contains("exports neither"), "{stderr}");
 }

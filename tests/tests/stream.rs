@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use gatehouse_tests::{Server, client, example, repo_file};
+use gatehouse_tests::{Server, client, example, read_events, repo_file};
 
 fn server(extra: &str) -> Server {
     Server::start(&format!(
@@ -20,23 +20,6 @@ fn server(extra: &str) -> Server {
         migrations = repo_file("endpoints/migrations"),
         notifications = example("notifications"),
     ))
-}
-
-/// Reads the response until `n` events arrived; returns each event's text and arrival time.
-async fn read_events(resp: &mut reqwest::Response, n: usize) -> Vec<(String, Instant)> {
-    let mut events = Vec::new();
-    let mut buffer = String::new();
-    while events.len() < n {
-        let chunk =
-            tokio::time::timeout(Duration::from_secs(10), resp.chunk()).await.expect("an event in time").unwrap();
-        let Some(chunk) = chunk else { break };
-        buffer.push_str(&String::from_utf8_lossy(&chunk));
-        while let Some(end) = buffer.find("\n\n") {
-            events.push((buffer[..end].to_string(), Instant::now()));
-            buffer.drain(..end + 2);
-        }
-    }
-    events
 }
 
 #[tokio::test]

@@ -60,6 +60,14 @@ pub async fn run(
     axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }
 
+/// A JSON body, or the 400 error saying what to send (`shape`) and what was wrong.
+pub(super) fn json_body<T>(
+    body: Result<Json<T>, axum::extract::rejection::JsonRejection>,
+    shape: &str,
+) -> Result<T, ApiError> {
+    body.map(|Json(v)| v).map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("send {shape}: {}", e.body_text())))
+}
+
 pub(super) fn envelope(e: ApiError) -> Response {
     e.into_response(&uuid::Uuid::new_v4().simple().to_string()).map(axum::body::Body::from).into_response()
 }
@@ -115,11 +123,9 @@ async fn create_key(
     State(admin): State<Arc<Admin>>,
     body: Result<Json<CreateKey>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let Json(req) = match body {
-        Ok(b) => b,
-        Err(e) => {
-            return envelope(ApiError::new(ErrorCode::BadRequest, format!("invalid key request: {}", e.body_text())));
-        }
+    let req = match json_body(body, "a key request") {
+        Ok(r) => r,
+        Err(e) => return envelope(e),
     };
     let expires_at = match req.expires.as_deref().map(parse_duration) {
         None => None,
@@ -186,14 +192,9 @@ async fn set_secret(
     Path(name): Path<String>,
     body: Result<Json<SetSecret>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let Json(req) = match body {
-        Ok(b) => b,
-        Err(e) => {
-            return envelope(ApiError::new(
-                ErrorCode::BadRequest,
-                format!("send {{\"value\": \"…\"}}: {}", e.body_text()),
-            ));
-        }
+    let req = match json_body(body, "{\"value\": \"…\"}") {
+        Ok(r) => r,
+        Err(e) => return envelope(e),
     };
     if !valid_secret_name(&name) {
         return envelope(ApiError::new(

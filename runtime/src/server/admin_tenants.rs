@@ -13,7 +13,7 @@ use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::admin::{Admin, envelope};
+use super::admin::{Admin, envelope, json_body};
 use crate::error::{ApiError, ErrorCode};
 use crate::registry::{ChangeError, TenantSettings};
 
@@ -47,14 +47,9 @@ pub(super) async fn create_tenant(
     State(admin): State<Arc<Admin>>,
     body: Result<Json<CreateTenant>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let Json(req) = match body {
-        Ok(b) => b,
-        Err(e) => {
-            return envelope(ApiError::new(
-                ErrorCode::BadRequest,
-                format!("send {{\"name\": \"acme\", \"settings\": {{…}}}}: {}", e.body_text()),
-            ));
-        }
+    let req = match json_body(body, "{\"name\": \"acme\", \"settings\": {…}}") {
+        Ok(r) => r,
+        Err(e) => return envelope(e),
     };
     match admin.app.registry.create_tenant(&req.name, &req.settings).await {
         Ok(()) => {
@@ -109,9 +104,9 @@ pub(super) async fn update_tenant(
     Path(name): Path<String>,
     body: Result<Json<TenantSettings>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let Json(settings) = match body {
-        Ok(b) => b,
-        Err(e) => return envelope(ApiError::new(ErrorCode::BadRequest, format!("tenant settings: {}", e.body_text()))),
+    let settings = match json_body(body, "the tenant's settings") {
+        Ok(s) => s,
+        Err(e) => return envelope(e),
     };
     match admin.app.registry.update_tenant(&name, &settings).await {
         Ok(()) => ok(StatusCode::OK, json!({ "name": name, "settings": settings })),
@@ -188,14 +183,9 @@ pub(super) async fn rollback(
     Path((tenant, app)): Path<(String, String)>,
     body: Result<Json<Rollback>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
-    let Json(req) = match body {
-        Ok(b) => b,
-        Err(e) => {
-            return envelope(ApiError::new(
-                ErrorCode::BadRequest,
-                format!("send {{\"version\": N}}: {}", e.body_text()),
-            ));
-        }
+    let req = match json_body(body, "{\"version\": N}") {
+        Ok(r) => r,
+        Err(e) => return envelope(e),
     };
     match admin.app.registry.rollback(&tenant, &app, req.version).await {
         Ok(()) => ok(StatusCode::OK, json!({ "tenant": tenant, "app": app, "version": req.version })),

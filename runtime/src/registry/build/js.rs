@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{BuildError, tool_output, toolchain};
+use super::{BuildError, keep_output, tool_output, toolchain};
 
 pub(super) fn build(folder: &Path, build_dir: &Path) -> Result<PathBuf, BuildError> {
     let hash = toolchain::source_hash(folder, &toolchain::contract_hash())?;
@@ -45,16 +45,7 @@ pub(super) fn build(folder: &Path, build_dir: &Path) -> Result<PathBuf, BuildErr
         .output()
         .map_err(|e| BuildError::Toolchain(format!("could not run node ({e}); install Node.js 18+")))?;
     let _ = std::fs::remove_dir_all(&staging);
-    if !result.status.success() {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(BuildError::Compile {
-            tool: "componentize-js",
-            what: folder.join("index.js").display().to_string(),
-            output: tool_output(&result),
-        });
-    }
-    std::fs::rename(&tmp, &out).map_err(|e| BuildError::Toolchain(e.to_string()))?;
-    Ok(out)
+    keep_output(&result, &tmp, &out, "componentize-js", &folder.join("index.js"))
 }
 
 fn syntax_check(folder: &Path, staging: &Path) -> Result<(), BuildError> {

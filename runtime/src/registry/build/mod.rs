@@ -99,6 +99,23 @@ pub fn build_component(folder: &Path, build_dir: &Path) -> Result<PathBuf, Build
     }
 }
 
+/// Keeps a tool's output `tmp` as `out` if it succeeded; else removes it and
+/// reports the tool's messages for `what`.
+fn keep_output(
+    result: &std::process::Output,
+    tmp: &Path,
+    out: &Path,
+    tool: &'static str,
+    what: &Path,
+) -> Result<PathBuf, BuildError> {
+    if !result.status.success() {
+        let _ = std::fs::remove_file(tmp);
+        return Err(BuildError::Compile { tool, what: what.display().to_string(), output: tool_output(result) });
+    }
+    std::fs::rename(tmp, out).map_err(|e| BuildError::Toolchain(e.to_string()))?;
+    Ok(out.to_path_buf())
+}
+
 /// The error of a tool that ran and failed: its stderr (else stdout), trimmed to the end that matters.
 fn tool_output(out: &std::process::Output) -> String {
     let text = if out.stderr.iter().any(|b| !b.is_ascii_whitespace()) { &out.stderr } else { &out.stdout };

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{BuildError, tool_output, toolchain};
+use super::{BuildError, keep_output, toolchain};
 
 pub(super) fn build(folder: &Path, build_dir: &Path) -> Result<PathBuf, BuildError> {
     let hash = toolchain::source_hash(folder, &toolchain::contract_hash())?;
@@ -39,14 +39,5 @@ pub(super) fn build(folder: &Path, build_dir: &Path) -> Result<PathBuf, BuildErr
         .env("RUST_BACKTRACE", "0")
         .output()
         .map_err(|e| BuildError::Toolchain(format!("could not run {} ({e})", program.display())))?;
-    if !result.status.success() {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(BuildError::Compile {
-            tool: "componentize-py",
-            what: folder.join("app.py").display().to_string(),
-            output: tool_output(&result),
-        });
-    }
-    std::fs::rename(&tmp, &out).map_err(|e| BuildError::Toolchain(e.to_string()))?;
-    Ok(out)
+    keep_output(&result, &tmp, &out, "componentize-py", &folder.join("app.py"))
 }
