@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use crate::app::App;
+use crate::registry::Language;
 
 /// How often the store's change marker is read.
 const SYNC_EVERY: Duration = Duration::from_millis(100);
@@ -39,7 +40,7 @@ pub fn spawn_sync(app: Arc<App>) {
 /// the compiler's message and the running version keeps serving.
 pub fn spawn_watch(app: Arc<App>) {
     let mut folders: Vec<PathBuf> =
-        app.config.endpoints.iter().map(|e| e.component.clone()).filter(|c| c.join("Cargo.toml").is_file()).collect();
+        app.config.endpoints.iter().map(|e| e.component.clone()).filter(|c| Language::of(c).is_some()).collect();
     folders.sort();
     folders.dedup();
     tracing::info!(folders = folders.len(), "watching endpoint sources");
