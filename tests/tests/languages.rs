@@ -241,3 +241,42 @@ async fn new_scaffolds_a_working_endpoint_in_each_language_and_build_builds_them
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn watch_rebuilds_python_and_js_endpoints_in_place() {
+    // Copies of the hello guests, so the test can edit them.
+    let src = tempfile::tempdir().unwrap();
+    let mut config = String::from("[platform]\n");
+    let mut files = Vec::new();
+    for (language, guest, file) in [("python", "py_hello", "app.py"), ("js", "js_hello", "index.js")] {
+        let dir = src.path().join(guest);
+        std::fs::create_dir_all(&dir).unwrap();
+        let original = std::path::Path::new(gatehouse_tests::guests::REPO_ROOT).join("tests/polyglot").join(guest);
+        let text = std::fs::read_to_string(original.join(file)).unwrap();
+        std::fs::write(dir.join(file), &text).unwrap();
+        config += &format!(
+            "\n[[endpoint]]\nroute = \"GET /hello/{language}\"\ncomponent = {}\n",
+            component(&dir.display().to_string())
+        );
+        files.push((language, dir.join(file), text));
+    }
+    let s = Server::start_with_args(&config, &["--watch"]);
+    let message = |language: &str| {
+        let url = s.url(&format!("/hello/{language}"));
+        async move { json(client().get(url).send().await.unwrap()).await["data"]["message"].clone() }
+    };
+    for (language, path, text) in &files {
+        assert_eq!(message(language).await, "Hello, World!", "{language}");
+        std::fs::write(path, text.replace("Hello, ", "Howdy, ")).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(180);
+        while message(language).await != "Howdy, World!" {
+            assert!(Instant::now() < deadline, "{language} not rebuilt; log:\n{}", s.log());
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    // A broken edit keeps the running version and logs the compiler's message.
+    let (language, path, _) = &files[0];
+    std::fs::write(path, "def broken(:\n").unwrap();
+    assert!(s.wait_for_log(&["rebuild failed", "SyntaxError"], Duration::from_secs(180)), "{}", s.log());
+    assert_eq!(message(language).await, "Howdy, World!");
+}
