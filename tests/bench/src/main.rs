@@ -13,7 +13,7 @@
 //! hello as a standard wasi:http component under `wasmtime serve` joins the
 //! rounds as the peer to compare against.
 //!
-//! `cargo run -p gatehouse-bench -- [--seconds 5] [--rounds 3] [--connections 32] [--iterations 20000]`
+//! `cargo run -p gatehouse-bench -- [--seconds 5] [--rounds 3] [--connections 32] [--iterations 20000] [--cost-only]`
 
 mod deploy;
 mod load;
@@ -29,15 +29,23 @@ struct Options {
     rounds: usize,
     connections: usize,
     iterations: usize,
+    /// Only the direct per-request costs (no load rounds, no deploys): quick,
+    /// and a loop simple enough to profile with `perf record`.
+    cost_only: bool,
 }
 
 fn options() -> Options {
-    let mut o = Options { seconds: 5, rounds: 3, connections: 32, iterations: 20_000 };
+    let mut o = Options { seconds: 5, rounds: 3, connections: 32, iterations: 20_000, cost_only: false };
     // The program name first, then the options.
     let args: Vec<String> = std::env::args().collect();
     let args = &args[1..];
     let mut i = 0;
     while i < args.len() {
+        if args[i] == "--cost-only" {
+            o.cost_only = true;
+            i += 1;
+            continue;
+        }
         let value = args.get(i + 1).and_then(|v| v.parse::<u64>().ok()).filter(|v| *v > 0);
         match (args[i].as_str(), value) {
             ("--seconds", Some(v)) => o.seconds = v,
@@ -67,6 +75,9 @@ fn main() -> anyhow::Result<()> {
     // The servers run on a 2-worker runtime (this machine has 2 cores); the load
     // generator runs on its own single thread, like `wrk -t1`.
     let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    if o.cost_only {
+        return costs_only(&root, &server_rt, o.iterations);
+    }
     let native = server_rt.block_on(servers::native())?;
     let memory = server_rt.block_on(servers::gatehouse(&root, None, None))?;
     let redis_url = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
@@ -136,18 +147,7 @@ fn main() -> anyhow::Result<()> {
     let by_name = |prefix: &str| targets.iter().position(|t| t.name.starts_with(prefix)).map(|i| medians[i]);
 
     let cost = server_rt.block_on(servers::sandbox_cost(&memory.app, "/api/hello", o.iterations))?;
-    let mut language_costs = Vec::new();
-    for (name, path) in LANGUAGES {
-        language_costs.push((*name, server_rt.block_on(servers::sandbox_cost(&memory.app, path, o.iterations / 10))?));
-    }
-    for (name, c) in &language_costs {
-        println!(
-            "per-request cost, {name} ({} iterations): median {:.1} µs, p99 {:.1} µs",
-            o.iterations / 10,
-            c.median_us,
-            c.p99_us
-        );
-    }
+    language_costs(&memory, &server_rt, o.iterations / 10)?;
     let swaps = deploy::under_load(&memory, &server_rt, &load_rt, o.connections, 10)?;
 
     println!();
@@ -202,4 +202,27 @@ fn main() -> anyhow::Result<()> {
         server_rt.block_on(servers::drop_pg_tenant(&pg_url, &p.tenant));
     }
     Ok(())
+}
+
+/// The per-request cost of the hello in every other language, printed.
+fn language_costs(g: &servers::Gatehouse, rt: &tokio::runtime::Runtime, iterations: usize) -> anyhow::Result<()> {
+    for (name, path) in LANGUAGES {
+        let c = rt.block_on(servers::sandbox_cost(&g.app, path, iterations))?;
+        println!(
+            "per-request cost, {name} ({iterations} iterations): median {:.1} µs, p99 {:.1} µs",
+            c.median_us, c.p99_us
+        );
+    }
+    Ok(())
+}
+
+/// `--cost-only`: the direct per-request cost of every hello, without load.
+fn costs_only(root: &std::path::Path, rt: &tokio::runtime::Runtime, iterations: usize) -> anyhow::Result<()> {
+    let g = rt.block_on(servers::gatehouse(root, None, None))?;
+    let c = rt.block_on(servers::sandbox_cost(&g.app, "/api/hello", iterations))?;
+    println!(
+        "per-request cost, Rust hello ({iterations} iterations): median {:.1} µs, p99 {:.1} µs",
+        c.median_us, c.p99_us
+    );
+    language_costs(&g, rt, iterations / 10)
 }
