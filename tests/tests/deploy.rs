@@ -470,6 +470,46 @@ async fn a_component_that_compiles_too_slowly_is_refused() {
 }
 
 #[tokio::test]
+async fn components_and_bundles_over_their_size_bounds_are_refused_in_the_envelope() {
+    let s = Server::start(&format!("{}\n[sandbox]\nmax_component_mb = 1\n\n[deploy]\nmax_bundle_mb = 3\n", platform()));
+    assert!(s.cli(&["tenants", "create", "acme"]).0);
+    assert_eq!(deploy(&s, "acme", bundle("shop", &echo_at("/api/echo", "v1"), &[]), ADMIN_TOKEN).await.0, 201);
+    let mb = |n: f64| vec![b'x'; (n * 1048576.0) as usize];
+
+    // A component over sandbox.max_component_mb.
+    let big = retagged(std::fs::read(guests::ECHO).unwrap(), &String::from_utf8(mb(1.5)).unwrap());
+    let manifest = "[[endpoint]]\nroute = \"GET /api/echo\"\ncomponent = \"big.wasm\"\n";
+    let (status, body) = deploy(&s, "acme", bundle("shop", manifest, &[("big.wasm", &big)]), ADMIN_TOKEN).await;
+    assert_eq!((status, body["code"].as_str()), (422, Some("DEPLOY_REJECTED")), "{body}");
+    let message = body["error"].as_str().unwrap();
+    assert!(message.contains("endpoint[0] `GET /api/echo`") && message.contains("sandbox.max_component_mb"), "{body}");
+
+    // Files over deploy.max_bundle_mb, counted as the archive is read.
+    let (status, body) =
+        deploy(&s, "acme", bundle("shop", &echo_at("/api/echo", "v2"), &[("data.bin", &mb(3.5))]), ADMIN_TOKEN).await;
+    assert_eq!((status, body["code"].as_str()), (422, Some("DEPLOY_REJECTED")), "{body}");
+    assert!(body["error"].as_str().unwrap().contains("deploy.max_bundle_mb"), "{body}");
+
+    // An upload far over it is refused before it is read whole, in the envelope.
+    let (status, body) =
+        deploy(&s, "acme", bundle("shop", &echo_at("/api/echo", "v2"), &[("data.bin", &mb(6.0))]), ADMIN_TOKEN).await;
+    assert_eq!((status, body["code"].as_str()), (413, Some("PAYLOAD_TOO_LARGE")), "{body}");
+    assert!(body["error"].as_str().unwrap().contains("deploy.max_bundle_mb"), "{body}");
+
+    // The first version still serves, and it is the only one recorded.
+    assert_eq!(get(&s, "acme", "/api/echo").await.1["greeting"], "v1");
+    let (_, versions) = admin(&s, reqwest::Method::GET, "/admin/v1/tenants/acme/apps/shop/versions", None).await;
+    assert_eq!(versions["data"].as_array().unwrap().len(), 1);
+
+    // The admin API answers unknown calls in the envelope too.
+    let (status, body) = admin(&s, reqwest::Method::GET, "/admin/v1/nothing-here", None).await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("NOT_FOUND")), "{body}");
+    let (status, body) = admin(&s, reqwest::Method::PATCH, "/admin/v1/tenants", None).await;
+    assert_eq!(status, 405, "{body}");
+    assert_eq!(body["success"], false, "{body}");
+}
+
+#[tokio::test]
 async fn each_tenant_reads_its_own_log_lines() {
     let s = Server::start(&platform());
     assert!(s.cli(&["tenants", "create", "acme"]).0);

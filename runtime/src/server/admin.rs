@@ -55,6 +55,8 @@ pub async fn run(
         .route("/admin/v1/stats", get(stats))
         .route("/admin/v1/secrets", get(list_secrets))
         .route("/admin/v1/secrets/{name}", axum::routing::put(set_secret).delete(delete_secret))
+        .fallback(unknown_call)
+        .method_not_allowed_fallback(wrong_method)
         .layer(axum::middleware::from_fn_with_state(state.clone(), require_token))
         .with_state(state);
     axum::serve(listener, router).with_graceful_shutdown(shutdown).await
@@ -66,6 +68,19 @@ pub(super) fn json_body<T>(
     shape: &str,
 ) -> Result<T, ApiError> {
     body.map(|Json(v)| v).map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("send {shape}: {}", e.body_text())))
+}
+
+/// A path the admin API does not have: the envelope, not an empty 404.
+async fn unknown_call(uri: http::Uri) -> Response {
+    envelope(ApiError::new(
+        ErrorCode::NotFound,
+        format!("the admin API has no {}; its calls are listed in the README", uri.path()),
+    ))
+}
+
+/// A known path with a method it does not take.
+async fn wrong_method(method: http::Method, uri: http::Uri) -> Response {
+    envelope(ApiError::new(ErrorCode::MethodNotAllowed, format!("{} does not take {method}", uri.path())))
 }
 
 pub(super) fn envelope(e: ApiError) -> Response {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
@@ -126,7 +127,24 @@ pub(super) async fn delete_tenant(State(admin): State<Arc<Admin>>, Path(name): P
     }
 }
 
-pub(super) async fn deploy(State(admin): State<Arc<Admin>>, Path(tenant): Path<String>, body: Bytes) -> Response {
+pub(super) async fn deploy(
+    State(admin): State<Arc<Admin>>,
+    Path(tenant): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        // Over the listener's bound (deploy.max_bundle_mb plus slack for the tar
+        // headers): refused before it is read whole, in the envelope like every refusal.
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let mb = admin.app.config.deploy.max_bundle_bytes >> 20;
+            return envelope(ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("the bundle is over {mb} MB (deploy.max_bundle_mb); make the app smaller or raise the limit"),
+            ));
+        }
+        Err(e) => return envelope(ApiError::new(ErrorCode::BadRequest, format!("the bundle could not be read: {e}"))),
+    };
     match admin.app.registry.deploy(&tenant, &body).await {
         Ok(report) => ok(StatusCode::CREATED, serde_json::to_value(report).unwrap_or_default()),
         Err(e) => {
