@@ -73,9 +73,9 @@ impl AppManifest {
             .map_err(|e| ConfigError::Parse { path: path.clone(), message: e.to_string().trim_end().to_string() })?;
         let invalid =
             |key: &str, problem: String| ConfigError::Invalid { path: path.clone(), key: key.into(), problem };
-        // Checked on the text first, so that not even a file's existence
-        // elsewhere on the server is looked up.
-        if let Some(key) = escaping_path(&text) {
+        // Checked on the paths as written, before any is looked up, so that a
+        // deploy cannot even learn whether a file exists elsewhere on the server.
+        if let Some(key) = escaping_path(&raw) {
             return Err(invalid(
                 &key,
                 "names a file outside the app; an app's paths are relative and stay inside its folder".into(),
@@ -102,52 +102,25 @@ impl AppManifest {
         };
         let source = SecretSource { table: secrets, from_env: false };
         let endpoints = parse_endpoints(&path, raw.endpoint, dir, limits, &source)?;
-        // An app names files of its own bundle only: never one elsewhere on the server.
-        if let Some(m) = &migrations
-            && !inside(dir, m)
-        {
-            return Err(invalid("database.migrations", "must be a folder inside the app".into()));
-        }
-        for e in &endpoints {
-            let files = [Some(&e.component), e.policy.schema.as_ref(), e.policy.query_schema.as_ref()];
-            if files.into_iter().flatten().any(|f| !inside(dir, f)) {
-                return Err(invalid(
-                    &format!("endpoint[{}]", e.index),
-                    "names a file outside the app; an app's paths are relative and stay inside its folder".into(),
-                ));
-            }
-        }
         Ok(Self { path, name: raw.app.name, migrations, endpoints })
     }
 }
 
 /// The first key whose path is absolute or climbs out with `..`, if any.
-fn escaping_path(text: &str) -> Option<String> {
-    let table: toml::Table = text.parse().ok()?;
-    let escapes = |v: Option<&toml::Value>| {
-        v.and_then(toml::Value::as_str).is_some_and(|p| {
-            Path::new(p)
-                .components()
-                .any(|c| !matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir))
-        })
-    };
-    if escapes(table.get("database").and_then(|d| d.get("migrations"))) {
+/// Paths that pass are plain relative ones, so joined to the app's folder
+/// they stay inside it.
+fn escaping_path(raw: &RawManifest) -> Option<String> {
+    if raw.database.migrations.as_deref().is_some_and(leaves_folder) {
         return Some("database.migrations".into());
     }
-    let endpoints = table.get("endpoint").and_then(toml::Value::as_array)?;
-    for (i, e) in endpoints.iter().enumerate() {
-        for key in ["component", "schema", "query_schema"] {
-            if escapes(e.get(key)) {
-                return Some(format!("endpoint[{i}].{key}"));
-            }
-        }
-    }
-    None
+    raw.endpoint.iter().enumerate().find_map(|(i, e)| {
+        e.files().into_iter().find(|(_, p)| p.is_some_and(leaves_folder)).map(|(key, _)| format!("endpoint[{i}].{key}"))
+    })
 }
 
-/// Whether `path` is `dir` or below it, without `..` on the way.
-fn inside(dir: &Path, path: &Path) -> bool {
-    path.strip_prefix(dir).is_ok_and(|rest| rest.components().all(|c| matches!(c, std::path::Component::Normal(_))))
+/// Whether `path` is absolute or has a `..` in it.
+fn leaves_folder(path: &str) -> bool {
+    Path::new(path).components().any(|c| !matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir))
 }
 
 #[cfg(test)]
@@ -156,12 +129,13 @@ mod tests {
 
     #[test]
     fn paths_stay_inside_the_app() {
-        let dir = Path::new("/data/bundles/abc");
-        assert!(inside(dir, &dir.join("c/x.wasm")));
-        assert!(!inside(dir, &dir.join("../x.wasm")));
-        assert!(!inside(dir, &dir.join("c/../../x.wasm")));
-        assert!(!inside(dir, Path::new("/etc/passwd")));
-        let manifest = |e: &str| format!("[app]\nname = \"a\"\n[[endpoint]]\nroute = \"GET /x\"\n{e}\n");
+        assert!(!leaves_folder("c/x.wasm"));
+        assert!(leaves_folder("../x.wasm"));
+        assert!(leaves_folder("c/../../x.wasm"));
+        assert!(leaves_folder("/etc/passwd"));
+        let manifest = |e: &str| -> RawManifest {
+            toml::from_str(&format!("[app]\nname = \"a\"\n[[endpoint]]\nroute = \"GET /x\"\n{e}\n")).unwrap()
+        };
         assert_eq!(escaping_path(&manifest("component = \"c/x.wasm\"")), None);
         assert_eq!(escaping_path(&manifest("component = \"./x.wasm\"")), None);
         assert_eq!(escaping_path(&manifest("component = \"/etc/passwd\"")).as_deref(), Some("endpoint[0].component"));

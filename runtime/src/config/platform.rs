@@ -267,6 +267,17 @@ pub(super) struct RawEndpoint {
     secrets: Vec<String>,
 }
 
+impl RawEndpoint {
+    /// The files this endpoint names, by key, as written.
+    pub(super) fn files(&self) -> [(&'static str, Option<&str>); 3] {
+        [
+            ("component", Some(self.component.as_str())),
+            ("schema", self.schema.as_deref()),
+            ("query_schema", self.query_schema.as_deref()),
+        ]
+    }
+}
+
 /// Environment overrides, read once by the CLI and passed in so loading stays pure.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
