@@ -45,7 +45,7 @@ impl ArtifactCache {
         engine: &Engine,
         wasm: &[u8],
         shared: Option<&Store>,
-        timeout: Duration,
+        timeout: Option<Duration>,
     ) -> Result<(Component, Origin), String> {
         let path = self.path_for(engine, wasm);
         if path.exists() {
@@ -102,10 +102,10 @@ impl ArtifactCache {
     }
 }
 
-/// Compiles on a thread of its own and waits at most `timeout`. A compile that
-/// takes longer is reported as failed; its thread runs on to the end (Cranelift
-/// cannot be interrupted) but nothing waits for it.
-fn compile_within(engine: &Engine, wasm: &[u8], timeout: Duration) -> Result<Vec<u8>, String> {
+/// Compiles on a thread of its own and waits at most `timeout` (for ever with
+/// `None`). A compile that takes longer is reported as failed; its thread runs
+/// on to the end (Cranelift cannot be interrupted) but nothing waits for it.
+fn compile_within(engine: &Engine, wasm: &[u8], timeout: Option<Duration>) -> Result<Vec<u8>, String> {
     let (tx, rx) = std::sync::mpsc::channel();
     let engine = engine.clone();
     let wasm = wasm.to_vec();
@@ -115,6 +115,9 @@ fn compile_within(engine: &Engine, wasm: &[u8], timeout: Duration) -> Result<Vec
             let _ = tx.send(engine.precompile_component(&wasm).map_err(|e| format!("{e:#}")));
         })
         .map_err(|e| format!("cannot start a compile thread: {e}"))?;
+    let Some(timeout) = timeout else {
+        return rx.recv().map_err(|_| "the compile thread stopped without an answer".to_string())?;
+    };
     match rx.recv_timeout(timeout) {
         Ok(result) => result,
         Err(_) => Err(format!(

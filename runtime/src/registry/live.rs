@@ -253,7 +253,9 @@ impl Registry {
                 cache: &cache,
                 shared: Some(&store),
                 max_component_bytes: config.sandbox.max_component_bytes,
-                compile_timeout: config.sandbox.compile_timeout,
+                // Only uploads are untrusted work to bound; the operator's own
+                // endpoints (a Python one is 18 MB) compile however long they take.
+                compile_timeout: (!from_source).then_some(config.sandbox.compile_timeout),
                 outbound: &config.outbound,
                 build_dir: from_source.then_some(config.platform.build_dir.as_path()),
                 label,

@@ -79,8 +79,9 @@ pub struct Loader<'a> {
     pub shared: Option<&'a Store>,
     /// The largest component accepted.
     pub max_component_bytes: usize,
-    /// The longest a compile may take.
-    pub compile_timeout: Duration,
+    /// The longest a compile may take: bounded for uploaded components
+    /// (untrusted work), `None` for the operator's own platform.toml.
+    pub compile_timeout: Option<Duration>,
     /// Outbound HTTP limits.
     pub outbound: &'a OutboundSettings,
     /// Cargo's target dir for source folders; `None`: components must be `.wasm` files.
