@@ -36,6 +36,8 @@ pub struct Stats {
     pub requests: AtomicU64,
     /// Of those, refused by the gate (no instance created).
     pub refused_by_gate: AtomicU64,
+    /// Connections open on the public listener now.
+    pub connections: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// Why the platform could not start; printed as one message before exiting.

@@ -32,6 +32,8 @@ pub enum ErrorCode {
     NotFound,
     /// 405: the path exists but not for this method; `Allow` lists the methods.
     MethodNotAllowed,
+    /// 408: the request body did not arrive within the body read timeout.
+    RequestTimeout,
     /// 409: the guest reports a conflict.
     Conflict,
     /// 413: the body is over the endpoint's limit.
@@ -50,10 +52,14 @@ pub enum ErrorCode {
     GuestTrap,
     /// 500: the guest grew its memory past the endpoint's limit.
     GuestMemoryExceeded,
+    /// 500: the guest overflowed its call stack.
+    GuestStackOverflow,
     /// 500: the guest returned something that is not a valid HTTP response.
     GuestInvalidResponse,
     /// 503: every sandbox slot stayed busy for the queue timeout.
     Overloaded,
+    /// 503: the tenant already runs as many instances as its share allows.
+    TenantOverloaded,
     /// 503: the guest reports a backing service is unavailable.
     ServiceUnavailable,
     /// 503: the rate limiter's store (Redis) did not answer and the platform fails closed.
@@ -75,6 +81,7 @@ impl ErrorCode {
         Self::CorsRejected,
         Self::NotFound,
         Self::MethodNotAllowed,
+        Self::RequestTimeout,
         Self::Conflict,
         Self::PayloadTooLarge,
         Self::UnsupportedMediaType,
@@ -84,8 +91,10 @@ impl ErrorCode {
         Self::InternalError,
         Self::GuestTrap,
         Self::GuestMemoryExceeded,
+        Self::GuestStackOverflow,
         Self::GuestInvalidResponse,
         Self::Overloaded,
+        Self::TenantOverloaded,
         Self::ServiceUnavailable,
         Self::RateLimitUnavailable,
         Self::GuestTimeout,
@@ -99,15 +108,20 @@ impl ErrorCode {
             Self::Forbidden | Self::InsufficientScope | Self::CorsRejected => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Conflict => StatusCode::CONFLICT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Unprocessable | Self::DeployRejected => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimitExceeded => StatusCode::TOO_MANY_REQUESTS,
-            Self::InternalError | Self::GuestTrap | Self::GuestMemoryExceeded | Self::GuestInvalidResponse => {
-                StatusCode::INTERNAL_SERVER_ERROR
+            Self::InternalError
+            | Self::GuestTrap
+            | Self::GuestMemoryExceeded
+            | Self::GuestStackOverflow
+            | Self::GuestInvalidResponse => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Overloaded | Self::TenantOverloaded | Self::ServiceUnavailable | Self::RateLimitUnavailable => {
+                StatusCode::SERVICE_UNAVAILABLE
             }
-            Self::Overloaded | Self::ServiceUnavailable | Self::RateLimitUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::GuestTimeout => StatusCode::GATEWAY_TIMEOUT,
         }
     }
@@ -125,6 +139,7 @@ impl ErrorCode {
             Self::CorsRejected => "CORS_REJECTED",
             Self::NotFound => "NOT_FOUND",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::RequestTimeout => "REQUEST_TIMEOUT",
             Self::Conflict => "CONFLICT",
             Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
@@ -134,8 +149,10 @@ impl ErrorCode {
             Self::InternalError => "INTERNAL_ERROR",
             Self::GuestTrap => "GUEST_TRAP",
             Self::GuestMemoryExceeded => "GUEST_MEMORY_EXCEEDED",
+            Self::GuestStackOverflow => "GUEST_STACK_OVERFLOW",
             Self::GuestInvalidResponse => "GUEST_INVALID_RESPONSE",
             Self::Overloaded => "OVERLOADED",
+            Self::TenantOverloaded => "TENANT_OVERLOADED",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             Self::RateLimitUnavailable => "RATE_LIMIT_UNAVAILABLE",
             Self::GuestTimeout => "GUEST_TIMEOUT",

@@ -207,6 +207,77 @@ impl Server {
         json(resp).await["data"].clone()
     }
 
+    /// The server process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The server process's resident memory, in bytes (Linux's `/proc`).
+    pub fn resident_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    }
+
+    /// Waits (without blocking the runtime) until the log contains every one
+    /// of `needles`, or `timeout` passes; whether it did.
+    pub async fn until_log(&self, needles: &[&str], timeout: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let log = self.log();
+            if needles.iter().all(|n| log.contains(n)) {
+                return true;
+            }
+            if tokio::time::Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Creates a tenant through the admin API with `settings` (JSON); panics if refused.
+    pub async fn create_tenant(&self, name: &str, settings: serde_json::Value) {
+        let (status, body) = self
+            .admin_call(
+                reqwest::Method::POST,
+                "/admin/v1/tenants",
+                Some(serde_json::json!({"name": name, "settings": settings})),
+            )
+            .await;
+        assert_eq!(status, 201, "creating tenant {name}: {body}");
+    }
+
+    /// An admin API call with the admin token: (status, JSON body).
+    pub async fn admin_call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut req = client().request(method, self.admin_url(path)).bearer_auth(ADMIN_TOKEN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        (resp.status().as_u16(), json(resp).await)
+    }
+
+    /// Uploads an app bundle (a tar) to `tenant` with the admin token: (status, JSON body).
+    pub async fn deploy(&self, tenant: &str, tar: Vec<u8>) -> (u16, serde_json::Value) {
+        let resp = client()
+            .post(self.admin_url(&format!("/admin/v1/tenants/{tenant}/apps")))
+            .bearer_auth(ADMIN_TOKEN)
+            .header("content-type", "application/x-tar")
+            .body(tar)
+            .send()
+            .await
+            .unwrap();
+        (resp.status().as_u16(), json(resp).await)
+    }
+
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
@@ -230,6 +301,17 @@ pub fn run_to_exit(subcommand: &str, config: &str) -> (ExitStatus, String, Strin
     let (mut cmd, _dir) = command(subcommand, config);
     let out = cmd.output().expect("running gatehouse");
     (out.status, String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// An app bundle (a tar): `gatehouse.toml` for app `name` with `manifest`
+/// (TOML after the `[app]` table) and `files` (path, contents).
+pub fn app_bundle(name: &str, manifest: &str, files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = gatehouse::registry::Bundle::default();
+    b.files.insert("gatehouse.toml".into(), format!("[app]\nname = \"{name}\"\n\n{manifest}").into_bytes());
+    for (path, data) in files {
+        b.files.insert(path.to_string(), data.to_vec());
+    }
+    b.to_tar().expect("a tar of the bundle")
 }
 
 /// An async HTTP client with no proxy and no connection reuse surprises.

@@ -463,8 +463,26 @@ async fn a_component_that_compiles_too_slowly_is_refused() {
     let (status, body) = deploy(&s, "acme", bundle("slow", manifest, &[("fresh.wasm", &fresh)]), ADMIN_TOKEN).await;
     assert_eq!(status, 422, "{body}");
     assert!(body["error"].as_str().unwrap().contains("did not compile within"), "{body}");
+    // The compile ran in a child process, killed at the deadline: nothing keeps compiling.
+    assert_eq!(compile_children(s.pid()), 0, "a timed-out compile is still running");
     // The platform keeps serving.
     assert_eq!(client().get(s.url("/api/who")).send().await.unwrap().status(), 200);
+}
+
+/// Compile children (`gatehouse __compile-component`) of process `parent` still alive.
+fn compile_children(parent: u32) -> usize {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return 0 };
+    entries
+        .flatten()
+        .filter(|e| {
+            let dir = e.path();
+            let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
+            // Field 4 is the parent's pid; the name in field 2 may hold spaces, so split after ')'.
+            let ppid = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+            let cmdline = std::fs::read(dir.join("cmdline")).unwrap_or_default();
+            ppid == Some(parent) && String::from_utf8_lossy(&cmdline).contains("__compile-component")
+        })
+        .count()
 }
 
 #[tokio::test]

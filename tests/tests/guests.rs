@@ -657,3 +657,17 @@ async fn db_probe_on_postgres_rolls_back_and_limits() {
     assert!(probe_json(&s, "write").await["ok"].is_string());
     assert_eq!(probe_json(&s, "count").await["count"], 2);
 }
+
+/// The hostile guest's own test (its acts are the hostile-tenant suite's):
+/// on an endpoint without authentication the gate consumes no credential, so
+/// a guest with a scheme of its own still sees `Authorization`.
+#[tokio::test]
+async fn hostile() {
+    let s = with_hello("GET /probe", guests::HOSTILE, "");
+    let resp = client().get(s.url("/probe?do=headers")).header("authorization", "Basic dTpw").send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(json(resp).await["data"]["authorization"], "Basic dTpw");
+    let resp = client().get(s.url("/probe?do=nothing")).send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    hello_is_healthy(&s).await;
+}

@@ -40,6 +40,7 @@ impl wit::Host for LogState {
             return;
         }
         let message = truncate(&message, MAX_LOG_MESSAGE_BYTES);
+        let message = printable(&message);
         macro_rules! emit {
             ($lvl:ident) => {
                 tracing::$lvl!(target: "gatehouse::guest", tenant = %c.tenant, route = %c.route, request_id = %c.request_id, "{message}")
@@ -53,6 +54,24 @@ impl wit::Host for LogState {
             wit::Level::Error => emit!(error),
         }
     }
+}
+
+/// A guest's text as one log line: control characters (newlines, carriage
+/// returns, terminal escapes) written as `\n`, `\r`, `\u{1b}`…, so a guest can
+/// neither forge a log line of the platform's nor repaint an operator's terminal.
+pub(crate) fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
 }
 
 fn truncate(message: &str, max: usize) -> std::borrow::Cow<'_, str> {
@@ -88,6 +107,15 @@ mod tests {
         let t = truncate(&s, 5);
         assert_eq!(t, "éé…");
         assert_eq!(truncate("short", 10), "short");
+    }
+
+    #[test]
+    fn control_characters_cannot_forge_lines() {
+        assert_eq!(printable("ok line"), "ok line");
+        assert_eq!(
+            printable("done\n2026-01-01T00:00:00Z  INFO gatehouse::access: forged\r\u{1b}[2J"),
+            "done\\n2026-01-01T00:00:00Z  INFO gatehouse::access: forged\\r\\u{1b}[2J"
+        );
     }
 
     #[test]

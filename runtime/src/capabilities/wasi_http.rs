@@ -92,6 +92,8 @@ impl WasiHttpHooks for HttpOutState {
 }
 
 fn log_refusal(c: &crate::sandbox::RequestContext, url: &str, e: &wit::HttpError) {
+    let url = super::http_out::redact_query(url);
+    let url = url.as_str();
     tracing::warn!(
         tenant = %c.tenant, route = %c.route, request_id = %c.request_id, url,
         "outbound wasi:http request refused or failed: {e:?}"

@@ -108,6 +108,14 @@ enum KeysCommand {
 
 /// Parses the arguments and runs; returns the process exit code.
 pub fn main() -> std::process::ExitCode {
+    // A compile child (see `sandbox::compiler`): no config, no runtime, no log.
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some(crate::sandbox::COMPILE_SUBCOMMAND) {
+        return crate::sandbox::run_compile_child(&args[2..]);
+    }
+    if let Ok(me) = std::env::current_exe() {
+        crate::sandbox::compile_in_children(me);
+    }
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,

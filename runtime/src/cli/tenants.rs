@@ -50,6 +50,15 @@ pub(super) struct SettingsArgs {
     /// Request body, at most.
     #[arg(long)]
     body_kb: Option<u64>,
+    /// Instances it may run at once (its share of the pool).
+    #[arg(long)]
+    max_concurrent: Option<u32>,
+    /// The most CPU time any of its endpoints may ask for, per request.
+    #[arg(long)]
+    cpu_ms: Option<u64>,
+    /// The most wall time any of its endpoints may ask for, per request.
+    #[arg(long)]
+    wall_ms: Option<u64>,
     /// Session tokens: HS256, RS256 or ES256.
     #[arg(long)]
     session_algorithm: Option<String>,
@@ -117,6 +126,9 @@ impl SettingsArgs {
                 memory_mb: self.memory_mb,
                 rate_limit,
                 body_kb: self.body_kb,
+                max_concurrent: self.max_concurrent,
+                cpu_ms: self.cpu_ms,
+                wall_ms: self.wall_ms,
             },
             session,
         })
@@ -130,7 +142,7 @@ pub(super) async fn run(config: &PlatformConfig, action: TenantsCommand) -> std:
     };
     let checked = |settings: SettingsArgs| -> Result<String, String> {
         let s = settings.settings()?;
-        s.check(config.max_memory_bytes())?;
+        s.check(config)?;
         Ok(serde_json::to_string(&s).unwrap_or_default())
     };
     match action {

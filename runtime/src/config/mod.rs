@@ -7,6 +7,7 @@ mod platform;
 mod policy;
 mod route;
 mod secret;
+mod server;
 
 pub use duration::parse_duration;
 pub use error::ConfigError;
@@ -20,3 +21,4 @@ pub use policy::{
 };
 pub use route::{Method, RoutePattern};
 pub use secret::Secret;
+pub use server::ServerSection;

@@ -36,6 +36,8 @@ pub struct PlatformConfig {
     pub database: DatabaseSection,
     /// `[deploy]`: app uploads.
     pub deploy: DeploySection,
+    /// `[server]`: connection timeouts and limits of the public listener.
+    pub server: super::ServerSection,
 }
 
 /// `[deploy]`: how app uploads are bounded and kept.
@@ -68,6 +70,7 @@ pub struct DatabaseSection {
 struct RawDatabase {
     migrations: Option<String>,
     statement_timeout: Option<String>,
+    migration_timeout: Option<String>,
     max_rows: Option<usize>,
     max_result_kb: Option<usize>,
 }
@@ -137,6 +140,8 @@ pub struct SandboxSection {
     pub max_memory_bytes: usize,
     /// The longest compiling one uploaded component may take.
     pub compile_timeout: Duration,
+    /// Instances one tenant may hold at once unless its `quotas.maxConcurrent` says otherwise.
+    pub max_instances_per_tenant: u32,
 }
 
 /// One `[[endpoint]]`.
@@ -201,6 +206,8 @@ struct RawFile {
     database: RawDatabase,
     #[serde(default)]
     deploy: RawDeploy,
+    #[serde(default)]
+    server: super::server::RawServer,
     /// Named secrets; a name not here is looked up in the environment.
     #[serde(default)]
     secrets: BTreeMap<String, String>,
@@ -240,6 +247,7 @@ struct RawSandbox {
     max_component_mb: Option<u64>,
     max_memory_mb: Option<u64>,
     compile_timeout: Option<String>,
+    max_instances_per_tenant: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -265,6 +273,8 @@ pub(super) struct RawEndpoint {
     allowed_hosts: Vec<String>,
     #[serde(default)]
     secrets: Vec<String>,
+    #[serde(default)]
+    forward_credentials: bool,
 }
 
 impl RawEndpoint {
@@ -438,6 +448,10 @@ impl PlatformConfig {
             database.limits.statement_timeout =
                 super::parse_duration(t).map_err(|p| invalid("database.statement_timeout".into(), p))?;
         }
+        if let Some(t) = &raw.database.migration_timeout {
+            database.limits.migration_timeout =
+                super::parse_duration(t).map_err(|p| invalid("database.migration_timeout".into(), p))?;
+        }
         if let Some(n) = raw.database.max_rows {
             database.limits.max_rows = n;
         }
@@ -466,8 +480,12 @@ impl PlatformConfig {
         if max_memory_mb == 0 || max_memory_mb > MAX_MEMORY_MB {
             return Err(invalid("sandbox.max_memory_mb".into(), format!("must be between 1 and {MAX_MEMORY_MB}")));
         }
+        let max_instances = raw.sandbox.max_instances.unwrap_or(DEFAULT_MAX_INSTANCES);
         let sandbox = SandboxSection {
-            max_instances: raw.sandbox.max_instances.unwrap_or(DEFAULT_MAX_INSTANCES),
+            max_instances,
+            // Half the pool by default: one tenant flooding the node leaves the
+            // other half to everyone else.
+            max_instances_per_tenant: raw.sandbox.max_instances_per_tenant.unwrap_or((max_instances / 2).max(1)),
             queue_timeout,
             max_component_bytes: mb(raw.sandbox.max_component_mb.unwrap_or(DEFAULT_MAX_COMPONENT_MB)),
             max_memory_bytes: mb(max_memory_mb),
@@ -480,7 +498,14 @@ impl PlatformConfig {
         if sandbox.max_instances == 0 || sandbox.max_instances > 10_000 {
             return Err(invalid("sandbox.max_instances".into(), "must be between 1 and 10000".into()));
         }
+        if sandbox.max_instances_per_tenant == 0 || sandbox.max_instances_per_tenant > sandbox.max_instances {
+            return Err(invalid(
+                "sandbox.max_instances_per_tenant".into(),
+                format!("must be between 1 and sandbox.max_instances ({})", sandbox.max_instances),
+            ));
+        }
 
+        let server = super::server::resolve(&raw.server).map_err(|(k, p)| invalid(k, p))?;
         let secrets = policy::SecretSource { table: &raw.secrets, from_env: true };
         let endpoints = parse_endpoints(path, raw.endpoint, &base, limits, &secrets)?;
         Ok(Self {
@@ -495,6 +520,7 @@ impl PlatformConfig {
             outbound,
             database,
             deploy,
+            server,
         })
     }
 
@@ -550,6 +576,7 @@ pub(super) fn parse_endpoints(
             upload: e.upload,
             allowed_hosts: e.allowed_hosts,
             secrets: e.secrets,
+            forward_credentials: e.forward_credentials,
         };
         let policy = policy::endpoint_policy(&raw_policy, &format!("endpoint[{index}]"), base, secrets)
             .map_err(|(k, p)| invalid(k, p))?;

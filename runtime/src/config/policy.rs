@@ -149,6 +149,11 @@ pub struct EndpointPolicy {
     /// `secrets`: each granted name and its value from `[secrets]` or the
     /// environment (none if unset there; the admin API may set it later).
     pub secrets: BTreeMap<String, Option<super::Secret>>,
+    /// `forward_credentials`: the guest also sees the `Authorization` header,
+    /// `X-API-Key` and the session cookie that the gate consumed. Off by
+    /// default: the guest has `auth::current()`, and a credential it never
+    /// sees is one it cannot leak or replay.
+    pub forward_credentials: bool,
 }
 
 /// JWT algorithms accepted for sessions; `none` and everything else are refused.
@@ -352,6 +357,7 @@ pub(super) struct RawPolicy {
     pub(super) upload: Option<RawUpload>,
     pub(super) allowed_hosts: Vec<String>,
     pub(super) secrets: Vec<String>,
+    pub(super) forward_credentials: bool,
 }
 
 /// Where named secrets come from: platform.toml's `[secrets]` then the
@@ -490,6 +496,7 @@ pub(super) fn endpoint_policy(
         signature,
         cors,
         upload,
+        forward_credentials: raw.forward_credentials,
     })
 }
 

@@ -12,6 +12,14 @@ use crate::error::{ApiError, ErrorCode};
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// Longest signature header read. Stripe's and Standard Webhooks' headers are a
+/// timestamp and one or two signatures (a few hundred bytes); anything longer
+/// is refused before any HMAC is computed, so an anonymous caller cannot make
+/// the gate parse or hash on its behalf.
+pub const MAX_SIGNATURE_HEADER_BYTES: usize = 2048;
+/// Signatures one header may offer (key rotation sends two; a few spare).
+pub const MAX_SIGNATURE_CANDIDATES: usize = 5;
+
 /// Verifies `body` against the signature header; `now` is unix seconds.
 pub fn verify(policy: &SignaturePolicy, headers: &HeaderMap, body: &[u8], now: u64) -> Result<(), ApiError> {
     let refuse =
@@ -19,6 +27,11 @@ pub fn verify(policy: &SignaturePolicy, headers: &HeaderMap, body: &[u8], now: u
     let Some(value) = headers.get(policy.header.as_str()).and_then(|v| v.to_str().ok()) else {
         return refuse(&format!("the {} header is missing", policy.header));
     };
+    if value.len() > MAX_SIGNATURE_HEADER_BYTES {
+        return refuse(&format!("the {} header is over {MAX_SIGNATURE_HEADER_BYTES} bytes", policy.header));
+    }
+    let too_many =
+        |n: usize| refuse(&format!("the header offers {n} signatures; at most {MAX_SIGNATURE_CANDIDATES} are checked"));
     match policy.scheme {
         SignatureScheme::Stripe => {
             let mut timestamp = None;
@@ -34,6 +47,9 @@ pub fn verify(policy: &SignaturePolicy, headers: &HeaderMap, body: &[u8], now: u
             if candidates.is_empty() {
                 return refuse("no v1= signature");
             }
+            if candidates.len() > MAX_SIGNATURE_CANDIDATES {
+                return too_many(candidates.len());
+            }
             if now.abs_diff(t) > policy.tolerance.as_secs() {
                 return refuse(&format!(
                     "its timestamp is {} s from now, outside the {} s tolerance (a replay?)",
@@ -41,9 +57,9 @@ pub fn verify(policy: &SignaturePolicy, headers: &HeaderMap, body: &[u8], now: u
                     policy.tolerance.as_secs()
                 ));
             }
-            let mut signed = format!("{t}.").into_bytes();
-            signed.extend_from_slice(body);
-            if candidates.iter().any(|c| matches(policy.secret.expose(), &signed, c)) {
+            // One HMAC over the body, compared with each candidate.
+            let expected = hmac(policy.secret.expose().as_bytes(), &[format!("{t}.").as_bytes(), body]);
+            if candidates.iter().any(|c| hex::decode(c).is_ok_and(|c| equal(&expected, &c))) {
                 Ok(())
             } else {
                 refuse("no v1 signature matches the body")
@@ -69,20 +85,19 @@ pub fn verify(policy: &SignaturePolicy, headers: &HeaderMap, body: &[u8], now: u
                 Some(k) => b64.decode(k).unwrap_or_else(|_| k.as_bytes().to_vec()),
                 None => secret.as_bytes().to_vec(),
             };
-            let mut signed = format!("{id}.{t}.").into_bytes();
-            signed.extend_from_slice(body);
             // Several space-separated signatures may be sent during key rotation.
-            let ok = value.split(' ').filter_map(|s| s.strip_prefix("v1,")).any(|sig| {
-                let Ok(expected) = b64.decode(sig) else { return false };
-                let mut mac = HmacSha256::new_from_slice(&key).expect("HMAC takes any key length");
-                mac.update(&signed);
-                mac.verify_slice(&expected).is_ok()
-            });
+            let candidates: Vec<&str> = value.split(' ').filter_map(|s| s.strip_prefix("v1,")).collect();
+            if candidates.len() > MAX_SIGNATURE_CANDIDATES {
+                return too_many(candidates.len());
+            }
+            let expected = hmac(&key, &[format!("{id}.{t}.").as_bytes(), body]);
+            let ok = candidates.iter().any(|sig| b64.decode(sig).is_ok_and(|c| equal(&expected, &c)));
             if ok { Ok(()) } else { refuse("no v1 signature matches the body") }
         }
         SignatureScheme::HmacSha256 => {
             let sig = value.trim().strip_prefix("sha256=").unwrap_or(value.trim());
-            if matches(policy.secret.expose(), body, sig) {
+            let expected = hmac(policy.secret.expose().as_bytes(), &[body]);
+            if hex::decode(sig).is_ok_and(|c| equal(&expected, &c)) {
                 Ok(())
             } else {
                 refuse("the signature does not match the body")
@@ -91,12 +106,19 @@ pub fn verify(policy: &SignaturePolicy, headers: &HeaderMap, body: &[u8], now: u
     }
 }
 
-/// Constant-time comparison of HMAC(secret, data) with a hex signature.
-fn matches(secret: &str, data: &[u8], hex_sig: &str) -> bool {
-    let Ok(expected) = hex::decode(hex_sig) else { return false };
-    let mut mac = HmacSha256::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
-    mac.update(data);
-    mac.verify_slice(&expected).is_ok()
+/// HMAC-SHA256 of the parts, in order, under `key`.
+fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes any key length");
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+/// Constant-time comparison of a computed MAC with an offered one.
+fn equal(expected: &[u8; 32], offered: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    offered.len() == expected.len() && bool::from(expected.as_slice().ct_eq(offered))
 }
 
 /// Signs like Standard Webhooks (Dodo Payments) does: the three header values.
@@ -194,5 +216,18 @@ mod tests {
         assert!(verify(&p, &headers(&format!("sha256={sig}")), b"payload", 0).is_ok());
         assert!(verify(&p, &headers(&sig), b"payload2", 0).is_err());
         assert!(verify(&p, &headers("zz"), b"payload", 0).is_err());
+    }
+
+    #[test]
+    fn candidate_count_and_header_length_are_bounded() {
+        let p = policy(SignatureScheme::Stripe);
+        let body = b"{}";
+        let good = stripe_header("whsec_test", 1000, body);
+        let five = format!("{good}{}", ",v1=00".repeat(MAX_SIGNATURE_CANDIDATES - 1));
+        assert!(verify(&p, &headers(&five), body, 1000).is_ok());
+        let six = format!("{good}{}", ",v1=00".repeat(MAX_SIGNATURE_CANDIDATES));
+        assert!(verify(&p, &headers(&six), body, 1000).unwrap_err().message.contains("at most"));
+        let long = format!("{good},x={}", "a".repeat(MAX_SIGNATURE_HEADER_BYTES));
+        assert!(verify(&p, &headers(&long), body, 1000).unwrap_err().message.contains("bytes"));
     }
 }

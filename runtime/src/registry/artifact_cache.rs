@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
+use crate::sandbox::Sandbox;
 use crate::store::Store;
 
 /// Where a compiled component came from.
@@ -42,11 +43,12 @@ impl ArtifactCache {
     /// request path (`spawn_blocking`); it may block on the store.
     pub fn load_or_compile(
         &self,
-        engine: &Engine,
+        sandbox: &Sandbox,
         wasm: &[u8],
         shared: Option<&Store>,
         timeout: Option<Duration>,
     ) -> Result<(Component, Origin), String> {
+        let engine = sandbox.engine();
         let path = self.path_for(engine, wasm);
         if path.exists() {
             // SAFETY: `deserialize_file` trusts its input to be wasmtime's own
@@ -79,7 +81,11 @@ impl ArtifactCache {
                 return Ok((component, Origin::Shared));
             }
         }
-        let compiled = compile_within(engine, wasm, timeout)?;
+        let compiled = match (timeout, crate::sandbox::child_binary()) {
+            // Untrusted work with a deadline: in a child, killed at the deadline.
+            (Some(t), Some(binary)) => crate::sandbox::compile_in_child(binary, sandbox.settings, wasm, t)?,
+            _ => compile_within(engine, wasm, timeout)?,
+        };
         if let Err(e) = write_atomically(&path, &compiled) {
             tracing::warn!(path = %path.display(), "could not cache the compiled component ({e}); serving it anyway");
         }
@@ -88,7 +94,10 @@ impl ArtifactCache {
         {
             tracing::warn!("could not share the compiled component ({e}); other nodes will compile it");
         }
-        // SAFETY: `compiled` is what `precompile_component` just produced with this engine.
+        // SAFETY: `compiled` is what `precompile_component` just produced with
+        // this engine's configuration: here, or in a compile child, which is
+        // this same binary building an engine from the same settings
+        // (`sandbox::compiler`); a mismatch fails wasmtime's header check.
         #[allow(unsafe_code)]
         let component = unsafe { Component::deserialize(engine, &compiled) }.map_err(|e| format!("{e:#}"))?;
         Ok((component, Origin::Compiled))
@@ -105,6 +114,7 @@ impl ArtifactCache {
 /// Compiles on a thread of its own and waits at most `timeout` (for ever with
 /// `None`). A compile that takes longer is reported as failed; its thread runs
 /// on to the end (Cranelift cannot be interrupted) but nothing waits for it.
+/// Used only where no compile child can be started (see `sandbox::compiler`).
 fn compile_within(engine: &Engine, wasm: &[u8], timeout: Option<Duration>) -> Result<Vec<u8>, String> {
     let (tx, rx) = std::sync::mpsc::channel();
     let engine = engine.clone();

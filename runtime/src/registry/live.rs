@@ -33,8 +33,17 @@ pub struct Registry {
     sandbox: Arc<Sandbox>,
     secrets: Arc<SecretBook>,
     cache: ArtifactCache,
-    /// One change at a time: deploys, rollbacks and syncs never interleave.
-    changes: tokio::sync::Mutex<()>,
+    /// One change at a time per tenant: a tenant's deploys, rollbacks and
+    /// settings changes queue behind each other, never behind another
+    /// tenant's (whose migration or compile may be slow or hostile).
+    tenant_locks: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// One sync at a time. A sync never waits for a tenant that is changing:
+    /// it skips it and tries again on the next tick.
+    syncing: tokio::sync::Mutex<()>,
+    /// Held only for the in-memory read-modify-write of the directory (no
+    /// await inside), so concurrent changes of different tenants never lose
+    /// each other's swap. A std mutex: it is never held across an await.
+    swapping: std::sync::Mutex<()>,
     /// Components compiled and taken from a cache since start.
     pub compiled: AtomicU64,
     /// Components taken from this node's cache or the shared store.
@@ -110,7 +119,9 @@ impl Registry {
             sandbox,
             secrets,
             cache,
-            changes: tokio::sync::Mutex::new(()),
+            tenant_locks: std::sync::Mutex::default(),
+            syncing: tokio::sync::Mutex::new(()),
+            swapping: std::sync::Mutex::new(()),
             compiled: AtomicU64::new(0),
             cached: AtomicU64::new(0),
         };
@@ -133,6 +144,16 @@ impl Registry {
         Ok(registry)
     }
 
+    /// The change lock of one tenant, held for the whole of a change to it.
+    async fn lock_tenant(&self, name: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        self.tenant_lock(name).lock_owned().await
+    }
+
+    fn tenant_lock(&self, name: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut locks = self.tenant_locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(name.to_string()).or_default().clone()
+    }
+
     /// The directory requests resolve against.
     pub fn directory(&self) -> arc_swap::Guard<Arc<Directory>> {
         self.directory.load()
@@ -144,6 +165,7 @@ impl Registry {
     }
 
     fn swap(&self, change: impl FnOnce(&mut Directory)) {
+        let _swapping = self.swapping.lock().unwrap_or_else(|p| p.into_inner());
         let current = self.directory.load_full();
         let mut next = Directory {
             tenants: current.tenants.clone(),
@@ -217,13 +239,14 @@ impl Registry {
             None if is_config_tenant => self.config.rate_limit.tenant,
             None => None,
         };
-        let quotas = settings.resolved_quotas(&self.config.limits, self.config.max_memory_bytes());
+        let quotas = settings.resolved_quotas(&self.config);
         let routes = assemble(&base, &apps)?;
         Ok(Tenant {
             name: record.name.as_str().into(),
             sessions,
             rate_ceiling,
             quotas,
+            share: Arc::new(crate::sandbox::TenantShare::new(quotas.max_concurrent)),
             services,
             routes,
             base,
@@ -351,6 +374,14 @@ impl Registry {
                     "quotas.bodyKb",
                 ));
             }
+            if e.limits.cpu > tenant.quotas.cpu {
+                let (asked, most) = (e.limits.cpu.as_millis() as usize, tenant.quotas.cpu.as_millis() as usize);
+                return Err(over("cpu_ms", asked, most, "quotas.cpuMs"));
+            }
+            if e.limits.wall > tenant.quotas.wall {
+                let (asked, most) = (e.limits.wall.as_millis() as usize, tenant.quotas.wall.as_millis() as usize);
+                return Err(over("wall_ms", asked, most, "quotas.wallMs"));
+            }
         }
         let endpoints = self
             .load_blocking(manifest.endpoints.clone(), tenant.name.to_string(), tenant.services.clone(), false)
@@ -366,7 +397,7 @@ impl Registry {
         let started = Instant::now();
         let compiled_before = self.compiled.load(Ordering::Relaxed);
         let bundle = Bundle::from_tar(tar, self.config.deploy.max_bundle_bytes).map_err(ChangeError::Rejected)?;
-        let _change = self.changes.lock().await;
+        let _change = self.lock_tenant(tenant_name).await;
         let tenant = self.live_tenant(tenant_name).await?;
         std::fs::create_dir_all(self.bundles_dir()).map_err(|e| ChangeError::Unavailable(e.to_string()))?;
         let dir = bundle.unpack(&self.bundles_dir()).map_err(|e| ChangeError::Unavailable(e.to_string()))?;
@@ -412,7 +443,7 @@ impl Registry {
 
     /// Makes `version` of an app the live one again (it was checked when deployed).
     pub async fn rollback(&self, tenant_name: &str, app: &str, version: i64) -> Result<(), ChangeError> {
-        let _change = self.changes.lock().await;
+        let _change = self.lock_tenant(tenant_name).await;
         let tenant = self.live_tenant(tenant_name).await?;
         let record = self.store.get_deployment(tenant_name, app, version).await?.ok_or_else(|| {
             ChangeError::NotFound(format!("app {app} of tenant {tenant_name} has no version {version}"))
@@ -429,7 +460,7 @@ impl Registry {
 
     /// Takes an app offline; its versions are kept for a later rollback.
     pub async fn undeploy(&self, tenant_name: &str, app: &str) -> Result<(), ChangeError> {
-        let _change = self.changes.lock().await;
+        let _change = self.lock_tenant(tenant_name).await;
         let tenant = self.live_tenant(tenant_name).await?;
         if !self.store.set_active_version(tenant_name, app, None).await? {
             return Err(ChangeError::NotFound(format!("tenant {tenant_name} has no app {app}")));
@@ -440,19 +471,37 @@ impl Registry {
     }
 
     /// The live tenant `name`; if this node has not seen it yet (made a moment
-    /// ago by the CLI or another node), syncs first. The caller holds the change lock.
+    /// ago by the CLI or another node), brings it in from the store first.
+    /// The caller holds the tenant's change lock.
     async fn live_tenant(&self, name: &str) -> Result<Arc<Tenant>, ChangeError> {
         if let Some(t) = self.directory.load().tenants.get(name) {
             return Ok(t.clone());
         }
-        self.sync_locked().await.map_err(ChangeError::Unavailable)?;
-        self.directory.load().tenants.get(name).cloned().ok_or_else(|| {
-            ChangeError::NotFound(format!("no tenant {name}; create it with `gatehouse tenants create {name}`"))
-        })
+        let not_found =
+            || ChangeError::NotFound(format!("no tenant {name}; create it with `gatehouse tenants create {name}`"));
+        let record = self.store.get_tenant(name).await?.ok_or_else(not_found)?;
+        let tenant = self.bring_in(&record).await.map_err(ChangeError::Unavailable)?;
+        Ok(tenant)
     }
 
-    /// Swaps one app of one tenant (or removes it).
+    /// Opens a stored tenant this node does not serve yet and serves it (with
+    /// no apps: the caller or the next sync adds them). The caller holds the
+    /// tenant's change lock.
+    async fn bring_in(&self, record: &TenantRecord) -> Result<Arc<Tenant>, String> {
+        let services = self.open_services(&record.name, false).await?;
+        let tenant = Arc::new(self.build_tenant(record, services, Vec::new(), BTreeMap::new()).await?);
+        let next = tenant.clone();
+        self.swap(|d| {
+            d.tenants.insert(record.name.clone(), next);
+        });
+        Ok(tenant)
+    }
+
+    /// Swaps one app of one tenant (or removes it), on the tenant as it is now.
+    /// The caller holds the tenant's change lock, so nothing else changes it meanwhile.
     fn put_app(&self, tenant: &Tenant, app: &str, live: Option<Arc<LiveApp>>) -> Result<(), ChangeError> {
+        let current = self.directory.load().tenants.get(&*tenant.name).cloned();
+        let tenant = current.as_deref().unwrap_or(tenant);
         let mut apps = tenant.apps.clone();
         match live {
             Some(l) => apps.insert(app.to_string(), l),
@@ -474,94 +523,102 @@ impl Registry {
     /// Brings this node in step with the store: tenants added, changed or
     /// deleted, apps deployed, rolled back or undeployed elsewhere. An app that
     /// fails to load here keeps its previous version serving (and is logged).
-    pub async fn sync(&self) -> Result<(), String> {
-        let _change = self.changes.lock().await;
-        self.sync_locked().await
-    }
-
-    /// `sync`, for a caller already holding the change lock.
-    async fn sync_locked(&self) -> Result<(), String> {
+    /// Each tenant is brought in step under its own change lock and swapped on
+    /// its own; a tenant in the middle of a change here is skipped. Returns
+    /// whether every tenant was brought in step (else: try again later).
+    pub async fn sync(&self) -> Result<bool, String> {
+        let _syncing = self.syncing.lock().await;
         let records = self.store.list_tenants().await.map_err(|e| e.to_string())?;
         let active = self.store.active_deployments().await.map_err(|e| e.to_string())?;
-        let current = self.directory.load_full();
         let config_tenant = self.config.platform.tenant.clone();
-        let mut next: HashMap<String, Arc<Tenant>> = HashMap::new();
-        let mut changed = false;
+        let mut complete = true;
         for record in &records {
-            let existing = current.tenants.get(&record.name).cloned();
-            let mut tenant = match existing {
-                Some(t) if t.settings_stamp == record.revision => t,
-                Some(t) => {
-                    changed = true;
-                    match self.build_tenant(record, t.services.clone(), t.base.clone(), t.apps.clone()).await {
-                        Ok(n) => Arc::new(n),
-                        Err(e) => {
-                            tracing::error!(tenant = %record.name, "new settings not applied: {e}");
-                            t
-                        }
-                    }
-                }
-                None if record.name == config_tenant => continue,
-                None => {
-                    changed = true;
-                    let services = match self.open_services(&record.name, false).await {
-                        Ok(s) => s,
-                        Err(e) => {
-                            tracing::error!(tenant = %record.name, "tenant not served: {e}");
-                            continue;
-                        }
-                    };
-                    match self.build_tenant(record, services, Vec::new(), BTreeMap::new()).await {
-                        Ok(t) => Arc::new(t),
-                        Err(e) => {
-                            tracing::error!(tenant = %record.name, "tenant not served: {e}");
-                            continue;
-                        }
-                    }
-                }
+            if record.name == config_tenant && !self.directory.load().tenants.contains_key(&config_tenant) {
+                continue;
+            }
+            let Ok(_change) = self.tenant_lock(&record.name).try_lock_owned() else {
+                complete = false;
+                continue;
             };
             let wanted: BTreeMap<&str, &DeploymentRecord> =
                 active.iter().filter(|d| d.tenant == record.name).map(|d| (d.app.as_str(), d)).collect();
-            let mut apps = tenant.apps.clone();
-            let mut apps_changed = false;
-            apps.retain(|name, _| {
-                let keep = wanted.contains_key(name.as_str());
-                apps_changed |= !keep;
-                keep
+            self.sync_tenant(record, &wanted).await;
+        }
+        let gone: Vec<String> = self
+            .directory
+            .load()
+            .tenants
+            .keys()
+            .filter(|k| **k != config_tenant && !records.iter().any(|r| &r.name == *k))
+            .cloned()
+            .collect();
+        for name in gone {
+            let Ok(_change) = self.tenant_lock(&name).try_lock_owned() else {
+                complete = false;
+                continue;
+            };
+            self.swap(|d| {
+                d.tenants.remove(&name);
             });
-            for (name, d) in &wanted {
-                if apps.get(*name).is_some_and(|a| a.version == d.version && a.bundle_hash == d.bundle_hash) {
-                    continue;
-                }
-                match self.load_deployment(&tenant, d).await {
-                    Ok(live) => {
-                        apps.insert(name.to_string(), live);
-                        apps_changed = true;
-                    }
-                    Err(e) => {
-                        tracing::error!(tenant = %record.name, app = name, version = d.version, "not loaded: {e}")
-                    }
-                }
-            }
-            if apps_changed {
+        }
+        Ok(complete)
+    }
+
+    /// Brings one tenant in step with its stored record and active
+    /// deployments. The caller holds the tenant's change lock.
+    async fn sync_tenant(&self, record: &TenantRecord, wanted: &BTreeMap<&str, &DeploymentRecord>) {
+        let existing = self.directory.load().tenants.get(&record.name).cloned();
+        let mut changed = false;
+        let mut tenant = match existing {
+            Some(t) if t.settings_stamp == record.revision => t,
+            Some(t) => {
                 changed = true;
-                match tenant.with_apps(apps) {
-                    Ok(t) => tenant = Arc::new(t),
-                    Err(e) => tracing::error!(tenant = %record.name, "apps not swapped: {e}"),
+                match self.build_tenant(record, t.services.clone(), t.base.clone(), t.apps.clone()).await {
+                    Ok(n) => Arc::new(n),
+                    Err(e) => {
+                        tracing::error!(tenant = %record.name, "new settings not applied: {e}");
+                        t
+                    }
                 }
             }
-            next.insert(record.name.clone(), tenant);
+            None => match self.bring_in(record).await {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::error!(tenant = %record.name, "tenant not served: {e}");
+                    return;
+                }
+            },
+        };
+        let mut apps = tenant.apps.clone();
+        apps.retain(|name, _| {
+            let keep = wanted.contains_key(name.as_str());
+            changed |= !keep;
+            keep
+        });
+        for (name, d) in wanted {
+            if apps.get(*name).is_some_and(|a| a.version == d.version && a.bundle_hash == d.bundle_hash) {
+                continue;
+            }
+            match self.load_deployment(&tenant, d).await {
+                Ok(live) => {
+                    apps.insert(name.to_string(), live);
+                    changed = true;
+                }
+                Err(e) => {
+                    tracing::error!(tenant = %record.name, app = name, version = d.version, "not loaded: {e}")
+                }
+            }
         }
-        if let Some(t) = current.tenants.get(&config_tenant)
-            && !next.contains_key(&config_tenant)
-        {
-            next.insert(config_tenant.clone(), t.clone());
+        if !changed {
+            return;
         }
-        changed |= current.tenants.keys().any(|k| !next.contains_key(k));
-        if changed {
-            self.swap(|d| d.tenants = next);
+        match tenant.with_apps(apps) {
+            Ok(t) => tenant = Arc::new(t),
+            Err(e) => tracing::error!(tenant = %record.name, "apps not swapped: {e}"),
         }
-        Ok(())
+        self.swap(|d| {
+            d.tenants.insert(record.name.clone(), tenant);
+        });
     }
 
     /// Creates a tenant (settings checked first) and serves it at once.
@@ -571,22 +628,34 @@ impl Registry {
                 "`{name}` is not a tenant name: lower-case letters, digits and -, starting with a letter, at most 40"
             )));
         }
-        settings.check(self.config.max_memory_bytes()).map_err(ChangeError::Rejected)?;
+        settings.check(&self.config).map_err(ChangeError::Rejected)?;
         let json = serde_json::to_string(settings).unwrap_or_default();
         if !self.store.create_tenant(name, &json).await? {
             return Err(ChangeError::Conflict(format!("tenant {name} exists already")));
         }
-        self.sync().await.map_err(ChangeError::Unavailable)
+        let _change = self.lock_tenant(name).await;
+        self.live_tenant(name).await.map(drop)
     }
 
     /// Replaces a tenant's settings.
     pub async fn update_tenant(&self, name: &str, settings: &TenantSettings) -> Result<(), ChangeError> {
-        settings.check(self.config.max_memory_bytes()).map_err(ChangeError::Rejected)?;
+        settings.check(&self.config).map_err(ChangeError::Rejected)?;
         let json = serde_json::to_string(settings).unwrap_or_default();
+        let _change = self.lock_tenant(name).await;
         if !self.store.update_tenant(name, &json).await? {
             return Err(ChangeError::NotFound(format!("no tenant {name}")));
         }
-        self.sync().await.map_err(ChangeError::Unavailable)
+        let record =
+            self.store.get_tenant(name).await?.ok_or_else(|| ChangeError::NotFound(format!("no tenant {name}")))?;
+        let tenant = self.live_tenant(name).await?;
+        let next = self
+            .build_tenant(&record, tenant.services.clone(), tenant.base.clone(), tenant.apps.clone())
+            .await
+            .map_err(ChangeError::Rejected)?;
+        self.swap(|d| {
+            d.tenants.insert(name.to_string(), Arc::new(next));
+        });
+        Ok(())
     }
 
     /// Deletes a tenant: its apps, keys and secrets go; its database stays for the operator.
@@ -596,17 +665,21 @@ impl Registry {
                 "{name} is platform.toml's tenant; change [platform] tenant to retire it"
             )));
         }
+        let _change = self.lock_tenant(name).await;
         if !self.store.delete_tenant(name).await? {
             return Err(ChangeError::NotFound(format!("no tenant {name}")));
         }
-        self.sync().await.map_err(ChangeError::Unavailable)
+        self.swap(|d| {
+            d.tenants.remove(name);
+        });
+        Ok(())
     }
 
     /// Replaces the config tenant's platform.toml endpoints that came from
     /// `component` (a rebuilt source folder, for `serve --watch`).
     pub async fn reload_source(&self, component: &std::path::Path) -> Result<usize, String> {
-        let _change = self.changes.lock().await;
         let name = self.config.platform.tenant.clone();
+        let _change = self.lock_tenant(&name).await;
         let tenant = self.live_tenant(&name).await.map_err(|e| e.to_string())?;
         let configs: Vec<EndpointConfig> =
             self.config.endpoints.iter().filter(|e| e.component == component).cloned().collect();
@@ -626,6 +699,7 @@ impl Registry {
             sessions: tenant.sessions.clone(),
             rate_ceiling: tenant.rate_ceiling,
             quotas: tenant.quotas,
+            share: tenant.share.clone(),
             services: tenant.services.clone(),
             routes,
             base,

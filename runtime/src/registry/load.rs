@@ -191,9 +191,9 @@ impl Loader<'_> {
             ));
         }
         let (component, origin) =
-            self.cache.load_or_compile(self.sandbox.engine(), &wasm, self.shared, self.compile_timeout).map_err(
-                |err| format!("is not a valid WebAssembly component: {err}; build it for wasm32-wasip2 against wit/"),
-            )?;
+            self.cache.load_or_compile(self.sandbox, &wasm, self.shared, self.compile_timeout).map_err(|err| {
+                format!("is not a valid WebAssembly component: {err}; build it for wasm32-wasip2 against wit/")
+            })?;
         let cached = origin != Origin::Compiled;
         if cached {
             counts.cached += 1;

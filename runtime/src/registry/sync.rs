@@ -28,7 +28,9 @@ pub fn spawn_sync(app: Arc<App>) {
                 continue;
             }
             match app.registry.sync().await {
-                Ok(()) => seen = now,
+                Ok(true) => seen = now,
+                // A tenant was changing here: its change swaps itself in; look again next tick.
+                Ok(false) => {}
                 Err(e) => tracing::warn!("syncing with the platform store failed: {e}; retrying"),
             }
         }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{Endpoint, RouteTable, TenantServices};
-use crate::config::{JwtAlgorithm, Limits, RateKey, RateLimitRule, SessionConfig, SessionKey, parse_duration};
+use crate::config::{JwtAlgorithm, PlatformConfig, RateKey, RateLimitRule, SessionConfig, SessionKey, parse_duration};
 use crate::identity::SessionVerifier;
 
 /// What an operator sets for a tenant (`tenants create`, `PUT /admin/v1/tenants/{name}`).
@@ -41,6 +41,15 @@ pub struct Quotas {
     /// Request body, at most.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body_kb: Option<u64>,
+    /// Instances the tenant may run at once, all its endpoints together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrent: Option<u32>,
+    /// The most guest CPU time any of its endpoints may ask for per request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ms: Option<u64>,
+    /// The most wall time any of its endpoints may ask for per request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_ms: Option<u64>,
 }
 
 /// A request-rate ceiling.
@@ -88,10 +97,23 @@ pub struct ResolvedQuotas {
     pub memory_bytes: usize,
     /// Bytes of request body.
     pub body_bytes: usize,
+    /// Instances at once.
+    pub max_concurrent: usize,
+    /// Guest CPU time per request, at most.
+    pub cpu: Duration,
+    /// Wall time per request, at most.
+    pub wall: Duration,
 }
 
 /// Endpoints a tenant may deploy when its settings do not say.
 pub(super) const DEFAULT_MAX_COMPONENTS: u32 = 50;
+/// CPU time an endpoint may ask for when its tenant's settings do not say: an
+/// API request that needs more than this belongs in a batch job.
+pub(super) const DEFAULT_CPU_MS_CEILING: u64 = 30_000;
+/// Wall time an endpoint may ask for when its tenant's settings do not say: a
+/// server-sent-events stream may live an hour; the tenant's concurrency share,
+/// not this, is what keeps long requests from crowding others out.
+pub(super) const DEFAULT_WALL_MS_CEILING: u64 = 3_600_000;
 
 impl TenantSettings {
     /// Parses stored or submitted settings.
@@ -103,8 +125,18 @@ impl TenantSettings {
     }
 
     /// Checks every field makes sense (the HS256 secret need not be set yet).
-    pub fn check(&self, pool_memory_bytes: usize) -> Result<(), String> {
+    pub fn check(&self, config: &PlatformConfig) -> Result<(), String> {
+        let pool_memory_bytes = config.max_memory_bytes();
         self.rate_ceiling()?;
+        if let Some(n) = self.quotas.max_concurrent {
+            let most = config.sandbox.max_instances;
+            if n == 0 || n > most {
+                return Err(format!("quotas.maxConcurrent must be between 1 and {most} (sandbox.max_instances)"));
+            }
+        }
+        if self.quotas.cpu_ms == Some(0) || self.quotas.wall_ms == Some(0) {
+            return Err("quotas.cpuMs and quotas.wallMs must be more than 0".into());
+        }
         if let Some(m) = self.quotas.memory_mb {
             let most = pool_memory_bytes >> 20;
             if m == 0 || m as usize > most {
@@ -144,7 +176,8 @@ impl TenantSettings {
     }
 
     /// The quotas with the platform's defaults filled in.
-    pub fn resolved_quotas(&self, defaults: &Limits, pool_memory_bytes: usize) -> ResolvedQuotas {
+    pub fn resolved_quotas(&self, config: &PlatformConfig) -> ResolvedQuotas {
+        let (defaults, pool_memory_bytes) = (&config.limits, config.max_memory_bytes());
         let mb = |m: u64| usize::try_from(m.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
         ResolvedQuotas {
             max_components: self.quotas.max_components.unwrap_or(DEFAULT_MAX_COMPONENTS) as usize,
@@ -154,6 +187,13 @@ impl TenantSettings {
                 .body_kb
                 .map(|k| usize::try_from(k.saturating_mul(1024)).unwrap_or(usize::MAX))
                 .unwrap_or(defaults.body_bytes.max(1 << 20)),
+            max_concurrent: self
+                .quotas
+                .max_concurrent
+                .unwrap_or(config.sandbox.max_instances_per_tenant)
+                .min(config.sandbox.max_instances) as usize,
+            cpu: Duration::from_millis(self.quotas.cpu_ms.unwrap_or(DEFAULT_CPU_MS_CEILING)),
+            wall: Duration::from_millis(self.quotas.wall_ms.unwrap_or(DEFAULT_WALL_MS_CEILING)),
         }
     }
 
@@ -191,6 +231,8 @@ pub struct Tenant {
     pub rate_ceiling: Option<RateLimitRule>,
     /// Its quotas.
     pub quotas: ResolvedQuotas,
+    /// Its share of the instance pool (`quotas.max_concurrent` at once).
+    pub share: Arc<crate::sandbox::TenantShare>,
     /// Its database and secrets.
     pub services: TenantServices,
     /// Its routes: `base` and every app's endpoints.
@@ -222,6 +264,7 @@ impl Tenant {
             sessions: self.sessions.clone(),
             rate_ceiling: self.rate_ceiling,
             quotas: self.quotas,
+            share: self.share.clone(),
             services: self.services.clone(),
             routes,
             base: self.base.clone(),

@@ -50,6 +50,8 @@ pub struct Sandbox {
     pub(crate) queue_timeout: Duration,
     /// Instances created so far: lets tests prove the gate refused before any guest ran.
     pub(crate) instances_started: Arc<std::sync::atomic::AtomicU64>,
+    /// What the engine was built from (a compile child rebuilds the same engine).
+    pub(crate) settings: SandboxSettings,
 }
 
 impl Sandbox {
@@ -64,6 +66,7 @@ impl Sandbox {
             slots: Arc::new(Semaphore::new(settings.max_instances as usize)),
             queue_timeout: settings.queue_timeout,
             instances_started: Arc::default(),
+            settings,
         })
     }
 
@@ -78,7 +81,7 @@ impl Sandbox {
     }
 }
 
-fn engine_config(settings: SandboxSettings) -> Config {
+pub(super) fn engine_config(settings: SandboxSettings) -> Config {
     let n = settings.max_instances;
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(n)

@@ -48,6 +48,18 @@ pub(super) fn trapped(ctx: &RequestContext, error: &wasmtime::Error, budget: &Bu
         )
         .with_details(json!({ "limit": "cpu_ms", "value": limit_ms }));
     }
+    if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::StackOverflow) {
+        tracing::warn!(
+            tenant = %ctx.tenant, route = %ctx.route, request_id = %ctx.request_id,
+            limit = "stack",
+            "guest stopped: its call stack overflowed (runaway recursion?)"
+        );
+        return ApiError::new(
+            ErrorCode::GuestStackOverflow,
+            "the endpoint overflowed its call stack (runaway recursion?)",
+        )
+        .with_details(json!({ "limit": "stack" }));
+    }
     tracing::error!(
         tenant = %ctx.tenant, route = %ctx.route, request_id = %ctx.request_id,
         error = %format!("{error:?}"),

@@ -89,7 +89,7 @@ impl LineSink {
 
     fn emit(&self, line: &[u8]) {
         let line = String::from_utf8_lossy(line);
-        let line = line.trim_end_matches('\r');
+        let line = crate::capabilities::log::printable(line.trim_end_matches('\r'));
         let c = &self.context;
         match self.stream {
             Stream::Stdout => tracing::info!(

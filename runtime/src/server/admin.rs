@@ -263,6 +263,7 @@ async fn stats(State(admin): State<Arc<Admin>>) -> Response {
             "requests": app.stats.requests.load(Ordering::Relaxed),
             "refusedByGate": app.stats.refused_by_gate.load(Ordering::Relaxed),
             "instancesStarted": app.sandbox.instances_started(),
+            "openConnections": app.stats.connections.load(Ordering::Relaxed),
             "rateLimitBackend": app.limiter.backend_name(),
             "storeBackend": app.registry.store().backend_name(),
             "componentsCompiled": app.registry.compiled.load(Ordering::Relaxed),

@@ -42,7 +42,8 @@ pub(super) async fn handle(
             Lookup::Found(endpoint, params) => {
                 let endpoint = endpoint.clone();
                 let tenant = tenant.clone();
-                if inner.len() != path.len() {
+                let prefix_len = path.len() - inner.len();
+                if prefix_len > 0 {
                     // The guest sees the path inside its tenant, the prefix removed.
                     strip_prefix(&mut request, inner);
                 }
@@ -50,7 +51,21 @@ pub(super) async fn handle(
                 app.stats.requests.fetch_add(1, Ordering::Relaxed);
                 let cors = endpoint.policy.cors.as_ref().map(|c| gate::cors::response_headers(c, request.headers()));
                 let mut extra = cors.unwrap_or_default();
-                let result = serve(&app, &tenant, &endpoint, request, params, peer, &request_id, &mut extra).await;
+                let mut result = serve(&app, &tenant, &endpoint, request, params, peer, &request_id, &mut extra).await;
+                if prefix_len > 0
+                    && let Ok(response) = &mut result
+                {
+                    // Path-prefix routing: tenants share this origin, so a
+                    // guest's cookies stay under its own prefix.
+                    let prefix = &path[..prefix_len];
+                    let dropped = super::credentials::confine_cookies(response.headers_mut(), prefix);
+                    if dropped > 0 {
+                        tracing::warn!(
+                            tenant = %tenant.name, route = %endpoint.route_label, request_id = %request_id,
+                            "dropped {dropped} Set-Cookie naming a Domain: tenants on path prefixes share one origin"
+                        );
+                    }
+                }
                 (Some(endpoint.route_label.clone()), extra, result)
             }
             Lookup::MethodNotAllowed(_) if gate::cors::is_preflight(&method, request.headers()) => {
@@ -132,18 +147,25 @@ async fn serve(
         }
     }
 
-    let (parts, body) = request.into_parts();
-    let mut body = gate::body_limit::read(body, limit).await.map_err(refused)?;
-    if let Some(sig) = &policy.signature {
-        gate::signature::verify(sig, &parts.headers, &body, crate::identity::unix_now() as u64).map_err(refused)?;
+    let (mut parts, body) = request.into_parts();
+    if principal.kind != crate::capabilities::PrincipalKind::Anonymous && !policy.forward_credentials {
+        super::credentials::strip(&mut parts.headers, tenant.sessions.as_deref().map(|s| s.cookie()));
     }
+    let deadline = app.config.server.body_read_timeout;
+    let body = match tokio::time::timeout(deadline, gate::body_limit::read(body, limit)).await {
+        Ok(read) => read.map_err(refused)?,
+        Err(_) => {
+            return Err(refused(ApiError::new(
+                ErrorCode::RequestTimeout,
+                format!(
+                    "the request body did not arrive within {} s (server.body_read_timeout)",
+                    deadline.as_secs_f64()
+                ),
+            )));
+        }
+    };
     let wit_request_query = convert::query_pairs(&parts);
-    if let Some(schema) = &endpoint.query_schema {
-        gate::validate::query(schema, &wit_request_query).map_err(refused)?;
-    }
-    if let Some(schema) = &endpoint.body_schema {
-        body = gate::validate::body(schema, &parts.headers, &body).map_err(refused)?;
-    }
+    let body = check_body(endpoint, &parts.headers, body, &wit_request_query).await.map_err(refused)?;
     if let Some(upload) = &policy.upload {
         gate::upload::check(upload, &parts.headers, body.clone()).await.map_err(refused)?;
     }
@@ -154,7 +176,76 @@ async fn serve(
         route: endpoint.route_label.clone(),
     });
     let wit_request = convert::to_wit(&parts, params, wit_request_query, body, request_id);
-    run_guest(app, endpoint, Arc::new(principal), context, wit_request).await
+    let place = admit(app, tenant, &context).await?;
+    run_guest(app, endpoint, Arc::new(principal), context, wit_request, place).await
+}
+
+/// A place in the tenant's share of the instance pool, or 503 TENANT_OVERLOADED.
+async fn admit(
+    app: &App,
+    tenant: &Tenant,
+    context: &RequestContext,
+) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+    tenant.share.admit(app.sandbox.queue_timeout).await.map_err(|why| {
+        let share = tenant.share.size();
+        let reason = match why {
+            crate::sandbox::ShareRefusal::QueueFull => "as many requests are already waiting",
+            crate::sandbox::ShareRefusal::TimedOut => "none came free within sandbox.queue_timeout",
+        };
+        tracing::warn!(
+            tenant = %context.tenant, route = %context.route, request_id = %context.request_id,
+            limit = "max_concurrent", figure = share,
+            "tenant at its share of {share} instances at once; {reason}"
+        );
+        ApiError::new(
+            ErrorCode::TenantOverloaded,
+            format!(
+                "tenant {} is running its {share} instances at once (quotas.maxConcurrent); retry shortly",
+                tenant.name
+            ),
+        )
+        .with_details(serde_json::json!({ "limit": "maxConcurrent", "value": share }))
+    })
+}
+
+/// Bodies larger than this are checked (HMAC, JSON Schema) on a blocking
+/// thread: the work is linear in the body, and a large body must not stall an
+/// async worker that other requests share.
+const INLINE_CHECK_BYTES: usize = 64 << 10;
+
+/// The gate's checks of the read body: signature, query and body schemas.
+/// Returns the body with schema defaults filled in.
+async fn check_body(
+    endpoint: &Arc<Endpoint>,
+    headers: &HeaderMap,
+    body: bytes::Bytes,
+    query: &[(String, String)],
+) -> Result<bytes::Bytes, ApiError> {
+    if body.len() <= INLINE_CHECK_BYTES {
+        return body_checks(endpoint, headers, body, query);
+    }
+    let (endpoint, headers, query) = (endpoint.clone(), headers.clone(), query.to_vec());
+    tokio::task::spawn_blocking(move || body_checks(&endpoint, &headers, body, &query))
+        .await
+        .unwrap_or_else(|e| Err(ApiError::new(ErrorCode::InternalError, format!("the body check failed: {e}"))))
+}
+
+fn body_checks(
+    endpoint: &Endpoint,
+    headers: &HeaderMap,
+    mut body: bytes::Bytes,
+    query: &[(String, String)],
+) -> Result<bytes::Bytes, ApiError> {
+    if let Some(sig) = &endpoint.policy.signature {
+        gate::signature::verify(sig, headers, &body, crate::identity::unix_now() as u64)?;
+    }
+    if let Some(schema) = &endpoint.query_schema {
+        gate::validate::query(schema, query)?;
+    }
+    if let Some(schema) = &endpoint.body_schema {
+        body = gate::validate::body(schema, headers, &body)?;
+    }
+    Ok(body)
 }
 
 /// Runs the guest in a task of its own, so the answer can start streaming the
@@ -167,6 +258,7 @@ async fn run_guest(
     principal: Arc<crate::capabilities::Principal>,
     context: Arc<RequestContext>,
     wit_request: crate::sandbox::wit::Request,
+    place: tokio::sync::OwnedSemaphorePermit,
 ) -> Result<Response, ApiError> {
     if !endpoint.prepared.streams {
         // It cannot stream: run it right here, and the answer is its return value.
@@ -181,6 +273,7 @@ async fn run_guest(
                 crate::capabilities::stream::StreamState::detached(),
             )
             .await?;
+        drop(place);
         let mut response = Response::new(Body::from(out.body));
         *response.status_mut() = out.status;
         *response.headers_mut() = out.headers;
@@ -191,7 +284,11 @@ async fn run_guest(
     let ep = endpoint.clone();
     let idle = endpoint.grants.limits.stream_idle;
     let watched = context.clone();
-    let run = async move { sandbox.invoke(&ep.prepared, &ep.grants, principal, context, wit_request, stream).await };
+    let run = async move {
+        // The tenant's place is held for as long as its guest runs, streaming included.
+        let _place = place;
+        sandbox.invoke(&ep.prepared, &ep.grants, principal, context, wit_request, stream).await
+    };
     let mut task = AbortOnDrop(Some(tokio::spawn(async move {
         tokio::select! {
             result = run => Some(result),

@@ -3,7 +3,9 @@
 pub mod admin;
 mod admin_tenants;
 mod convert;
+mod credentials;
 mod dispatch;
+mod listener;
 mod request_id;
 
 use std::future::Future;
@@ -17,12 +19,8 @@ pub async fn run(
     app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let limits = app.config.server;
+    let open = app.stats.connections.clone();
     let router = axum::Router::new().fallback(dispatch::handle).with_state(app);
-    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    // API answers are small and complete: send them at once rather than let
-    // Nagle's algorithm hold the last segment for an ACK.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, service).with_graceful_shutdown(shutdown).await
+    listener::serve(listener, router, limits, open, shutdown).await
 }

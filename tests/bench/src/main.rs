@@ -13,9 +13,14 @@
 //! hello as a standard wasi:http component under `wasmtime serve` joins the
 //! rounds as the peer to compare against.
 //!
+//! Then the hostile-tenant rows: another tenant's p99 while one tenant floods
+//! the node with ten times its concurrency share, against an idle node; and
+//! the server's CPU for the worst request refused before authentication.
+//!
 //! `cargo run -p gatehouse-bench -- [--seconds 5] [--rounds 3] [--connections 32] [--iterations 20000] [--cost-only]`
 
 mod deploy;
+mod hostile;
 mod load;
 mod peer;
 mod servers;
@@ -149,6 +154,9 @@ fn main() -> anyhow::Result<()> {
     let cost = server_rt.block_on(servers::sandbox_cost(&memory.app, "/api/hello", o.iterations))?;
     language_costs(&memory, &server_rt, o.iterations / 10)?;
     let swaps = deploy::under_load(&memory, &server_rt, &load_rt, o.connections, 10)?;
+    let node = server_rt.block_on(hostile::node(&root))?;
+    let neighbour = hostile::noisy_neighbour(&node, &load_rt, o.connections, duration, o.rounds)?;
+    let (signature_ms, schema_ms) = hostile::unauthenticated_worst_case(&node, &load_rt, 50)?;
 
     println!();
     println!(
@@ -197,6 +205,17 @@ fn main() -> anyhow::Result<()> {
         (swaps.load.rps * (0.5 + swaps.deploys as f64 * 0.3)) as u64,
         swaps.load.rps,
         swaps.load.errors
+    );
+    println!(
+        "noisy neighbour: another tenant's p99 under a flood of 10x its share / on an idle node: {:.2}x (idle p99 {} µs, flooded p99 {} µs; the flood got {} answers and {} TENANT_OVERLOADED)",
+        neighbour.flooded.p99_us as f64 / neighbour.idle.p99_us.max(1) as f64,
+        neighbour.idle.p99_us,
+        neighbour.flooded.p99_us,
+        neighbour.flood_served,
+        neighbour.flood_refused
+    );
+    println!(
+        "unauthenticated worst case, server CPU per 1 MiB request: {signature_ms:.2} ms with 5 bad Stripe signatures, {schema_ms:.2} ms for JSON failing its schema"
     );
     if let Some(p) = &postgres {
         server_rt.block_on(servers::drop_pg_tenant(&pg_url, &p.tenant));

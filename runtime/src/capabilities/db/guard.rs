@@ -2,7 +2,17 @@
 //! every statement it prepares: attaching or detaching other database files
 //! (the way to reach another tenant's file or the platform's), loading
 //! extensions, and pragmas that change the engine's behaviour. The number of
-//! attached databases is also limited to zero.
+//! attached databases is also limited to zero (so `VACUUM INTO`, which
+//! attaches its target, fails too), the connection runs in SQLite's defensive
+//! mode (no writable schema, no shadow-table writes that could corrupt the
+//! file), and no string or blob may grow past the result-size limit, so a
+//! statement like `randomblob(900000000)` fails inside SQLite before the host
+//! allocates it.
+//!
+//! Migrations are tenant code too: they run on a connection guarded the same
+//! way, and while a migration file runs, transaction control (`BEGIN`,
+//! `COMMIT`, `ROLLBACK`, savepoints) is refused as well, so the file cannot end
+//! the runner's transaction and run the rest of itself outside it.
 //!
 //! This is the one place outside wasmtime where we call C directly. sqlx
 //! offers no authorizer API, only the raw handle (`LockedSqliteHandle`), and
@@ -39,21 +49,63 @@ extern "C" fn authorize(
     }
 }
 
-/// Installs the authorizer and the attach limit on a freshly opened connection.
-pub(super) async fn install(conn: &mut sqlx::SqliteConnection) -> Result<(), sqlx::Error> {
+/// The migration runner's authorizer: the guest's, and no transaction control.
+#[allow(unsafe_code)]
+extern "C" fn authorize_migration(
+    user: *mut c_void,
+    action: c_int,
+    arg1: *const c_char,
+    arg2: *const c_char,
+    db_name: *const c_char,
+    trigger: *const c_char,
+) -> c_int {
+    match action {
+        // The runner holds the transaction; the file may not end or split it.
+        ffi::SQLITE_TRANSACTION | ffi::SQLITE_SAVEPOINT => ffi::SQLITE_DENY,
+        _ => authorize(user, action, arg1, arg2, db_name, trigger),
+    }
+}
+
+/// Installs the authorizer, the attach and length limits and defensive mode
+/// on a freshly opened connection. `max_value_bytes`: the longest string or
+/// blob a statement may make.
+pub(super) async fn install(conn: &mut sqlx::SqliteConnection, max_value_bytes: usize) -> Result<(), sqlx::Error> {
     let mut handle = conn.lock_handle().await?;
     let raw = handle.as_raw_handle().as_ptr();
+    let length = c_int::try_from(max_value_bytes.max(1)).unwrap_or(c_int::MAX);
     // SAFETY: `raw` is the live connection handle, held exclusively through
     // `LockedSqliteHandle` (sqlx's worker makes no calls on it meanwhile). The
     // callback is a plain function with no user data, valid for the program's
-    // life, and it only reads the strings SQLite passes.
+    // life, and it only reads the strings SQLite passes. `sqlite3_db_config`
+    // with DEFENSIVE takes an int and a nullable int pointer, as passed.
     #[allow(unsafe_code)]
     unsafe {
         ffi::sqlite3_limit(raw, ffi::SQLITE_LIMIT_ATTACHED, 0);
+        ffi::sqlite3_limit(raw, ffi::SQLITE_LIMIT_LENGTH, length);
+        let rc = ffi::sqlite3_db_config(raw, ffi::SQLITE_DBCONFIG_DEFENSIVE, 1 as c_int, std::ptr::null_mut::<c_int>());
+        if rc != ffi::SQLITE_OK {
+            return Err(sqlx::Error::Protocol(format!("cannot set SQLite's defensive mode (code {rc})")));
+        }
         let rc = ffi::sqlite3_set_authorizer(raw, Some(authorize), std::ptr::null_mut());
         if rc != ffi::SQLITE_OK {
             return Err(sqlx::Error::Protocol(format!("cannot install the SQLite authorizer (code {rc})")));
         }
+    }
+    Ok(())
+}
+
+/// Switches a guarded connection to the migration runner's authorizer (no
+/// transaction control) or back to the guest's.
+pub(super) async fn migration_mode(conn: &mut sqlx::SqliteConnection, on: bool) -> Result<(), sqlx::Error> {
+    let mut handle = conn.lock_handle().await?;
+    let raw = handle.as_raw_handle().as_ptr();
+    let callback = if on { authorize_migration } else { authorize };
+    // SAFETY: as in `install`: the handle is held exclusively and the callback
+    // is a plain function that needs no user data.
+    #[allow(unsafe_code)]
+    let rc = unsafe { ffi::sqlite3_set_authorizer(raw, Some(callback), std::ptr::null_mut()) };
+    if rc != ffi::SQLITE_OK {
+        return Err(sqlx::Error::Protocol(format!("cannot install the SQLite authorizer (code {rc})")));
     }
     Ok(())
 }

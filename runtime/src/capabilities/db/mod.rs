@@ -32,14 +32,22 @@ pub struct DbLimits {
     pub statement_timeout: Duration,
     /// Rows one query may return.
     pub max_rows: usize,
-    /// Approximate bytes one query may return.
+    /// Approximate bytes one query may return; also the longest single value.
     pub max_result_bytes: usize,
+    /// A tenant's migration file running longer is cancelled by the host and
+    /// the deploy refused.
+    pub migration_timeout: Duration,
 }
 
 /// Defaults: interactive API queries, not reports.
 impl Default for DbLimits {
     fn default() -> Self {
-        Self { statement_timeout: Duration::from_secs(5), max_rows: 10_000, max_result_bytes: 16 << 20 }
+        Self {
+            statement_timeout: Duration::from_secs(5),
+            max_rows: 10_000,
+            max_result_bytes: 16 << 20,
+            migration_timeout: Duration::from_secs(30),
+        }
     }
 }
 
@@ -116,7 +124,8 @@ impl TenantDatabase {
                 sqlite::migrate(path, &backend_dir(migrations, "sqlite"), &prefix, self.limits).await
             }
             (Home::PostgresSchema(schema), Backend::Postgres(pool)) => {
-                postgres::apply_migrations(pool, schema, &backend_dir(migrations, "postgres"), &prefix).await
+                postgres::apply_migrations(pool, schema, &backend_dir(migrations, "postgres"), &prefix, self.limits)
+                    .await
             }
             (Home::PostgresSchema(_), Backend::Sqlite(_)) => Err("a Postgres home with a SQLite pool".into()),
         }
@@ -136,6 +145,19 @@ impl TenantDatabase {
 fn backend_dir(dir: &Path, backend: &str) -> std::path::PathBuf {
     let specific = dir.join(backend);
     if specific.is_dir() { specific } else { dir.to_path_buf() }
+}
+
+/// The largest migration file read: migrations are schema changes and seed
+/// rows, not bulk loads.
+const MAX_MIGRATION_BYTES: u64 = 1 << 20;
+
+/// Reads one migration file, refusing one over `MAX_MIGRATION_BYTES`.
+fn read_migration(name: &str, file: &Path) -> Result<String, String> {
+    let size = std::fs::metadata(file).map_err(|e| format!("cannot read {name}: {e}"))?.len();
+    if size > MAX_MIGRATION_BYTES {
+        return Err(format!("migration {name} is {size} bytes, over the {MAX_MIGRATION_BYTES}-byte limit"));
+    }
+    std::fs::read_to_string(file).map_err(|e| format!("cannot read {name}: {e}"))
 }
 
 /// A migrations folder's `*.sql` files in name order, as (file name, path).

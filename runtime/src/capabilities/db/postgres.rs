@@ -85,7 +85,7 @@ pub(super) async fn open(
     if let Some(dir) = migrations {
         let owner =
             PgPoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(|e| e.to_string())?;
-        apply_migrations(&owner, &schema, dir, "").await?;
+        apply_migrations(&owner, &schema, dir, "", limits).await?;
         owner.close().await;
     }
     PgPoolOptions::new()
@@ -100,15 +100,20 @@ pub(super) async fn open(
         .map_err(|e| format!("cannot connect to Postgres as {role}: {e}"))
 }
 
-pub(crate) fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}://…@{}", &url[..s], &url[at + 1..]),
-        _ => url.to_string(),
-    }
-}
-
-/// Applies `dir`'s migrations not yet recorded, each recorded as `prefix` + file name.
-pub(super) async fn apply_migrations(pool: &PgPool, schema: &str, dir: &Path, prefix: &str) -> Result<(), String> {
+/// Applies `dir`'s migrations not yet recorded, each recorded as `prefix` +
+/// file name. Migrations are tenant code: they run as the tenant's role, each
+/// file inside a PL/pgSQL `EXECUTE` within the runner's transaction (so a
+/// `COMMIT`, `ROLLBACK` or savepoint in the file is refused by Postgres rather
+/// than ending the runner's transaction), and a file still running at
+/// `limits.migration_timeout` is cancelled by the host (a `SET
+/// statement_timeout` in the file cannot lift that).
+pub(super) async fn apply_migrations(
+    pool: &PgPool,
+    schema: &str,
+    dir: &Path,
+    prefix: &str,
+    limits: DbLimits,
+) -> Result<(), String> {
     let table = format!("{schema}._gatehouse_migrations");
     sqlx::raw_sql(&format!("CREATE TABLE IF NOT EXISTS {table} (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)"))
         .execute(pool)
@@ -124,20 +129,119 @@ pub(super) async fn apply_migrations(pool: &PgPool, schema: &str, dir: &Path, pr
         if done.is_some() {
             continue;
         }
-        let sql = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
-        sqlx::Executor::execute(&mut *tx, sqlx::raw_sql(&sql))
-            .await
-            .map_err(|e| format!("migration {name} failed: {e}"))?;
-        sqlx::query(&format!("INSERT INTO {table} (name, applied_at) VALUES ($1, extract(epoch from now())::bigint)"))
-            .bind(&name)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| e.to_string())?;
-        tx.commit().await.map_err(|e| e.to_string())?;
+        let sql = super::read_migration(&name, &file)?;
+        tracing::info!(migration = %name, "applying database migration");
+        let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
+        let (pid,): (i32,) =
+            sqlx::query_as("SELECT pg_backend_pid()").fetch_one(&mut *conn).await.map_err(|e| e.to_string())?;
+        script(&mut conn, "BEGIN").await.map_err(|e| e.to_string())?;
+        let ran = match wrap(&sql) {
+            Some(wrapped) => run_cancellable(pool, &mut conn, pid, &wrapped, limits.migration_timeout).await,
+            None => Ok(()),
+        };
+        let recorded = match ran {
+            Ok(()) => record(&mut conn, &table, &name).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        match recorded {
+            Ok(()) => script(&mut conn, "COMMIT").await.map_err(|e| e.to_string())?,
+            Err(e) => {
+                let rollback = script(&mut conn, "ROLLBACK");
+                if !matches!(tokio::time::timeout(std::time::Duration::from_secs(5), rollback).await, Ok(Ok(_))) {
+                    conn.close_on_drop();
+                }
+                return Err(format!("migration {name} failed: {e}"));
+            }
+        };
         tracing::info!(migration = %name, schema, "database migration applied");
     }
     Ok(())
+}
+
+/// The file as one PL/pgSQL `EXECUTE`, its text dollar-quoted under a tag it
+/// does not contain. `None` for a file with nothing to run.
+fn wrap(sql: &str) -> Option<String> {
+    if sql.trim().is_empty() {
+        return None;
+    }
+    let mut tag = format!("gh_{}", uuid::Uuid::new_v4().simple());
+    while sql.contains(&tag) {
+        tag = format!("gh_{}", uuid::Uuid::new_v4().simple());
+    }
+    Some(format!("DO ${tag}_do$ BEGIN EXECUTE ${tag}${sql}${tag}$; END ${tag}_do$"))
+}
+
+/// Runs `sql` on `conn` (whose backend is `pid`); past `timeout` the host
+/// cancels it from a connection of its own and waits a moment for the answer.
+async fn run_cancellable(
+    pool: &PgPool,
+    conn: &mut sqlx::pool::PoolConnection<Postgres>,
+    pid: i32,
+    sql: &str,
+    timeout: std::time::Duration,
+) -> Result<(), String> {
+    let describe = |e: sqlx::Error| match classify(e) {
+        wit::DbError::Timeout => {
+            format!("it ran longer than {} s (database.migration_timeout) and was cancelled", timeout.as_secs_f64())
+        }
+        wit::DbError::Invalid(m)
+        | wit::DbError::Constraint(m)
+        | wit::DbError::Denied(m)
+        | wit::DbError::TooLarge(m)
+        | wit::DbError::Unavailable(m) => m,
+    };
+    let mut run = script(conn, sql);
+    match tokio::time::timeout(timeout, &mut run).await {
+        Ok(result) => result.map_err(describe),
+        Err(_) => {
+            let cancelled = async {
+                let mut other = <PgConnection as sqlx::Connection>::connect_with(&pool.connect_options()).await?;
+                sqlx::query("SELECT pg_cancel_backend($1)").bind(pid).execute(&mut other).await?;
+                sqlx::Connection::close(other).await
+            };
+            if let Err(e) = cancelled.await {
+                tracing::warn!("cannot cancel a migration that ran too long: {e}");
+            }
+            // The cancelled statement answers at once; whatever it says, the file is refused.
+            let answered = tokio::time::timeout(std::time::Duration::from_secs(5), &mut run).await.is_ok();
+            drop(run);
+            if !answered {
+                conn.close_on_drop();
+            }
+            Err(format!(
+                "it ran longer than {} s (database.migration_timeout) and was cancelled",
+                timeout.as_secs_f64()
+            ))
+        }
+    }
+}
+
+/// SQL text (one statement or a script) on `conn`, as a boxed `Send` future
+/// (sqlx's generic executors otherwise trip rustc's higher-ranked `Send` inference).
+fn script<'c>(
+    conn: &'c mut PgConnection,
+    sql: &'c str,
+) -> Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + 'c>> {
+    Box::pin(async move { sqlx::Executor::execute(conn, sqlx::raw_sql(sql)).await.map(drop) })
+}
+
+/// Records a migration as applied in `table`.
+fn record<'c>(
+    conn: &'c mut PgConnection,
+    table: &'c str,
+    name: &'c str,
+) -> Pin<Box<dyn Future<Output = Result<(), sqlx::Error>> + Send + 'c>> {
+    Box::pin(async move {
+        let sql = format!("INSERT INTO {table} (name, applied_at) VALUES ($1, extract(epoch from now())::bigint)");
+        sqlx::query(&sql).bind(name).execute(conn).await.map(drop)
+    })
+}
+
+pub(crate) fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://…@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_string(),
+    }
 }
 
 /// `?` and `?N` placeholders (the SQLite spelling guests write) as `$N`,

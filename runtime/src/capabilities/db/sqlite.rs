@@ -20,46 +20,53 @@ pub(super) async fn open(path: &Path, migrations: Option<&Path>, limits: DbLimit
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
-        .map_err(|e| e.to_string())?
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .foreign_keys(true)
-        .busy_timeout(limits.statement_timeout);
+    let options = connect_options(path, true)?;
     if let Some(dir) = migrations {
-        // Migrations are the operator's SQL: they run on a plain connection, before any guest.
-        let admin = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
-            .await
-            .map_err(|e| e.to_string())?;
-        apply_migrations(&admin, dir, "").await?;
-        admin.close().await;
+        migrate_with(options.clone(), dir, "", limits).await?;
     }
+    let max_value = limits.max_result_bytes;
     let pool = SqlitePoolOptions::new()
         .max_connections(POOL_SIZE)
         .acquire_timeout(Duration::from_secs(5))
-        .after_connect(|conn, _| Box::pin(async move { guard::install(conn).await }))
+        .after_connect(move |conn, _| Box::pin(async move { guard::install(conn, max_value).await }))
         .connect_with(options)
         .await
         .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     Ok(pool)
 }
 
-/// Applies an app's migrations later (at deploy), on a plain connection of its own.
-pub(super) async fn migrate(path: &Path, dir: &Path, prefix: &str, limits: DbLimits) -> Result<(), String> {
-    let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+fn connect_options(path: &Path, create: bool) -> Result<SqliteConnectOptions, String> {
+    Ok(SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
         .map_err(|e| e.to_string())?
+        .create_if_missing(create)
         .journal_mode(SqliteJournalMode::Wal)
         .foreign_keys(true)
-        .busy_timeout(limits.statement_timeout);
-    let admin = SqlitePoolOptions::new().max_connections(1).connect_with(options).await.map_err(|e| e.to_string())?;
-    let result = apply_migrations(&admin, dir, prefix).await;
-    admin.close().await;
+        .busy_timeout(Duration::from_secs(5)))
+}
+
+/// Applies an app's migrations later (at deploy), on a guarded connection of its own.
+pub(super) async fn migrate(path: &Path, dir: &Path, prefix: &str, limits: DbLimits) -> Result<(), String> {
+    migrate_with(connect_options(path, false)?, dir, prefix, limits).await
+}
+
+/// Migrations are tenant code: they run on a connection guarded exactly like
+/// a guest's (authorizer, attach and length limits, defensive mode), with
+/// transaction control refused while a file runs, and interrupted by the host
+/// at `limits.migration_timeout`.
+async fn migrate_with(options: SqliteConnectOptions, dir: &Path, prefix: &str, limits: DbLimits) -> Result<(), String> {
+    let max_value = limits.max_result_bytes;
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .after_connect(move |conn, _| Box::pin(async move { guard::install(conn, max_value).await }))
+        .connect_with(options)
+        .await
+        .map_err(|e| e.to_string())?;
+    let result = apply_migrations(&pool, dir, prefix, limits).await;
+    pool.close().await;
     result
 }
 
-async fn apply_migrations(pool: &SqlitePool, dir: &Path, prefix: &str) -> Result<(), String> {
+async fn apply_migrations(pool: &SqlitePool, dir: &Path, prefix: &str, limits: DbLimits) -> Result<(), String> {
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS _gatehouse_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)",
     )
@@ -76,20 +83,74 @@ async fn apply_migrations(pool: &SqlitePool, dir: &Path, prefix: &str) -> Result
         if done.is_some() {
             continue;
         }
-        let sql = std::fs::read_to_string(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        let mut tx = pool.begin().await.map_err(|e| e.to_string())?;
-        sqlx::Executor::execute(&mut *tx, sqlx::raw_sql(&sql))
-            .await
-            .map_err(|e| format!("migration {name} failed: {e}"))?;
-        sqlx::query("INSERT INTO _gatehouse_migrations (name, applied_at) VALUES (?, strftime('%s','now'))")
-            .bind(&name)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| e.to_string())?;
-        tx.commit().await.map_err(|e| e.to_string())?;
+        let sql = super::read_migration(&name, &file)?;
+        tracing::info!(migration = %name, "applying database migration");
+        let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
+        script(&mut conn, "BEGIN IMMEDIATE").await.map_err(|e| e.to_string())?;
+        let ran = run_migration(&mut conn, &sql, limits).await;
+        let recorded = match ran {
+            Ok(()) => record(&mut conn, &name).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        match recorded {
+            Ok(()) => script(&mut conn, "COMMIT").await.map_err(|e| e.to_string())?,
+            Err(e) => {
+                let _ = script(&mut conn, "ROLLBACK").await;
+                return Err(format!("migration {name} failed: {e}"));
+            }
+        };
         tracing::info!(migration = %name, "database migration applied");
     }
     Ok(())
+}
+
+/// One migration file inside the runner's transaction, under the migration
+/// authorizer and the host's deadline.
+async fn run_migration(conn: &mut sqlx::SqliteConnection, sql: &str, limits: DbLimits) -> Result<(), String> {
+    guard::migration_mode(conn, true).await.map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + limits.migration_timeout;
+    conn.lock_handle().await.map_err(|e| e.to_string())?.set_progress_handler(1000, move || Instant::now() < deadline);
+    let ran = script(conn, sql).await.map_err(|e| match classify(e) {
+        wit::DbError::Timeout => format!(
+            "it ran longer than {} s (database.migration_timeout) and was stopped",
+            limits.migration_timeout.as_secs_f64()
+        ),
+        wit::DbError::Denied(m) => format!("{m}; migrations also may not BEGIN, COMMIT, ROLLBACK or use savepoints"),
+        other => db_error_text(other),
+    });
+    conn.lock_handle().await.map_err(|e| e.to_string())?.remove_progress_handler();
+    guard::migration_mode(conn, false).await.map_err(|e| e.to_string())?;
+    ran
+}
+
+/// SQL text (one statement or a script) on `conn`, as a boxed `Send` future:
+/// sqlx's generic executors otherwise trip rustc's higher-ranked `Send`
+/// inference in the callers (see `postgres::Boxed`).
+fn script<'c>(conn: &'c mut sqlx::SqliteConnection, sql: &'c str) -> crate::store::Boxed<'c, Result<(), sqlx::Error>> {
+    Box::pin(async move { sqlx::Executor::execute(conn, sqlx::raw_sql(sql)).await.map(drop) })
+}
+
+/// Records a migration as applied.
+fn record<'c>(conn: &'c mut sqlx::SqliteConnection, name: &'c str) -> crate::store::Boxed<'c, Result<(), sqlx::Error>> {
+    Box::pin(async move {
+        sqlx::query("INSERT INTO _gatehouse_migrations (name, applied_at) VALUES (?, strftime('%s','now'))")
+            .bind(name)
+            .execute(conn)
+            .await
+            .map(drop)
+    })
+}
+
+/// The message of a database error, for a deploy's refusal.
+fn db_error_text(e: wit::DbError) -> String {
+    match e {
+        wit::DbError::Invalid(m)
+        | wit::DbError::Constraint(m)
+        | wit::DbError::Denied(m)
+        | wit::DbError::TooLarge(m)
+        | wit::DbError::Unavailable(m) => m,
+        wit::DbError::Timeout => "the statement timed out".into(),
+    }
 }
 
 /// Interrupts the connection's statements after `timeout` (SQLite's progress
@@ -160,6 +221,11 @@ pub(super) fn classify(e: sqlx::Error) -> wit::DbError {
                 _ if code == "23" || message.contains("not authorized") => wit::DbError::Denied(format!(
                     "{message}: a tenant's database cannot attach files, load extensions or change pragmas"
                 )),
+                // SQLITE_TOOBIG (18): a value past SQLITE_LIMIT_LENGTH, refused
+                // inside SQLite before the host allocated it.
+                _ if code == "18" || message.contains("too big") => {
+                    wit::DbError::TooLarge(format!("{message}: a single value may be at most database.max_result_kb"))
+                }
                 // SQLITE_INTERRUPT (9): the progress handler's deadline.
                 _ if code == "9" || message.contains("interrupted") => wit::DbError::Timeout,
                 _ if code == "5" || code == "6" => {

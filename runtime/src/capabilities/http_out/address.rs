@@ -114,6 +114,17 @@ fn v6_refusal(ip: Ipv6Addr) -> Option<&'static str> {
         "a multicast address"
     } else if s[0] == 0x2001 && s[1] == 0xdb8 {
         "a documentation address (2001:db8::/32)"
+    } else if s[0] & 0xffc0 == 0xfec0 {
+        "a site-local address (fec0::/10)"
+    } else if s[0] == 0x2002 {
+        // 6to4 embeds an IPv4 address, possibly a private one, and relays reach it.
+        "a 6to4 address (2002::/16)"
+    } else if s[0] == 0x2001 && s[1] == 0 {
+        // Teredo tunnels to an embedded IPv4 address and port.
+        "a Teredo address (2001::/32)"
+    } else if s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1 {
+        // Local-use NAT64 (RFC 8215): translated inside the operator's network.
+        "a local NAT64 address (64:ff9b:1::/48)"
     } else {
         return None;
     })
@@ -125,6 +136,14 @@ mod tests {
 
     fn refused(ip: &str) -> bool {
         refusal(ip.parse().unwrap(), &[]).is_some()
+    }
+
+    #[test]
+    fn tunnels_and_old_site_local_ranges_are_refused() {
+        for ip in ["2002:7f00:1::1", "2001:0:4136:e378::1", "64:ff9b:1::a00:1", "fec0::1", "feff::1"] {
+            assert!(refused(ip), "{ip} should be refused");
+        }
+        assert!(!refused("2606:4700::1111"));
     }
 
     #[test]

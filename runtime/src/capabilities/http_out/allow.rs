@@ -32,12 +32,26 @@ impl AllowedHost {
             return Err(format!("`{entry}`: write a host (and port), no path, query or credentials"));
         }
         let rest = rest.trim_end_matches('/');
-        let (host, port) = match rest.rsplit_once(':') {
-            Some((h, p)) if !h.contains(']') || h.ends_with(']') => {
-                let port = p.parse::<u16>().map_err(|_| format!("`{entry}`: `{p}` is not a port"))?;
-                (h, port)
+        let default_port = if scheme == "https" { 443 } else { 80 };
+        let port_of = |p: &str| p.parse::<u16>().map_err(|_| format!("`{entry}`: `{p}` is not a port"));
+        let (host, port) = if let Some(bracketed) = rest.strip_prefix('[') {
+            // An IPv6 literal: `[addr]` or `[addr]:port`, kept without brackets in
+            // its canonical spelling, the way a URL's host is compared.
+            let (addr, after) =
+                bracketed.split_once(']').ok_or_else(|| format!("`{entry}`: an IPv6 address needs its closing `]`"))?;
+            let ip: std::net::Ipv6Addr =
+                addr.parse().map_err(|_| format!("`{entry}`: `{addr}` is not an IPv6 address"))?;
+            let port = match after.strip_prefix(':') {
+                Some(p) => port_of(p)?,
+                None if after.is_empty() => default_port,
+                None => return Err(format!("`{entry}`: write `[address]:port`")),
+            };
+            (ip.to_string(), port)
+        } else {
+            match rest.rsplit_once(':') {
+                Some((h, p)) => (h.to_string(), port_of(p)?),
+                None => (rest.to_string(), default_port),
             }
-            _ => (rest, if scheme == "https" { 443 } else { 80 }),
         };
         let host = host.to_ascii_lowercase();
         if host.is_empty() || host == "*" || host == "*." {
@@ -69,6 +83,17 @@ impl AllowedHost {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_entries_match_the_url_host() {
+        let a = AllowedHost::parse("http://[2606:4700:0::0001]:8080").unwrap();
+        assert!(a.allows("http", "2606:4700::1", 8080));
+        assert!(!a.allows("http", "2606:4700::2", 8080));
+        let b = AllowedHost::parse("[2606:4700::1]").unwrap();
+        assert!(b.allows("https", "2606:4700::1", 443));
+        assert!(AllowedHost::parse("[2606:4700::1").is_err());
+        assert!(AllowedHost::parse("[nothex]:80").is_err());
+    }
 
     #[test]
     fn entries_and_matching() {

@@ -258,6 +258,8 @@ fn classify(e: reqwest::Error) -> wit::HttpError {
     if e.is_timeout() {
         return wit::HttpError::Timeout;
     }
+    // The URL stays out of the text: it reaches the log, and its query may carry a token.
+    let e = e.without_url();
     let mut text = e.to_string();
     let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
@@ -266,6 +268,24 @@ fn classify(e: reqwest::Error) -> wit::HttpError {
         source = s.source();
     }
     wit::HttpError::Connection(text)
+}
+
+/// A URL as logged: query values and user info replaced by `redacted`, since API
+/// keys and tokens often travel there. Names stay, for debugging.
+pub(crate) fn redact_query(url: &str) -> String {
+    let Ok(mut parsed) = reqwest::Url::parse(url) else {
+        return url.split(['?', '#']).next().unwrap_or_default().to_string();
+    };
+    let _ = parsed.set_password(None);
+    if !parsed.username().is_empty() {
+        let _ = parsed.set_username("redacted");
+    }
+    parsed.set_fragment(None);
+    if parsed.query().is_some() {
+        let names: Vec<String> = parsed.query_pairs().map(|(k, _)| format!("{k}=redacted")).collect();
+        parsed.set_query(Some(&names.join("&")));
+    }
+    parsed.to_string()
 }
 
 /// Per-request state: the endpoint's client (if it may call out) and the call count.
@@ -299,6 +319,8 @@ impl HttpOutState {
 
     fn log<T>(&self, url: &str, result: &Result<T, wit::HttpError>) {
         let c = &self.context;
+        let url = redact_query(url);
+        let url = url.as_str();
         match result {
             Ok(_) => {
                 tracing::debug!(tenant = %c.tenant, route = %c.route, request_id = %c.request_id, url, "outbound call")
@@ -380,6 +402,16 @@ mod tests {
 
     fn check(r: &Rules, url: &str) -> Result<(), String> {
         r.check(&reqwest::Url::parse(url).unwrap())
+    }
+
+    #[test]
+    fn logged_urls_keep_no_query_values_or_credentials() {
+        assert_eq!(
+            redact_query("https://user:pw@api.example.com/v1/x?api_key=SECRET&q=1#frag"),
+            "https://redacted@api.example.com/v1/x?api_key=redacted&q=redacted"
+        );
+        assert_eq!(redact_query("https://api.example.com/v1"), "https://api.example.com/v1");
+        assert!(!redact_query("not a url?token=SECRET").contains("SECRET"));
     }
 
     #[test]

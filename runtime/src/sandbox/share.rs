@@ -1,0 +1,93 @@
+//! A tenant's share of the instance pool. The pool (`sandbox.max_instances`)
+//! is one for the node; each tenant may hold at most its share of it at once
+//! (`quotas.maxConcurrent`, default `sandbox.max_instances_per_tenant`), so a
+//! tenant flooding the node with slow requests waits on its own share while
+//! every other tenant keeps the rest of the pool.
+//!
+//! Waiting is bounded twice: a request waits at most the queue timeout, and
+//! at most as many requests may wait as the share is large; beyond either the
+//! answer is 503 `TENANT_OVERLOADED`, the tenant's own code.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// One tenant's share: permits for instances at once, and a count of waiters.
+#[derive(Debug)]
+pub struct TenantShare {
+    permits: Arc<Semaphore>,
+    size: usize,
+    waiting: AtomicUsize,
+}
+
+/// Why a request got no place in its tenant's share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShareRefusal {
+    /// As many requests as the share is large are waiting already.
+    QueueFull,
+    /// No place came free within the queue timeout.
+    TimedOut,
+}
+
+impl TenantShare {
+    /// A share of `size` instances at once (at least one).
+    pub fn new(size: usize) -> Self {
+        let size = size.max(1);
+        Self { permits: Arc::new(Semaphore::new(size)), size, waiting: AtomicUsize::new(0) }
+    }
+
+    /// How many instances the tenant may hold at once.
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// A place in the share, waiting at most `timeout` behind at most `size` others.
+    pub async fn admit(&self, timeout: Duration) -> Result<OwnedSemaphorePermit, ShareRefusal> {
+        if let Ok(p) = self.permits.clone().try_acquire_owned() {
+            return Ok(p);
+        }
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.size {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(ShareRefusal::QueueFull);
+        }
+        let got = tokio::time::timeout(timeout, self.permits.clone().acquire_owned()).await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        match got {
+            Ok(Ok(p)) => Ok(p),
+            _ => Err(ShareRefusal::TimedOut),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_share_queues_a_bounded_number_then_refuses() {
+        let share = Arc::new(TenantShare::new(2));
+        let a = share.admit(Duration::from_secs(1)).await.unwrap();
+        let _b = share.admit(Duration::from_secs(1)).await.unwrap();
+        // Two may wait; the third is refused at once.
+        let waiters: Vec<_> = (0..2)
+            .map(|_| {
+                let s = share.clone();
+                tokio::spawn(async move { s.admit(Duration::from_secs(10)).await })
+            })
+            .collect();
+        while share.waiting.load(Ordering::Acquire) < 2 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(share.admit(Duration::from_secs(1)).await.unwrap_err(), ShareRefusal::QueueFull);
+        // A place freed goes to a waiter; the other times out.
+        drop(a);
+        let mut outcomes = Vec::new();
+        for w in waiters {
+            outcomes.push(w.await.unwrap());
+        }
+        assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1);
+        assert_eq!(outcomes.iter().filter(|o| matches!(o, Err(ShareRefusal::TimedOut))).count(), 1);
+    }
+}

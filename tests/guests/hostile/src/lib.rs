@@ -1,0 +1,42 @@
+//! What a hostile tenant's guest tries, one act per `?do=`: read the caller's
+//! credentials (`headers`), plant cookies (`cookie`, with `c=` values), forge
+//! log lines (`forge-log`), and overflow its stack (`overflow`).
+
+use gatehouse_sdk::{Error, Request, Response, json, log, ok};
+
+/// Recursion without end, in scalars only, so it fills the WebAssembly call
+/// stack (not the shadow stack in linear memory); `black_box` keeps the
+/// optimiser from turning it into a loop.
+fn depth(n: u64) -> u64 {
+    if std::hint::black_box(n) == u64::MAX {
+        return 0;
+    }
+    depth(n + 1).wrapping_add(std::hint::black_box(n))
+}
+
+fn handle(req: Request) -> Result<Response, Error> {
+    match req.query("do").unwrap_or("") {
+        "headers" => ok(json!({
+            "authorization": req.header("authorization"),
+            "apiKey": req.header("x-api-key"),
+            "cookie": req.header("cookie"),
+        })),
+        "cookie" => {
+            let mut r = Response::json(200, &json!({ "set": true }))?;
+            for c in req.query_all("c") {
+                r = r.with_header("set-cookie", c);
+            }
+            Ok(r)
+        }
+        "forge-log" => {
+            let forged = "ok\n2026-01-01T00:00:00.000000Z  INFO gatehouse::access: FORGED status=200";
+            log::info(forged);
+            println!("{forged}\r\x1b[2J");
+            ok("logged")
+        }
+        "overflow" => ok(depth(0)),
+        other => Err(Error::bad_request(format!("unknown act {other:?}"))),
+    }
+}
+
+gatehouse_sdk::endpoint!(handle);

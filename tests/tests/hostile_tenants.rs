@@ -1,0 +1,447 @@
+//! The hostile-tenant suite: a tenant holding nothing but its own deploy key,
+//! or an anonymous client holding nothing at all, tries to reach the platform
+//! or another tenant, or to take the node's capacity. Each test runs a real
+//! server and checks that the attempt fails with a clear answer while the
+//! platform stays correct and available for everyone else. `docs/security.md`
+//! names the test behind each guarantee.
+
+use std::time::{Duration, Instant};
+
+use gatehouse_tests::{
+    ADMIN_SECTION, DbBackend, Server, TenantCleanup, app_bundle, client, component, guests, json, unique_tenant,
+};
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The echo guest at `GET /api/who` for the config tenant: "everyone else".
+fn echo_endpoint() -> String {
+    format!("\n[[endpoint]]\nroute = \"GET /api/who\"\ncomponent = {}\n", component(guests::ECHO))
+}
+
+/// A tenant name for this test (and its Postgres role and schema, dropped at the end).
+fn tenant(prefix: &str, backend: &DbBackend) -> (String, Option<TenantCleanup>) {
+    let name = unique_tenant(prefix);
+    let cleanup = match backend {
+        DbBackend::Postgres { url, .. } => Some(TenantCleanup { url: url.clone(), tenant: name.clone() }),
+        DbBackend::Sqlite => None,
+    };
+    (name, cleanup)
+}
+
+/// The SQL runner guest at `POST /api/sql`, with the app's migrations.
+fn sql_app() -> String {
+    "[database]\nmigrations = \"migrations\"\n\n[[endpoint]]\nroute = \"POST /api/sql\"\ncomponent = \"sql.wasm\"\n"
+        .to_string()
+}
+
+fn sql_wasm() -> Vec<u8> {
+    std::fs::read(guests::SQL_RUNNER).unwrap()
+}
+
+/// Runs one query through the tenant's SQL runner: its outcome (`ok` or `error`).
+async fn query(s: &Server, tenant: &str, sql: &str) -> Value {
+    let resp = client()
+        .post(s.url(&format!("/t/{tenant}/api/sql")))
+        .json(&json!({"statements": [{"sql": sql, "query": true}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    json(resp).await["data"][0].clone()
+}
+
+#[tokio::test]
+async fn migrations_run_under_the_guests_guard_and_a_refused_one_changes_nothing() {
+    for backend in DbBackend::all() {
+        let s = Server::start(&format!(
+            "{}{ADMIN_SECTION}\n[database]\nmigration_timeout = \"2s\"\n{}",
+            backend.platform_section(),
+            echo_endpoint()
+        ));
+        let (name, _cleanup) = tenant("mig", &backend);
+        s.create_tenant(&name, json!({})).await;
+        let wasm = sql_wasm();
+        let first: (&str, &[u8]) = ("migrations/001_notes.sql", b"CREATE TABLE notes (id INTEGER PRIMARY KEY);");
+        let (status, body) = s.deploy(&name, app_bundle("data", &sql_app(), &[first, ("sql.wasm", &wasm)])).await;
+        assert_eq!(status, 201, "{body}");
+
+        let platform_db = s.data_dir().join("platform.db");
+        let attacks: Vec<(&str, String, &str)> = match backend {
+            DbBackend::Sqlite => vec![
+                (
+                    "002_escape.sql",
+                    format!(
+                        "COMMIT; ATTACH DATABASE '{}' AS p; CREATE TABLE stolen AS SELECT * FROM p.secrets;",
+                        platform_db.display()
+                    ),
+                    "COMMIT",
+                ),
+                ("002_attach.sql", format!("ATTACH DATABASE '{}' AS p;", platform_db.display()), "not authorized"),
+                ("002_vacuum.sql", "VACUUM INTO '/tmp/gatehouse-stolen.db';".into(), "002_vacuum.sql"),
+                ("002_pragma.sql", "PRAGMA writable_schema = ON;".into(), "not authorized"),
+                ("002_ext.sql", "SELECT load_extension('/tmp/x.so');".into(), "not authorized"),
+                ("002_blob.sql", "CREATE TABLE big AS SELECT randomblob(900000000) AS b;".into(), "too big"),
+                (
+                    "002_spin.sql",
+                    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c;".into(),
+                    "database.migration_timeout",
+                ),
+            ],
+            DbBackend::Postgres { .. } => vec![
+                ("002_escape.sql", "COMMIT; CREATE TABLE escaped (x int);".into(), "transaction"),
+                (
+                    "002_timeout.sql",
+                    "SET statement_timeout = 0; SELECT pg_sleep(60);".into(),
+                    "database.migration_timeout",
+                ),
+                ("002_role.sql", "SET ROLE postgres;".into(), "002_role.sql"),
+            ],
+        };
+        for (file, sql, why) in &attacks {
+            let path = format!("migrations/{file}");
+            let files: Vec<(&str, &[u8])> = vec![first, (path.as_str(), sql.as_bytes()), ("sql.wasm", &wasm)];
+            let (status, body) = s.deploy(&name, app_bundle("data", &sql_app(), &files)).await;
+            assert_eq!((status, body["code"].as_str()), (422, Some("DEPLOY_REJECTED")), "{file}: {body}");
+            let message = body["error"].as_str().unwrap();
+            assert!(message.contains(file) && message.contains(why), "{file}: {message}");
+        }
+        // Nothing escaped, nothing was recorded, and version 1 still serves.
+        let (_, versions) =
+            s.admin_call(reqwest::Method::GET, &format!("/admin/v1/tenants/{name}/apps/data/versions"), None).await;
+        assert_eq!(versions["data"].as_array().unwrap().len(), 1, "{versions}");
+        let probe = match backend {
+            DbBackend::Sqlite => "SELECT count(*) AS n FROM sqlite_master WHERE name IN ('stolen', 'big')",
+            DbBackend::Postgres { .. } => "SELECT count(*)::int8 AS n FROM pg_tables WHERE tablename = 'escaped'",
+        };
+        let outcome = query(&s, &name, probe).await;
+        assert!(outcome["ok"].as_str().unwrap_or_default().contains("\"n\": Number(0)"), "{outcome}");
+        assert!(query(&s, &name, "SELECT count(*) AS n FROM notes").await["ok"].is_string());
+        assert!(!std::path::Path::new("/tmp/gatehouse-stolen.db").exists());
+        assert_eq!(client().get(s.url("/api/who")).send().await.unwrap().status(), 200);
+        backend.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_spinning_migration_holds_nothing_another_tenant_needs() {
+    for backend in DbBackend::all() {
+        let s = Server::start(&format!(
+            "{}{ADMIN_SECTION}\n[database]\nmigration_timeout = \"4s\"\n{}",
+            backend.platform_section(),
+            echo_endpoint()
+        ));
+        let (spinner, _a) = tenant("spin", &backend);
+        let (bystander, _b) = tenant("calm", &backend);
+        s.create_tenant(&spinner, json!({})).await;
+        let spin: &[u8] = match backend {
+            DbBackend::Sqlite => {
+                b"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c;"
+            }
+            DbBackend::Postgres { .. } => b"SELECT count(*) FROM generate_series(1, 1000000000000);",
+        };
+        let wasm = sql_wasm();
+        let tar = app_bundle("data", &sql_app(), &[("migrations/001_spin.sql", spin), ("sql.wasm", &wasm)]);
+        let deploy = {
+            let admin = s.admin.clone().unwrap();
+            let spinner = spinner.clone();
+            tokio::spawn(async move {
+                let resp = client()
+                    .post(format!("{admin}/admin/v1/tenants/{spinner}/apps"))
+                    .bearer_auth(gatehouse_tests::ADMIN_TOKEN)
+                    .header("content-type", "application/x-tar")
+                    .body(tar)
+                    .send()
+                    .await
+                    .unwrap();
+                (resp.status().as_u16(), json(resp).await, Instant::now())
+            })
+        };
+        assert!(s.until_log(&["applying database migration", "001_spin.sql"], Duration::from_secs(60)).await);
+        // While it spins: another tenant is created, changed and served, and
+        // the config tenant's endpoint answers; all before the spinner's deploy ends.
+        let started = Instant::now();
+        s.create_tenant(&bystander, json!({})).await;
+        let created_ms = started.elapsed().as_millis();
+        let (status, body) = s
+            .admin_call(
+                reqwest::Method::PUT,
+                &format!("/admin/v1/tenants/{bystander}"),
+                Some(json!({"quotas": {"maxComponents": 3}})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(client().get(s.url("/api/who")).send().await.unwrap().status(), 200);
+        let answered = Instant::now();
+        let (status, body, deploy_ended) = deploy.await.unwrap();
+        assert!(answered < deploy_ended, "the other tenant waited for the spinning migration");
+        assert_eq!((status, body["code"].as_str()), (422, Some("DEPLOY_REJECTED")), "{body}");
+        assert!(body["error"].as_str().unwrap().contains("database.migration_timeout"), "{body}");
+        println!("{backend:?}: an unrelated tenant's create took {created_ms} ms while a migration spun");
+        backend.cleanup().await;
+    }
+}
+
+/// A config tenant with the echo guest, and room for `flood` to take its share.
+fn shared_node() -> String {
+    format!(
+        "[platform]\n{ADMIN_SECTION}\n[sandbox]\nmax_instances = 4\nmax_instances_per_tenant = 2\nqueue_timeout = \"300ms\"\n{}",
+        echo_endpoint()
+    )
+}
+
+#[tokio::test]
+async fn a_tenant_flooding_the_node_keeps_to_its_share_and_everyone_else_is_served() {
+    let s = Server::start(&shared_node());
+    s.create_tenant("flood", json!({})).await;
+    let sleeps = std::fs::read(guests::SLEEPS).unwrap();
+    let app = "[[endpoint]]\nroute = \"GET /slow\"\ncomponent = \"sleeps.wasm\"\nlimits = { wall_ms = 20000 }\n";
+    assert_eq!(s.deploy("flood", app_bundle("slow", app, &[("sleeps.wasm", &sleeps)])).await.0, 201);
+
+    // Ten times its share of slow requests.
+    let flood: Vec<_> = (0..20)
+        .map(|_| {
+            let url = s.url("/t/flood/slow?ms=3000");
+            tokio::spawn(async move {
+                let resp = client().get(url).send().await.unwrap();
+                let status = resp.status().as_u16();
+                (status, json(resp).await["code"].as_str().map(str::to_string))
+            })
+        })
+        .collect();
+    // Once its share is running, every request of the other tenant succeeds.
+    assert!(s.until_log(&["tenant at its share of 2 instances at once"], Duration::from_secs(30)).await);
+    for _ in 0..20 {
+        let resp = client().get(s.url("/api/who")).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    }
+    let mut outcomes = Vec::new();
+    for f in flood {
+        outcomes.push(f.await.unwrap());
+    }
+    let served = outcomes.iter().filter(|(s, _)| *s == 200).count();
+    let refused = outcomes.iter().filter(|(s, c)| *s == 503 && c.as_deref() == Some("TENANT_OVERLOADED")).count();
+    assert_eq!(served + refused, 20, "{outcomes:?}");
+    assert!((2..=4).contains(&served), "only the share's worth is served: {outcomes:?}");
+    assert!(s.log().contains("limit=\"max_concurrent\""), "one log line names the limit");
+}
+
+#[tokio::test]
+async fn a_deploy_asking_more_than_the_tenants_ceilings_is_refused() {
+    let s = Server::start(&shared_node());
+    s.create_tenant("capped", json!({"quotas": {"cpuMs": 100, "wallMs": 5000, "maxConcurrent": 1}})).await;
+    let echo = std::fs::read(guests::ECHO).unwrap();
+    for (limits, key) in [("cpu_ms = 200", "quotas.cpuMs"), ("wall_ms = 60000", "quotas.wallMs")] {
+        let app = format!("[[endpoint]]\nroute = \"GET /x\"\ncomponent = \"echo.wasm\"\nlimits = {{ {limits} }}\n");
+        let (status, body) = s.deploy("capped", app_bundle("greedy", &app, &[("echo.wasm", &echo)])).await;
+        assert_eq!((status, body["code"].as_str()), (422, Some("DEPLOY_REJECTED")), "{body}");
+        assert!(body["error"].as_str().unwrap().contains(key), "{body}");
+    }
+    let (status, body) = s
+        .admin_call(
+            reqwest::Method::POST,
+            "/admin/v1/tenants",
+            Some(json!({"name": "huge", "settings": {"quotas": {"maxConcurrent": 5}}})),
+        )
+        .await;
+    assert_eq!(status, 400, "a share larger than the pool is refused: {body}");
+}
+
+/// A Stripe-signed webhook on the echo guest.
+fn webhook_node() -> String {
+    format!(
+        "[platform]\n{ADMIN_SECTION}\n[secrets]\nWH = \"whsec_test\"\n\n[[endpoint]]\nroute = \"POST /hook\"\ncomponent = {}\nlimits = {{ body_kb = 2048 }}\nsignature = {{ scheme = \"stripe\", secret = \"WH\" }}\n",
+        component(guests::ECHO)
+    )
+}
+
+#[tokio::test]
+async fn anonymous_signature_work_is_bounded() {
+    let s = Server::start(&webhook_node());
+    let body = vec![b'x'; 1 << 20];
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let good = gatehouse::gate::signature::stripe_header("whsec_test", now, &body);
+    let send = |header: String| {
+        let (url, body) = (s.url("/hook"), body.clone());
+        async move {
+            let resp = client().post(url).header("stripe-signature", header).body(body).send().await.unwrap();
+            let status = resp.status().as_u16();
+            (status, json(resp).await)
+        }
+    };
+    // Many candidates: refused before any HMAC, however large the body.
+    let (status, body_json) = send(format!("{good}{}", ",v1=00".repeat(40_000 / 6))).await;
+    assert_eq!((status, body_json["code"].as_str()), (401, Some("INVALID_SIGNATURE")));
+    assert!(body_json["error"].as_str().unwrap().contains("bytes"), "{body_json}");
+    let (status, body_json) = send(format!("{good}{}", ",v1=00".repeat(5))).await;
+    assert_eq!(status, 401);
+    assert!(body_json["error"].as_str().unwrap().contains("at most 5"), "{body_json}");
+    // The genuine signature with a rotated spare still passes.
+    let (status, body_json) = send(format!("{good},v1=deadbeef")).await;
+    assert_eq!(status, 200, "{body_json}");
+    let stats = s.stats().await;
+    assert_eq!(stats["instancesStarted"], 1, "refused webhooks started no instance: {stats}");
+}
+
+#[tokio::test]
+async fn guest_sql_cannot_make_the_host_allocate_past_its_limit() {
+    let s = Server::start(&format!(
+        "[platform]\n{ADMIN_SECTION}\n[database]\nmax_result_kb = 1024\n\n[[endpoint]]\nroute = \"POST /api/sql\"\ncomponent = {}\nlimits = {{ memory_mb = 64 }}\n",
+        component(guests::SQL_RUNNER)
+    ));
+    let before = s.resident_bytes();
+    let attempts: Vec<_> = (0..4)
+        .map(|_| {
+            let url = s.url("/api/sql");
+            tokio::spawn(async move {
+                let batch = json!({"statements": [
+                    {"sql": "SELECT randomblob(900000000) AS b", "query": true},
+                    {"sql": "SELECT length(zeroblob(900000000)) AS n", "query": true},
+                    {"sql": "SELECT length(hex(zeroblob(500000000))) AS n", "query": true},
+                ]});
+                json(client().post(url).json(&batch).send().await.unwrap()).await
+            })
+        })
+        .collect();
+    for a in attempts {
+        let out = a.await.unwrap();
+        for statement in out["data"].as_array().unwrap() {
+            assert!(statement["error"].as_str().unwrap_or("").contains("TooLarge"), "{out}");
+        }
+    }
+    let after = s.resident_bytes();
+    println!("resident memory: {} MiB before, {} MiB after four 900 MB values", before >> 20, after >> 20);
+    assert!(after < before + (256 << 20), "resident memory grew from {before} to {after} bytes");
+    assert_eq!(client().get(s.url("/nothing")).send().await.unwrap().status(), 404);
+}
+
+#[tokio::test]
+async fn stalled_connections_are_closed_and_normal_requests_served_throughout() {
+    let s = Server::start(&format!(
+        "[platform]\n{ADMIN_SECTION}\n[server]\nheader_read_timeout = \"1s\"\nidle_timeout = \"2s\"\nbody_read_timeout = \"1s\"\nmax_connections = 300\n\n[[endpoint]]\nroute = \"POST /api/who\"\ncomponent = {}\n{}",
+        component(guests::ECHO),
+        echo_endpoint()
+    ));
+    let addr = s.base.trim_start_matches("http://").to_string();
+    // Half a request head each, then nothing.
+    let mut stalled = Vec::new();
+    for _ in 0..250 {
+        let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        c.write_all(b"GET /api/who HTTP/1.1\r\nHost: x\r\nX-Slow: ").await.unwrap();
+        stalled.push(c);
+    }
+    // Served throughout.
+    for _ in 0..10 {
+        assert_eq!(client().get(s.url("/api/who")).send().await.unwrap().status(), 200);
+    }
+    // Every stalled connection is closed by the server (read sees the end or a reset).
+    for c in &mut stalled {
+        let mut buf = [0u8; 512];
+        let read = tokio::time::timeout(Duration::from_secs(30), c.read(&mut buf)).await;
+        assert!(matches!(read, Ok(Ok(_)) | Ok(Err(_))), "a stalled connection was kept open");
+    }
+    // An idle kept-alive connection is closed too.
+    let mut idle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    idle.write_all(b"GET /api/who HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(30), idle.read_to_end(&mut answer)).await;
+    assert!(closed.is_ok(), "the idle connection stayed open");
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"));
+    // A body that trickles is cut at its deadline with 408.
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"POST /api/who HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n0123456789").await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(30), slow.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 408") && answer.contains("REQUEST_TIMEOUT"), "{answer}");
+    assert_eq!(client().get(s.url("/api/who")).send().await.unwrap().status(), 200);
+    let stats = s.stats().await;
+    assert!(stats["openConnections"].as_u64().unwrap() < 5, "{stats}");
+}
+
+#[tokio::test]
+async fn past_the_connection_cap_new_clients_wait_and_are_then_served() {
+    let s = Server::start(&format!(
+        "[platform]\n{ADMIN_SECTION}\n[server]\nheader_read_timeout = \"1s\"\nmax_connections = 20\n{}",
+        echo_endpoint()
+    ));
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let mut stalled = Vec::new();
+    for _ in 0..40 {
+        let mut c = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let _ = c.write_all(b"GET /api/who HTTP/1.1\r\n").await;
+        stalled.push(c);
+    }
+    // The cap holds the platform's side to 20; the rest wait in the backlog
+    // and are timed out in turn; a real client is served after them.
+    let resp = client().get(s.url("/api/who")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let stats = s.stats().await;
+    assert!(stats["openConnections"].as_u64().unwrap() <= 20, "{stats}");
+}
+
+/// The hostile guest at `GET /probe` of app `probe`, with `extra` policy lines.
+fn probe_app(extra: &str) -> String {
+    format!("[[endpoint]]\nroute = \"GET /probe\"\ncomponent = \"hostile.wasm\"\n{extra}\n")
+}
+
+#[tokio::test]
+async fn guests_never_see_the_callers_credentials_and_cookies_stay_home() {
+    let s = Server::start(&format!("[platform]\n{ADMIN_SECTION}\n{}", echo_endpoint()));
+    s.create_tenant("acme", json!({})).await;
+    let hostile = std::fs::read(guests::HOSTILE).unwrap();
+    let manifest = format!(
+        "{}\n{}",
+        probe_app("auth = \"required\""),
+        "[[endpoint]]\nroute = \"GET /forwarded\"\ncomponent = \"hostile.wasm\"\nauth = \"required\"\nforward_credentials = true\n"
+    );
+    assert_eq!(s.deploy("acme", app_bundle("probe", &manifest, &[("hostile.wasm", &hostile)])).await.0, 201);
+    let key = s.create_key(&["--tenant", "acme"]);
+    let seen = |path: &'static str, header: &'static str| {
+        let (url, key) = (s.url(&format!("/t/acme{path}?do=headers")), key.clone());
+        async move {
+            let value = if header == "authorization" { format!("Bearer {key}") } else { key };
+            let resp = client().get(url).header(header, value).header("cookie", "theme=dark").send().await.unwrap();
+            assert_eq!(resp.status(), 200);
+            json(resp).await["data"].clone()
+        }
+    };
+    for header in ["authorization", "x-api-key"] {
+        let got = seen("/probe", header).await;
+        assert_eq!((got["authorization"].clone(), got["apiKey"].clone()), (Value::Null, Value::Null), "{got}");
+        assert_eq!(got["cookie"], "theme=dark", "other cookies stay");
+    }
+    let got = seen("/forwarded", "authorization").await;
+    assert_eq!(got["authorization"], format!("Bearer {key}"), "an endpoint may ask for them");
+
+    // Path-prefix routing shares one origin: cookies stay under the tenant's path, with no Domain.
+    let resp = client()
+        .get(s.url("/t/acme/probe?do=cookie&c=a%3D1%3B%20Path%3D%2F&c=b%3D2%3B%20Domain%3Dexample.com"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    let cookies: Vec<String> =
+        resp.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+    assert_eq!(cookies, ["a=1; Path=/t/acme"]);
+}
+
+#[tokio::test]
+async fn guest_output_cannot_forge_log_lines_and_a_stack_overflow_has_its_own_code() {
+    let s = Server::start(&format!(
+        "[platform]\n\n[[endpoint]]\nroute = \"GET /probe\"\ncomponent = {}\n{}",
+        component(guests::HOSTILE),
+        echo_endpoint()
+    ));
+    let resp = client().get(s.url("/probe?do=forge-log")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(s.until_log(&["ok\\n2026-01-01"], Duration::from_secs(10)).await, "{}", s.log());
+    assert!(
+        !s.log().lines().any(|l| l.starts_with("2026-01-01T00:00:00.000000Z  INFO gatehouse::access: FORGED")),
+        "a guest forged a log line"
+    );
+    assert!(!s.log().contains('\u{1b}'), "a terminal escape reached the log");
+    let resp = client().get(s.url("/probe?do=overflow")).send().await.unwrap();
+    assert_eq!(resp.status(), 500);
+    assert_eq!(json(resp).await["code"], "GUEST_STACK_OVERFLOW");
+    assert_eq!(client().get(s.url("/api/who")).send().await.unwrap().status(), 200);
+}
