@@ -56,6 +56,8 @@ pub enum ErrorCode {
     GuestStackOverflow,
     /// 500: the guest returned something that is not a valid HTTP response.
     GuestInvalidResponse,
+    /// 500: the guest's response body is over the platform's limit.
+    ResponseTooLarge,
     /// 503: every sandbox slot stayed busy for the queue timeout.
     Overloaded,
     /// 503: the tenant already runs as many instances as its share allows.
@@ -93,6 +95,7 @@ impl ErrorCode {
         Self::GuestMemoryExceeded,
         Self::GuestStackOverflow,
         Self::GuestInvalidResponse,
+        Self::ResponseTooLarge,
         Self::Overloaded,
         Self::TenantOverloaded,
         Self::ServiceUnavailable,
@@ -118,7 +121,8 @@ impl ErrorCode {
             | Self::GuestTrap
             | Self::GuestMemoryExceeded
             | Self::GuestStackOverflow
-            | Self::GuestInvalidResponse => StatusCode::INTERNAL_SERVER_ERROR,
+            | Self::GuestInvalidResponse
+            | Self::ResponseTooLarge => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Overloaded | Self::TenantOverloaded | Self::ServiceUnavailable | Self::RateLimitUnavailable => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -151,6 +155,7 @@ impl ErrorCode {
             Self::GuestMemoryExceeded => "GUEST_MEMORY_EXCEEDED",
             Self::GuestStackOverflow => "GUEST_STACK_OVERFLOW",
             Self::GuestInvalidResponse => "GUEST_INVALID_RESPONSE",
+            Self::ResponseTooLarge => "RESPONSE_TOO_LARGE",
             Self::Overloaded => "OVERLOADED",
             Self::TenantOverloaded => "TENANT_OVERLOADED",
             Self::ServiceUnavailable => "SERVICE_UNAVAILABLE",

@@ -314,6 +314,30 @@ pub fn app_bundle(name: &str, manifest: &str, files: &[(&str, &[u8])]) -> Vec<u8
     b.to_tar().expect("a tar of the bundle")
 }
 
+/// `wasm` with a custom section holding `tag` appended: the same component
+/// under another content hash, so a test's compiles, cache entries and
+/// store files are its own.
+pub fn retagged(mut wasm: Vec<u8>, tag: &str) -> Vec<u8> {
+    fn leb(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            out.push(if n == 0 { byte } else { byte | 0x80 });
+            if n == 0 {
+                break;
+            }
+        }
+    }
+    let mut content = Vec::new();
+    leb("gatehouse-test".len(), &mut content);
+    content.extend_from_slice(b"gatehouse-test");
+    content.extend_from_slice(tag.as_bytes());
+    wasm.push(0);
+    leb(content.len(), &mut wasm);
+    wasm.extend_from_slice(&content);
+    wasm
+}
+
 /// An async HTTP client with no proxy and no connection reuse surprises.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(60)).build().expect("client")
@@ -493,6 +517,7 @@ pub async fn drop_tenant(url: &str, tenant: &str) {
     let Ok(pool) = sqlx::PgPool::connect(url).await else { return };
     let t = tenant.to_ascii_lowercase().replace('-', "_");
     let _ = sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS t_{t} CASCADE")).execute(&pool).await;
+    let _ = sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS gh_{t} WITH (FORCE)")).execute(&pool).await;
     let _ = sqlx::raw_sql(&format!("DROP OWNED BY gh_{t} CASCADE")).execute(&pool).await;
     let _ = sqlx::raw_sql(&format!("DROP ROLE IF EXISTS gh_{t}")).execute(&pool).await;
     let _ = sqlx::raw_sql(&format!("DROP SCHEMA IF EXISTS {} CASCADE", store_schema(tenant))).execute(&pool).await;

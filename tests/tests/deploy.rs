@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use gatehouse::registry::Bundle;
-use gatehouse_tests::{ADMIN_SECTION, ADMIN_TOKEN, Server, client, component, guests, json};
+use gatehouse_tests::{ADMIN_SECTION, ADMIN_TOKEN, Server, client, component, guests, json, retagged};
 use serde_json::{Value, json};
 
 fn platform() -> String {
@@ -426,29 +426,6 @@ async fn watch_rebuilds_a_changed_endpoint_in_place() {
     std::fs::write(crate_dir.join("src/lib.rs"), "this is not rust").unwrap();
     assert!(s.wait_for_log(&["rebuild failed"], Duration::from_secs(180)), "{}", s.log());
     assert_eq!(hello().await["data"]["message"], "Howdy, World!");
-}
-
-/// `wasm` with a custom section holding `tag`: the same program, a new hash
-/// (so no cache has compiled it yet).
-fn retagged(mut wasm: Vec<u8>, tag: &str) -> Vec<u8> {
-    fn leb(mut n: usize, out: &mut Vec<u8>) {
-        loop {
-            let byte = (n & 0x7f) as u8;
-            n >>= 7;
-            out.push(if n == 0 { byte } else { byte | 0x80 });
-            if n == 0 {
-                break;
-            }
-        }
-    }
-    let mut content = Vec::new();
-    leb("gatehouse-test".len(), &mut content);
-    content.extend_from_slice(b"gatehouse-test");
-    content.extend_from_slice(tag.as_bytes());
-    wasm.push(0);
-    leb(content.len(), &mut wasm);
-    wasm.extend_from_slice(&content);
-    wasm
 }
 
 #[tokio::test]

@@ -342,6 +342,8 @@ async fn stopped_guests_return_their_pool_slots() {
         r#"
         [sandbox]
         max_instances = 2
+        # The pool is under test, not a tenant's share of it.
+        max_instances_per_tenant = 2
         queue_timeout = "10s"
 
         [[endpoint]]

@@ -8,7 +8,8 @@
 use std::time::{Duration, Instant};
 
 use gatehouse_tests::{
-    ADMIN_SECTION, DbBackend, Server, TenantCleanup, app_bundle, client, component, guests, json, unique_tenant,
+    ADMIN_SECTION, DbBackend, Server, TenantCleanup, app_bundle, client, component, guests, json, retagged,
+    unique_tenant,
 };
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -444,4 +445,277 @@ async fn guest_output_cannot_forge_log_lines_and_a_stack_overflow_has_its_own_co
     assert_eq!(resp.status(), 500);
     assert_eq!(json(resp).await["code"], "GUEST_STACK_OVERFLOW");
     assert_eq!(client().get(s.url("/api/who")).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn a_wasi_http_guest_sees_the_query_as_sent_and_meets_the_response_limit() {
+    let s = Server::start(&format!(
+        "[platform]\n\n[[endpoint]]\nroute = \"GET /proxy\"\ncomponent = {}\n{}",
+        component(guests::WASI_HTTP_PROXY),
+        echo_endpoint()
+    ));
+    let query = "url=http://example.com/a?b=1&c=%41%2F";
+    let resp = client().get(s.url(&format!("/proxy?{query}"))).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(json(resp).await["path"], format!("/proxy?{query}"));
+    let resp = client().get(s.url("/proxy?big=17")).send().await.unwrap();
+    assert_eq!(resp.status(), 500);
+    let body = json(resp).await;
+    assert_eq!(body["code"], "RESPONSE_TOO_LARGE", "{body}");
+    assert_eq!(body["details"]["limit"], "response_bytes");
+    assert_eq!(client().get(s.url("/api/who")).send().await.unwrap().status(), 200);
+}
+
+/// Runs statements through a tenant's SQL runner (each on its own): their outcomes.
+async fn run_each(s: &Server, tenant: &str, statements: &[&str]) -> Vec<Value> {
+    let batch: Vec<Value> = statements.iter().map(|sql| json!({"sql": sql, "query": true})).collect();
+    let resp = client()
+        .post(s.url(&format!("/t/{tenant}/api/sql")))
+        .json(&json!({ "statements": batch }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    json(resp).await["data"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn postgres_session_state_ends_with_the_request_and_the_platform_channel_is_out_of_reach() {
+    let Some(url) = gatehouse_tests::database_url() else { return };
+    let backend = DbBackend::Postgres { url: url.clone(), tenant: unique_tenant("pgs") };
+    let s = Server::start(&format!("{}{ADMIN_SECTION}\n{}", backend.platform_section(), echo_endpoint()));
+    let (a, _ca) = tenant("pga", &backend);
+    let (b, _cb) = tenant("pgb", &backend);
+    let wasm = sql_wasm();
+    for t in [&a, &b] {
+        s.create_tenant(t, json!({})).await;
+        let files: Vec<(&str, &[u8])> = vec![("migrations/001.sql", b"SELECT 1;"), ("sql.wasm", &wasm)];
+        assert_eq!(s.deploy(t, app_bundle("data", &sql_app(), &files)).await.0, 201);
+    }
+    // A leaves a session lock, a LISTEN, a temporary table and a prepared statement behind.
+    let left = run_each(
+        &s,
+        &a,
+        &[
+            "SELECT pg_advisory_lock(424242)",
+            "LISTEN gatehouse_evil",
+            "CREATE TEMP TABLE leftover (x int)",
+            "PREPARE kept AS SELECT 1",
+        ],
+    )
+    .await;
+    assert!(left.iter().all(|o| o["error"].is_null()), "{left:?}");
+    // None of it is there for A's next requests, whichever connection they get.
+    for _ in 0..12 {
+        let seen = run_each(
+            &s,
+            &a,
+            &[
+                "SELECT count(*)::int8 AS n FROM pg_listening_channels()",
+                "SELECT count(*)::int8 AS n FROM pg_prepared_statements WHERE from_sql",
+                "SELECT count(*)::int8 AS n FROM pg_class WHERE relname = 'leftover'",
+            ],
+        )
+        .await;
+        for o in &seen {
+            assert!(o["ok"].as_str().unwrap_or_default().contains("\"n\": Number(0)"), "{seen:?}");
+        }
+    }
+    // B can take the lock A took: A's session lock ended with A's request.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let got = run_each(&s, &b, &["SELECT pg_try_advisory_lock(424242) AS got"]).await;
+        if got[0]["ok"].as_str().unwrap_or_default().contains("Bool(true)") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "A's advisory lock outlived its request: {got:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The platform's tables (and the events channel's name in them) are out of reach.
+    let schema = gatehouse_tests::store_schema(match &backend {
+        DbBackend::Postgres { tenant, .. } => tenant,
+        DbBackend::Sqlite => unreachable!(),
+    });
+    let got = run_each(&s, &a, &[&format!("SELECT value FROM {schema}.platform_settings")]).await;
+    assert!(got[0]["error"].as_str().unwrap_or_default().starts_with("DbError::Denied"), "{got:?}");
+    backend.cleanup().await;
+}
+
+/// How many entries a folder has (none if it does not exist).
+fn entries(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+}
+
+/// A count from the server's SQLite platform store, read-only.
+async fn store_count(s: &Server, sql: &str, bind: &str) -> i64 {
+    let url = format!("sqlite://{}?mode=ro", s.data_dir().join("platform.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let (n,): (i64,) = sqlx::query_as(sql).bind(bind).fetch_one(&pool).await.unwrap();
+    pool.close().await;
+    n
+}
+
+#[tokio::test]
+async fn refused_uploads_and_pruned_versions_leave_nothing_behind() {
+    let s = Server::start(&format!("[platform]\n{ADMIN_SECTION}\n[deploy]\nkeep_versions = 1\n{}", echo_endpoint()));
+    s.create_tenant("keeper", json!({})).await;
+    let bundles = s.data_dir().join("bundles");
+    let app = "[[endpoint]]\nroute = \"GET /e\"\ncomponent = \"e.wasm\"\n";
+    // This test's own components (their hashes, cache entries and blobs are nobody else's).
+    let tag = unique_tenant("prune");
+    let v1 = retagged(std::fs::read(guests::ECHO).unwrap(), &format!("{tag} v1"));
+    let v2 = retagged(std::fs::read(guests::ECHO).unwrap(), &format!("{tag} v2"));
+    let hash_of = |wasm: &[u8]| {
+        let mut b = gatehouse::registry::Bundle::default();
+        b.files.insert("e.wasm".into(), wasm.to_vec());
+        b.file_hashes()["e.wasm"].clone()
+    };
+    let (h1, h2) = (hash_of(&v1), hash_of(&v2));
+
+    // Refused: nothing unpacked stays.
+    let broken = "[[endpoint]]\nroute = \"GET /e\"\ncomponent = \"missing.wasm\"\n";
+    let (status, _) = s.deploy("keeper", app_bundle("shop", broken, &[("e.wasm", &v1)])).await;
+    assert_eq!(status, 422);
+    assert_eq!(entries(&bundles), 0, "a refused bundle left files");
+
+    assert_eq!(s.deploy("keeper", app_bundle("shop", app, &[("e.wasm", &v1)])).await.0, 201);
+    assert_eq!(entries(&bundles), 1);
+    assert_eq!(store_count(&s, "SELECT count(*) FROM blobs WHERE hash = ?", &h1).await, 1);
+    let (status, body) = s.deploy("keeper", app_bundle("shop", app, &[("e.wasm", &v2)])).await;
+    assert_eq!(status, 201, "{body}");
+    // Version 1 was pruned: its folder, its file and its compiled artifacts are gone.
+    assert_eq!(entries(&bundles), 1, "the pruned version's folder stayed");
+    assert_eq!(store_count(&s, "SELECT count(*) FROM blobs WHERE hash = ?", &h1).await, 0);
+    assert_eq!(store_count(&s, "SELECT count(*) FROM artifacts WHERE key LIKE ? || '-%'", &h1).await, 0);
+    assert_eq!(store_count(&s, "SELECT count(*) FROM blobs WHERE hash = ?", &h2).await, 1);
+    let cache = std::path::Path::new(guests::BUILD_DIR).join("cwasm-cache");
+    let cached =
+        |h: &str| std::fs::read_dir(&cache).unwrap().flatten().any(|e| e.file_name().to_string_lossy().starts_with(h));
+    assert!(!cached(&h1) && cached(&h2), "the pruned component's artifact is still cached");
+    let resp = client().get(s.url("/t/keeper/e")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
+#[tokio::test]
+async fn a_tenant_at_its_storage_quota_is_refused_clearly() {
+    let s = Server::start(&format!("[platform]\n{ADMIN_SECTION}\n{}", echo_endpoint()));
+    s.create_tenant("small", json!({"quotas": {"storageMb": 1}})).await;
+    let wasm = sql_wasm();
+    // A bundle over the quota.
+    let big = vec![b'x'; 2 << 20];
+    let files: Vec<(&str, &[u8])> = vec![("sql.wasm", &wasm), ("data.bin", &big)];
+    let manifest = "[[endpoint]]\nroute = \"POST /api/sql\"\ncomponent = \"sql.wasm\"\n";
+    let (status, body) = s.deploy("small", app_bundle("data", manifest, &files)).await;
+    assert_eq!((status, body["code"].as_str()), (422, Some("DEPLOY_REJECTED")), "{body}");
+    assert!(body["error"].as_str().unwrap().contains("quotas.storageMb"), "{body}");
+    // A database that grows to it.
+    let table: (&str, &[u8]) = ("migrations/001.sql", b"CREATE TABLE b (x BLOB);");
+    let (status, body) = s.deploy("small", app_bundle("data", &sql_app(), &[table, ("sql.wasm", &wasm)])).await;
+    assert_eq!(status, 201, "{body}");
+    let inserts: Vec<&str> = (0..12).map(|_| "INSERT INTO b VALUES (randomblob(100000)) RETURNING 1 AS one").collect();
+    let outcomes = run_each(&s, "small", &inserts).await;
+    let refused = outcomes.iter().filter(|o| o["error"].as_str().unwrap_or_default().contains("storage quota")).count();
+    assert!(refused > 0, "the database grew past its quota: {outcomes:?}");
+    // Everyone else is untouched.
+    assert_eq!(client().get(s.url("/api/who")).send().await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn a_deleted_tenant_leaves_nothing_for_a_new_tenant_of_its_name() {
+    for backend in DbBackend::all() {
+        let s = Server::start(&format!("{}{ADMIN_SECTION}\n{}", backend.platform_section(), echo_endpoint()));
+        let (name, _cleanup) = tenant("gone", &backend);
+        let wasm = sql_wasm();
+        let table: (&str, &[u8]) = ("migrations/001.sql", b"CREATE TABLE notes (body TEXT);");
+        let files: Vec<(&str, &[u8])> = vec![table, ("sql.wasm", &wasm)];
+        s.create_tenant(&name, json!({})).await;
+        assert_eq!(s.deploy(&name, app_bundle("data", &sql_app(), &files)).await.0, 201);
+        let wrote = run_each(&s, &name, &["INSERT INTO notes VALUES ('left behind') RETURNING body"]).await;
+        assert!(wrote[0]["error"].is_null(), "{wrote:?}");
+        let (status, _) = s.admin_call(reqwest::Method::DELETE, &format!("/admin/v1/tenants/{name}"), None).await;
+        assert_eq!(status, 200);
+        s.create_tenant(&name, json!({})).await;
+        assert_eq!(s.deploy(&name, app_bundle("data", &sql_app(), &files)).await.0, 201);
+        let seen = run_each(&s, &name, &["SELECT count(*) AS n FROM notes"]).await;
+        assert!(seen[0]["ok"].as_str().unwrap_or_default().contains("\"n\": Number(0)"), "{seen:?}");
+        if let DbBackend::Postgres { url, .. } = &backend {
+            // The archive is the platform's: the new tenant's role cannot read it.
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            let (archived,): (String,) = sqlx::query_as(
+                "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'archived_t_' || $1 || '_%' LIMIT 1",
+            )
+            .bind(&name)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            let got = run_each(&s, &name, &[&format!("SELECT count(*) AS n FROM {archived}.notes")]).await;
+            assert!(got[0]["error"].as_str().unwrap_or_default().starts_with("DbError::Denied"), "{got:?}");
+            let _ = sqlx::raw_sql(&format!("DROP SCHEMA {archived} CASCADE")).execute(&pool).await;
+        } else {
+            assert_eq!(entries(&s.data_dir().join("archive")), 1, "the old database is archived");
+        }
+        backend.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn tenant_names_that_would_share_a_role_are_refused() {
+    let s = Server::start(&format!("[platform]\n{ADMIN_SECTION}\n{}", echo_endpoint()));
+    s.create_tenant("a-b", json!({})).await;
+    let (status, body) = s.admin_call(reqwest::Method::POST, "/admin/v1/tenants", Some(json!({"name": "a_b"}))).await;
+    assert_eq!(status, 400, "{body}");
+}
+
+#[tokio::test]
+async fn on_postgres_a_database_per_tenant_hides_the_other_tenants_catalogs() {
+    let Some(url) = gatehouse_tests::database_url() else { return };
+    for isolation in ["schema", "database"] {
+        let backend = DbBackend::Postgres { url: url.clone(), tenant: unique_tenant("iso") };
+        let s = Server::start(&format!(
+            "{}{ADMIN_SECTION}\n[database]\nisolation = \"{isolation}\"\n{}",
+            backend.platform_section(),
+            echo_endpoint()
+        ));
+        let (a, _ca) = tenant("isoa", &backend);
+        let (b, _cb) = tenant("isob", &backend);
+        let wasm = sql_wasm();
+        let secret = format!("plans_{}", a.replace('-', "_"));
+        let a_schema = format!(
+            "CREATE TABLE {secret} (x int); CREATE VIEW {secret}_v AS SELECT 'confidential-view' AS c; \
+             CREATE FUNCTION {secret}_f() RETURNS text LANGUAGE sql AS $$ SELECT 'confidential-body' $$;"
+        );
+        let started = Instant::now();
+        s.create_tenant(&a, json!({})).await;
+        let create_ms = started.elapsed().as_millis();
+        s.create_tenant(&b, json!({})).await;
+        let files_a: Vec<(&str, &[u8])> = vec![("migrations/001.sql", a_schema.as_bytes()), ("sql.wasm", &wasm)];
+        assert_eq!(s.deploy(&a, app_bundle("data", &sql_app(), &files_a)).await.0, 201);
+        let files_b: Vec<(&str, &[u8])> = vec![("migrations/001.sql", b"SELECT 1;"), ("sql.wasm", &wasm)];
+        assert_eq!(s.deploy(&b, app_bundle("data", &sql_app(), &files_b)).await.0, 201);
+        let probes = [
+            format!("SELECT count(*)::int8 AS n FROM pg_class WHERE relname = '{secret}'"),
+            "SELECT count(*)::int8 AS n FROM pg_views WHERE definition LIKE '%confidential-view%'".to_string(),
+            "SELECT count(*)::int8 AS n FROM pg_proc WHERE prosrc LIKE '%confidential-body%'".to_string(),
+            // Query texts of other roles' sessions are hidden in either mode.
+            format!(
+                "SELECT count(*)::int8 AS n FROM pg_stat_activity WHERE usename = 'gh_{}' AND query <> '<insufficient privilege>'",
+                a.replace('-', "_")
+            ),
+        ];
+        let probes: Vec<&str> = probes.iter().map(String::as_str).collect();
+        let seen = run_each(&s, &b, &probes).await;
+        let counts: Vec<bool> =
+            seen.iter().map(|o| o["ok"].as_str().unwrap_or_default().contains("\"n\": Number(0)")).collect();
+        println!(
+            "isolation = {isolation}: creating a tenant took {create_ms} ms; hidden from another tenant: {counts:?}"
+        );
+        assert!(counts[3], "another role's query text is visible: {seen:?}");
+        if isolation == "database" {
+            assert!(counts.iter().all(|hidden| *hidden), "{seen:?}");
+        } else {
+            // The documented trade-off of a schema per tenant: shared catalogs.
+            assert!(!counts[0], "{seen:?}");
+        }
+        backend.cleanup().await;
+    }
 }

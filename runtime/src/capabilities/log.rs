@@ -120,7 +120,12 @@ mod tests {
 
     #[test]
     fn lines_past_the_limit_are_counted_not_kept() {
-        let context = Arc::new(RequestContext { request_id: "r".into(), tenant: "t".into(), route: "GET /".into() });
+        let context = Arc::new(RequestContext {
+            request_id: "r".into(),
+            tenant: "t".into(),
+            route: "GET /".into(),
+            raw_query: None,
+        });
         let mut state = LogState::new(context);
         for _ in 0..MAX_LOG_LINES_PER_REQUEST + 5 {
             state.log(wit::Level::Debug, "x".into());

@@ -132,6 +132,10 @@ impl StreamState {
         for (k, v) in headers {
             let name = HeaderName::from_bytes(k.as_bytes())
                 .map_err(|_| wit::StreamError::Invalid(format!("header name {k:?}")))?;
+            // Connection-level headers are the server's, as for whole responses.
+            if crate::sandbox::HOP_BY_HOP.contains(&name.as_str()) {
+                continue;
+            }
             let value = HeaderValue::from_str(v).map_err(|_| wit::StreamError::Invalid(format!("header {k} value")))?;
             map.append(name, value);
         }
@@ -239,6 +243,21 @@ mod tests {
             String::from_utf8(format_event(&e)).unwrap(),
             "event: tick\nid: 7\nretry: 1000\ndata: a\ndata: b\n\n"
         );
+    }
+
+    #[tokio::test]
+    async fn a_streamed_head_drops_connection_headers() {
+        let (mut state, channel, _gone, _activity) = channel();
+        let headers = vec![
+            ("connection".to_string(), "close".to_string()),
+            ("transfer-encoding".to_string(), "chunked".to_string()),
+            ("content-length".to_string(), "5".to_string()),
+            ("x-kept".to_string(), "1".to_string()),
+        ];
+        state.start(200, headers).await.unwrap();
+        let head = channel.head.await.unwrap();
+        assert_eq!(head.headers.len(), 1, "{:?}", head.headers);
+        assert_eq!(head.headers["x-kept"], "1");
     }
 
     #[tokio::test]

@@ -59,6 +59,9 @@ pub(super) struct SettingsArgs {
     /// The most wall time any of its endpoints may ask for, per request.
     #[arg(long)]
     wall_ms: Option<u64>,
+    /// Its database and stored bundles together, at most.
+    #[arg(long)]
+    storage_mb: Option<u64>,
     /// Session tokens: HS256, RS256 or ES256.
     #[arg(long)]
     session_algorithm: Option<String>,
@@ -129,6 +132,7 @@ impl SettingsArgs {
                 max_concurrent: self.max_concurrent,
                 cpu_ms: self.cpu_ms,
                 wall_ms: self.wall_ms,
+                storage_mb: self.storage_mb,
             },
             session,
         })

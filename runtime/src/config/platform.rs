@@ -63,6 +63,8 @@ pub struct DatabaseSection {
     pub migrations: Option<PathBuf>,
     /// Per-statement limits.
     pub limits: crate::capabilities::db::DbLimits,
+    /// `isolation`: on Postgres, a schema or a database per tenant.
+    pub isolation: crate::capabilities::db::PgIsolation,
 }
 
 #[derive(Deserialize, Default)]
@@ -71,6 +73,7 @@ struct RawDatabase {
     migrations: Option<String>,
     statement_timeout: Option<String>,
     migration_timeout: Option<String>,
+    isolation: Option<String>,
     max_rows: Option<usize>,
     max_result_kb: Option<usize>,
 }
@@ -452,6 +455,18 @@ impl PlatformConfig {
             database.limits.migration_timeout =
                 super::parse_duration(t).map_err(|p| invalid("database.migration_timeout".into(), p))?;
         }
+        database.isolation = match raw.database.isolation.as_deref() {
+            None | Some("schema") => crate::capabilities::db::PgIsolation::Schema,
+            Some("database") => crate::capabilities::db::PgIsolation::Database,
+            Some(other) => {
+                return Err(invalid(
+                    "database.isolation".into(),
+                    format!(
+                        "`{other}` is neither \"schema\" (one schema per tenant) nor \"database\" (one database per tenant)"
+                    ),
+                ));
+            }
+        };
         if let Some(n) = raw.database.max_rows {
             database.limits.max_rows = n;
         }

@@ -103,6 +103,18 @@ impl ArtifactCache {
         Ok((component, Origin::Compiled))
     }
 
+    /// Removes this node's compiled artifacts of the components `hashes`
+    /// (content hashes), whatever engine compiled them.
+    pub fn forget(&self, hashes: &[String]) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if hashes.iter().any(|h| name.starts_with(&format!("{h}-"))) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+
     fn path_for(&self, engine: &Engine, wasm: &[u8]) -> PathBuf {
         let content = hex::encode(Sha256::digest(wasm));
         let mut hasher = std::collections::hash_map::DefaultHasher::new();

@@ -130,7 +130,7 @@ impl Registry {
             registry.store.create_tenant(&name, "{}").await.map_err(|e| e.to_string())?;
         }
         let record = registry.store.get_tenant(&name).await.map_err(|e| e.to_string())?.ok_or("tenant vanished")?;
-        let services = registry.open_services(&name, true).await?;
+        let services = registry.open_services(&record, true).await?;
         let endpoints = registry.config.endpoints.clone();
         let base = registry.load_blocking(endpoints, name.clone(), services.clone(), true).await?;
         let tenant = registry
@@ -179,9 +179,14 @@ impl Registry {
 
     /// Opens a tenant's database (its SQLite file, or its Postgres schema and
     /// role); the config tenant's gets platform.toml's migrations.
-    async fn open_services(&self, tenant: &str, is_config_tenant: bool) -> Result<TenantServices, String> {
+    async fn open_services(&self, record: &TenantRecord, is_config_tenant: bool) -> Result<TenantServices, String> {
         let config = &self.config;
+        let tenant = record.name.as_str();
         let migrations = if is_config_tenant { config.database.migrations.as_deref() } else { None };
+        let mut limits = config.database.limits;
+        // The storage quota bounds the file itself (SQLite); bundles count against it at deploy.
+        limits.max_database_bytes =
+            Some(TenantSettings::parse(&record.settings).unwrap_or_default().resolved_quotas(config).storage_bytes);
         let db = match &config.platform.database_url {
             Some(url) => {
                 let password = self
@@ -189,11 +194,12 @@ impl Registry {
                     .tenant_db_password(tenant, || crate::identity::api_key::random_base62(32).unwrap_or_default())
                     .await
                     .map_err(|e| e.to_string())?;
-                TenantDatabase::open_postgres(url, tenant, &password, migrations, config.database.limits).await
+                TenantDatabase::open_postgres(url, tenant, &password, migrations, limits, config.database.isolation)
+                    .await
             }
             None => {
                 let path = config.platform.data_dir.join("tenants").join(tenant).join("data.db");
-                TenantDatabase::open_sqlite(&path, migrations, config.database.limits).await
+                TenantDatabase::open_sqlite(&path, migrations, limits).await
             }
         }
         .map_err(|problem| format!("the database of tenant {tenant}: {problem}"))?;
@@ -246,7 +252,10 @@ impl Registry {
             sessions,
             rate_ceiling,
             quotas,
-            share: Arc::new(crate::sandbox::TenantShare::new(quotas.max_concurrent)),
+            share: Arc::new(crate::sandbox::TenantShare::new(
+                quotas.max_concurrent,
+                self.config.sandbox.max_instances as usize,
+            )),
             services,
             routes,
             base,
@@ -395,13 +404,32 @@ impl Registry {
     /// version they started on.
     pub async fn deploy(&self, tenant_name: &str, tar: &[u8]) -> Result<DeployReport, ChangeError> {
         let started = Instant::now();
-        let compiled_before = self.compiled.load(Ordering::Relaxed);
         let bundle = Bundle::from_tar(tar, self.config.deploy.max_bundle_bytes).map_err(ChangeError::Rejected)?;
         let _change = self.lock_tenant(tenant_name).await;
         let tenant = self.live_tenant(tenant_name).await?;
         std::fs::create_dir_all(self.bundles_dir()).map_err(|e| ChangeError::Unavailable(e.to_string()))?;
+        let existed = self.bundles_dir().join(bundle.hash()).join(".complete").is_file();
         let dir = bundle.unpack(&self.bundles_dir()).map_err(|e| ChangeError::Unavailable(e.to_string()))?;
-        let (manifest, endpoints) = self.prepare_app(&tenant, dir, None).await?;
+        let result = self.deploy_unpacked(&tenant, &bundle, dir.clone(), started).await;
+        if result.is_err() && !existed && !self.store.bundle_referenced(&bundle.hash()).await.unwrap_or(true) {
+            // A refused upload leaves nothing behind on this node.
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+        result
+    }
+
+    /// The checked half of a deploy, once the bundle is unpacked in `dir`.
+    async fn deploy_unpacked(
+        &self,
+        tenant: &Tenant,
+        bundle: &Bundle,
+        dir: PathBuf,
+        started: Instant,
+    ) -> Result<DeployReport, ChangeError> {
+        let tenant_name = &*tenant.name;
+        let compiled_before = self.compiled.load(Ordering::Relaxed);
+        let (manifest, endpoints) = self.prepare_app(tenant, dir, None).await?;
+        self.check_storage(tenant, bundle).await?;
         let bundle_hash = bundle.hash();
         let app = Arc::new(LiveApp { version: 0, bundle_hash: bundle_hash.clone(), endpoints });
         let mut apps = tenant.apps.clone();
@@ -419,10 +447,13 @@ impl Registry {
             self.store.put_blob(&files[name], data).await?;
         }
         let version = self.store.record_deployment(tenant_name, &manifest.name, &bundle_hash, &files).await?;
-        self.store.prune_deployments(tenant_name, &manifest.name, self.config.deploy.keep_versions).await?;
+        self.keep_blobs(bundle, &files).await?;
+        let pruned =
+            self.store.prune_deployments(tenant_name, &manifest.name, self.config.deploy.keep_versions).await?;
+        self.release(pruned).await;
         let live = Arc::new(LiveApp { version, bundle_hash: bundle_hash.clone(), endpoints: app.endpoints.clone() });
         let routes: Vec<String> = live.endpoints.iter().map(|e| e.route.to_string()).collect();
-        self.put_app(&tenant, &manifest.name, Some(live))?;
+        self.put_app(tenant, &manifest.name, Some(live))?;
         let report = DeployReport {
             tenant: tenant_name.to_string(),
             app: manifest.name.clone(),
@@ -439,6 +470,76 @@ impl Registry {
             ms = report.total_ms, "deployed"
         );
         Ok(report)
+    }
+
+    /// Refuses a bundle that would take the tenant past its storage quota
+    /// (its database plus the files its deployments keep).
+    async fn check_storage(&self, tenant: &Tenant, bundle: &Bundle) -> Result<(), ChangeError> {
+        let stored = self.store.tenant_bundle_bytes(&tenant.name).await?;
+        let database = match &tenant.services.db {
+            Some(db) => db.size_bytes().await.map_err(ChangeError::Unavailable)?,
+            None => 0,
+        };
+        let incoming: u64 = bundle.files.values().map(|d| d.len() as u64).sum();
+        let total = stored + database + incoming;
+        let quota = tenant.quotas.storage_bytes;
+        if total > quota {
+            return Err(ChangeError::Rejected(format!(
+                "tenant {} would store {} MiB (database {} MiB, kept bundles {} MiB, this one {} MiB), over its quota of {} MiB (quotas.storageMb); undeploy old versions, delete data or raise the quota",
+                tenant.name,
+                total >> 20,
+                database >> 20,
+                stored >> 20,
+                incoming >> 20,
+                quota >> 20
+            )));
+        }
+        Ok(())
+    }
+
+    /// Puts back any of the deployment's files that a concurrent release
+    /// removed between their upload and the deployment's record (now that
+    /// the record names them, no release removes them any more).
+    async fn keep_blobs(&self, bundle: &Bundle, files: &BTreeMap<String, String>) -> Result<(), ChangeError> {
+        let hashes: Vec<String> = files.values().cloned().collect();
+        let missing = self.store.missing_blobs(&hashes).await?;
+        for (name, hash) in files {
+            if missing.contains(hash) {
+                self.store.put_blob(hash, &bundle.files[name]).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Releases what pruned versions held that nothing references any more:
+    /// their files and compiled artifacts in the store, the artifacts in this
+    /// node's cache, and their unpacked folders here. Failures are logged; the
+    /// next prune tries again for what it prunes.
+    async fn release(&self, pruned: Vec<DeploymentRecord>) {
+        if pruned.is_empty() {
+            return;
+        }
+        let referenced = match self.store.referenced_blobs().await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!("pruned versions keep their files for now: {e}");
+                return;
+            }
+        };
+        let mut gone: Vec<String> =
+            pruned.iter().flat_map(|d| d.files.values().cloned()).filter(|h| !referenced.contains(h)).collect();
+        gone.sort();
+        gone.dedup();
+        if let Err(e) = self.store.delete_blobs(&gone).await {
+            tracing::warn!("pruned versions' files not released: {e}");
+        }
+        self.cache.forget(&gone);
+        for d in &pruned {
+            if !self.store.bundle_referenced(&d.bundle_hash).await.unwrap_or(true) {
+                let _ = std::fs::remove_dir_all(self.bundles_dir().join(&d.bundle_hash));
+            }
+        }
+        tracing::info!(target: "gatehouse::deploy", versions = pruned.len(), files = gone.len(), "pruned versions released");
     }
 
     /// Makes `version` of an app the live one again (it was checked when deployed).
@@ -488,7 +589,7 @@ impl Registry {
     /// no apps: the caller or the next sync adds them). The caller holds the
     /// tenant's change lock.
     async fn bring_in(&self, record: &TenantRecord) -> Result<Arc<Tenant>, String> {
-        let services = self.open_services(&record.name, false).await?;
+        let services = self.open_services(record, false).await?;
         let tenant = Arc::new(self.build_tenant(record, services, Vec::new(), BTreeMap::new()).await?);
         let next = tenant.clone();
         self.swap(|d| {
@@ -658,7 +759,9 @@ impl Registry {
         Ok(())
     }
 
-    /// Deletes a tenant: its apps, keys and secrets go; its database stays for the operator.
+    /// Deletes a tenant: its apps, keys and secrets go; its database is
+    /// archived for the operator (a folder under `<data_dir>/archive`, or a
+    /// Postgres schema `archived_t_<tenant>_<time>` owned by the platform).
     pub async fn delete_tenant(&self, name: &str) -> Result<(), ChangeError> {
         if name == self.config.platform.tenant {
             return Err(ChangeError::Rejected(format!(
@@ -669,9 +772,18 @@ impl Registry {
         if !self.store.delete_tenant(name).await? {
             return Err(ChangeError::NotFound(format!("no tenant {name}")));
         }
+        let mut retired = None;
         self.swap(|d| {
-            d.tenants.remove(name);
+            retired = d.tenants.remove(name);
         });
+        // Its database is archived, so a new tenant of the same name starts empty.
+        if let Some(db) = retired.and_then(|t| t.services.db.clone()) {
+            let archive = self.config.platform.data_dir.join("archive");
+            match db.retire(&archive, self.config.platform.database_url.as_deref()).await {
+                Ok(to) => tracing::info!(tenant = name, archived = %to, "tenant database archived"),
+                Err(e) => tracing::error!(tenant = name, "tenant database not archived: {e}"),
+            }
+        }
         Ok(())
     }
 

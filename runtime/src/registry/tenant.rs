@@ -50,6 +50,9 @@ pub struct Quotas {
     /// The most wall time any of its endpoints may ask for per request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wall_ms: Option<u64>,
+    /// Its database and its stored bundles together, at most.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_mb: Option<u64>,
 }
 
 /// A request-rate ceiling.
@@ -103,6 +106,8 @@ pub struct ResolvedQuotas {
     pub cpu: Duration,
     /// Wall time per request, at most.
     pub wall: Duration,
+    /// Bytes of database and stored bundles together.
+    pub storage_bytes: u64,
 }
 
 /// Endpoints a tenant may deploy when its settings do not say.
@@ -114,6 +119,10 @@ pub(super) const DEFAULT_CPU_MS_CEILING: u64 = 30_000;
 /// server-sent-events stream may live an hour; the tenant's concurrency share,
 /// not this, is what keeps long requests from crowding others out.
 pub(super) const DEFAULT_WALL_MS_CEILING: u64 = 3_600_000;
+/// Storage (database plus stored bundles) when the settings do not say: room
+/// for a real app's data, small enough that a few hostile tenants cannot fill
+/// an ordinary disk.
+pub(super) const DEFAULT_STORAGE_MB: u64 = 1024;
 
 impl TenantSettings {
     /// Parses stored or submitted settings.
@@ -134,8 +143,8 @@ impl TenantSettings {
                 return Err(format!("quotas.maxConcurrent must be between 1 and {most} (sandbox.max_instances)"));
             }
         }
-        if self.quotas.cpu_ms == Some(0) || self.quotas.wall_ms == Some(0) {
-            return Err("quotas.cpuMs and quotas.wallMs must be more than 0".into());
+        if self.quotas.cpu_ms == Some(0) || self.quotas.wall_ms == Some(0) || self.quotas.storage_mb == Some(0) {
+            return Err("quotas.cpuMs, quotas.wallMs and quotas.storageMb must be more than 0".into());
         }
         if let Some(m) = self.quotas.memory_mb {
             let most = pool_memory_bytes >> 20;
@@ -194,6 +203,7 @@ impl TenantSettings {
                 .min(config.sandbox.max_instances) as usize,
             cpu: Duration::from_millis(self.quotas.cpu_ms.unwrap_or(DEFAULT_CPU_MS_CEILING)),
             wall: Duration::from_millis(self.quotas.wall_ms.unwrap_or(DEFAULT_WALL_MS_CEILING)),
+            storage_bytes: self.quotas.storage_mb.unwrap_or(DEFAULT_STORAGE_MB).saturating_mul(1 << 20),
         }
     }
 

@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
-/// What every log line about one request carries: who, which route, which request.
+/// What every log line about one request carries (who, which route, which
+/// request), and the request's query exactly as the client sent it.
 #[derive(Debug, Clone)]
 pub struct RequestContext {
     /// The id in `X-Request-Id`.
@@ -9,4 +10,7 @@ pub struct RequestContext {
     pub tenant: Arc<str>,
     /// The route pattern, e.g. `GET /api/v1/reports/{reportId}/export`.
     pub route: Arc<str>,
+    /// The query as the client sent it, undecoded: a `wasi:http` guest reads
+    /// `path-with-query` verbatim, as it would under `wasmtime serve`.
+    pub raw_query: Option<String>,
 }

@@ -80,3 +80,14 @@ pub(super) fn instantiate_failed(ctx: &RequestContext, error: &wasmtime::Error, 
     );
     ApiError::new(ErrorCode::GuestTrap, "the endpoint could not be started; its log has the details")
 }
+
+/// A wasi:http guest's response body is over the proxy's limit.
+pub(super) fn response_too_large(ctx: &RequestContext, limit: usize) -> ApiError {
+    tracing::warn!(
+        tenant = %ctx.tenant, route = %ctx.route, request_id = %ctx.request_id,
+        limit = "response_bytes", figure = limit,
+        "guest stopped: its response body is over {limit} bytes"
+    );
+    ApiError::new(ErrorCode::ResponseTooLarge, format!("the endpoint's response is over {limit} bytes"))
+        .with_details(json!({ "limit": "response_bytes", "value": limit }))
+}

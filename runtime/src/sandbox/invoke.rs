@@ -27,7 +27,7 @@ pub struct GuestResponse {
 }
 
 /// Headers that describe one connection, not the message; the server sets its own.
-const HOP_BY_HOP: &[&str] = &[
+pub(crate) const HOP_BY_HOP: &[&str] = &[
     "connection",
     "keep-alive",
     "proxy-connection",
@@ -73,6 +73,8 @@ impl Sandbox {
             Call(wasmtime::Error),
             /// A wasi:http guest answered with no or a broken response.
             Answer(String),
+            /// A wasi:http guest's response body is over the limit (bytes).
+            TooLarge(usize),
         }
         let run = async {
             match &endpoint.pre {
@@ -80,11 +82,15 @@ impl Sandbox {
                     let instance = pre.instantiate_async(&mut store).await.map_err(Step::Instantiate)?;
                     instance.gatehouse_endpoint_handler().call_handle(&mut store, &request).await.map_err(Step::Call)
                 }
-                Pre::Proxy(pre) => super::proxy::run(pre, &mut store, &request).await.map(Ok).map_err(|e| match e {
-                    super::proxy::ProxyFailure::Instantiate(e) => Step::Instantiate(e),
-                    super::proxy::ProxyFailure::Trap(e) => Step::Call(e),
-                    super::proxy::ProxyFailure::Answer(e) => Step::Answer(e),
-                }),
+                Pre::Proxy(pre) => super::proxy::run(pre, &mut store, &request, context.raw_query.as_deref())
+                    .await
+                    .map(Ok)
+                    .map_err(|e| match e {
+                        super::proxy::ProxyFailure::Instantiate(e) => Step::Instantiate(e),
+                        super::proxy::ProxyFailure::Trap(e) => Step::Call(e),
+                        super::proxy::ProxyFailure::Answer(e) => Step::Answer(e),
+                        super::proxy::ProxyFailure::TooLarge(limit) => Step::TooLarge(limit),
+                    }),
             }
         };
         let outcome = tokio::time::timeout(grants.limits.wall, run).await;
@@ -93,6 +99,7 @@ impl Sandbox {
             Ok(Err(Step::Instantiate(e))) => Err(failure::instantiate_failed(&context, &e, &store.data().budget)),
             Ok(Err(Step::Call(e))) => Err(failure::trapped(&context, &e, &store.data().budget)),
             Ok(Err(Step::Answer(problem))) => Err(invalid_response(&context, problem)),
+            Ok(Err(Step::TooLarge(limit))) => Err(failure::response_too_large(&context, limit)),
             Ok(Ok(Err(guest_error))) => Err(guest_error_to_api(&context, guest_error)),
             Ok(Ok(Ok(response))) => check_response(&context, response),
         }
@@ -170,7 +177,7 @@ mod tests {
     use super::*;
 
     fn ctx() -> RequestContext {
-        RequestContext { request_id: "r".into(), tenant: "t".into(), route: "GET /".into() }
+        RequestContext { request_id: "r".into(), tenant: "t".into(), route: "GET /".into(), raw_query: None }
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub(crate) use compiler::{child_binary, compile_in_child};
 pub use context::RequestContext;
 pub use engine::{EPOCH_TICK, Sandbox, SandboxSettings};
 pub use invoke::GuestResponse;
+pub(crate) use invoke::HOP_BY_HOP;
 pub(crate) use linker::Pre;
 pub use linker::{HANDLER_EXPORT, INCOMING_HANDLER_EXPORT, PrepareError, PreparedEndpoint};
 pub use share::{ShareRefusal, TenantShare};

@@ -173,7 +173,12 @@ mod tests {
     use super::*;
 
     fn sink() -> LineSink {
-        let context = Arc::new(RequestContext { request_id: "r".into(), tenant: "t".into(), route: "GET /".into() });
+        let context = Arc::new(RequestContext {
+            request_id: "r".into(),
+            tenant: "t".into(),
+            route: "GET /".into(),
+            raw_query: None,
+        });
         LineSink { stream: Stream::Stdout, context, pending: Vec::new(), written: 0, truncated: false }
     }
 

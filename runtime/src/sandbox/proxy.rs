@@ -25,6 +25,8 @@ pub(super) enum ProxyFailure {
     Trap(wasmtime::Error),
     /// The guest answered with no, or a broken, response.
     Answer(String),
+    /// The guest's response body is over `MAX_RESPONSE_BODY` (the limit, in bytes).
+    TooLarge(usize),
 }
 
 /// Runs `request` through a fresh instance of `pre` in `store`.
@@ -32,8 +34,9 @@ pub(super) async fn run(
     pre: &ProxyPre<HostState>,
     store: &mut Store<HostState>,
     request: &wit::Request,
+    raw_query: Option<&str>,
 ) -> Result<wit::Response, ProxyFailure> {
-    let incoming = to_http(request).map_err(|e| ProxyFailure::Instantiate(wasmtime::Error::msg(e)))?;
+    let incoming = to_http(request, raw_query).map_err(|e| ProxyFailure::Instantiate(wasmtime::Error::msg(e)))?;
     let (tx, rx) = tokio::sync::oneshot::channel();
     let (req, out) = {
         let mut view = store.data_mut().http();
@@ -48,16 +51,18 @@ pub(super) async fn run(
     let answer = async {
         let response = match rx.await {
             Ok(Ok(r)) => r,
-            Ok(Err(code)) => return Err(format!("the guest answered with the error {code:?}")),
-            Err(_) => return Err("the guest never set a response".to_string()),
+            Ok(Err(code)) => return Err(ProxyFailure::Answer(format!("the guest answered with the error {code:?}"))),
+            Err(_) => return Err(ProxyFailure::Answer("the guest never set a response".to_string())),
         };
         let (parts, body) = response.into_parts();
-        let body = Limited::new(body, MAX_RESPONSE_BODY)
-            .collect()
-            .await
-            .map_err(|e| format!("the guest's response body failed or is over {MAX_RESPONSE_BODY} bytes: {e}"))?
-            .to_bytes();
-        Ok((parts, body))
+        let body = Limited::new(body, MAX_RESPONSE_BODY).collect().await.map_err(|e| {
+            if e.is::<http_body_util::LengthLimitError>() {
+                ProxyFailure::TooLarge(MAX_RESPONSE_BODY)
+            } else {
+                ProxyFailure::Answer(format!("the guest's response body failed: {e}"))
+            }
+        })?;
+        Ok((parts, body.to_bytes()))
     };
     tokio::pin!(guest);
     tokio::pin!(answer);
@@ -74,7 +79,7 @@ pub(super) async fn run(
             answered
         }
     };
-    let (parts, body) = answered.map_err(ProxyFailure::Answer)?;
+    let (parts, body) = answered?;
     Ok(wit::Response {
         status: parts.status.as_u16(),
         headers: parts
@@ -87,13 +92,21 @@ pub(super) async fn run(
 }
 
 /// The admitted request as an HTTP request again: the path inside the tenant,
-/// the query re-encoded, the headers and the body the gate read.
-fn to_http(r: &wit::Request) -> Result<http::Request<Full<Bytes>>, String> {
+/// the query exactly as the client sent it (re-encoded only if unknown), the
+/// headers and the body the gate read.
+fn to_http(r: &wit::Request, raw_query: Option<&str>) -> Result<http::Request<Full<Bytes>>, String> {
     let host = r.headers.iter().find(|(k, _)| k == "host").map(|(_, v)| v.as_str()).unwrap_or("localhost");
     let mut uri = format!("http://{host}{}", r.path);
-    if !r.query.is_empty() {
-        uri.push('?');
-        uri.push_str(&form_urlencoded::Serializer::new(String::new()).extend_pairs(&r.query).finish());
+    match raw_query {
+        Some(q) => {
+            uri.push('?');
+            uri.push_str(q);
+        }
+        None if !r.query.is_empty() => {
+            uri.push('?');
+            uri.push_str(&form_urlencoded::Serializer::new(String::new()).extend_pairs(&r.query).finish());
+        }
+        None => {}
     }
     let mut builder = http::Request::builder().method(r.method.as_str()).uri(uri);
     for (k, v) in &r.headers {

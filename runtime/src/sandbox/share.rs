@@ -17,7 +17,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// One tenant's share: permits for instances at once, and a count of waiters.
 #[derive(Debug)]
 pub struct TenantShare {
-    permits: Arc<Semaphore>,
+    /// `None`: the share is the whole pool.
+    permits: Option<Arc<Semaphore>>,
     size: usize,
     waiting: AtomicUsize,
 }
@@ -32,10 +33,11 @@ pub enum ShareRefusal {
 }
 
 impl TenantShare {
-    /// A share of `size` instances at once (at least one).
-    pub fn new(size: usize) -> Self {
+    /// A share of `size` instances at once (at least one) of a pool of `pool`.
+    pub fn new(size: usize, pool: usize) -> Self {
         let size = size.max(1);
-        Self { permits: Arc::new(Semaphore::new(size)), size, waiting: AtomicUsize::new(0) }
+        let permits = (size < pool).then(|| Arc::new(Semaphore::new(size)));
+        Self { permits, size, waiting: AtomicUsize::new(0) }
     }
 
     /// How many instances the tenant may hold at once.
@@ -43,19 +45,21 @@ impl TenantShare {
         self.size
     }
 
-    /// A place in the share, waiting at most `timeout` behind at most `size` others.
-    pub async fn admit(&self, timeout: Duration) -> Result<OwnedSemaphorePermit, ShareRefusal> {
-        if let Ok(p) = self.permits.clone().try_acquire_owned() {
-            return Ok(p);
+    /// A place in the share (none needed if the share is the whole pool),
+    /// waiting at most `timeout` behind at most `size` others.
+    pub async fn admit(&self, timeout: Duration) -> Result<Option<OwnedSemaphorePermit>, ShareRefusal> {
+        let Some(permits) = &self.permits else { return Ok(None) };
+        if let Ok(p) = permits.clone().try_acquire_owned() {
+            return Ok(Some(p));
         }
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.size {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(ShareRefusal::QueueFull);
         }
-        let got = tokio::time::timeout(timeout, self.permits.clone().acquire_owned()).await;
+        let got = tokio::time::timeout(timeout, permits.clone().acquire_owned()).await;
         self.waiting.fetch_sub(1, Ordering::AcqRel);
         match got {
-            Ok(Ok(p)) => Ok(p),
+            Ok(Ok(p)) => Ok(Some(p)),
             _ => Err(ShareRefusal::TimedOut),
         }
     }
@@ -65,9 +69,17 @@ impl TenantShare {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn a_share_of_the_whole_pool_admits_at_once() {
+        let share = TenantShare::new(4, 4);
+        for _ in 0..10 {
+            assert!(share.admit(Duration::ZERO).await.unwrap().is_none());
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn a_full_share_queues_a_bounded_number_then_refuses() {
-        let share = Arc::new(TenantShare::new(2));
+        let share = Arc::new(TenantShare::new(2, 8));
         let a = share.admit(Duration::from_secs(1)).await.unwrap();
         let _b = share.admit(Duration::from_secs(1)).await.unwrap();
         // Two may wait; the third is refused at once.
@@ -87,7 +99,7 @@ mod tests {
         for w in waiters {
             outcomes.push(w.await.unwrap());
         }
-        assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1);
+        assert_eq!(outcomes.iter().filter(|o| matches!(o, Ok(Some(_)))).count(), 1);
         assert_eq!(outcomes.iter().filter(|o| matches!(o, Err(ShareRefusal::TimedOut))).count(), 1);
     }
 }

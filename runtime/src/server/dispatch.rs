@@ -174,6 +174,7 @@ async fn serve(
         request_id: request_id.to_string(),
         tenant: endpoint.tenant.clone(),
         route: endpoint.route_label.clone(),
+        raw_query: parts.uri.query().map(str::to_string),
     });
     let wit_request = convert::to_wit(&parts, params, wit_request_query, body, request_id);
     let place = admit(app, tenant, &context).await?;
@@ -185,7 +186,7 @@ async fn admit(
     app: &App,
     tenant: &Tenant,
     context: &RequestContext,
-) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, ApiError> {
     tenant.share.admit(app.sandbox.queue_timeout).await.map_err(|why| {
         let share = tenant.share.size();
         let reason = match why {
@@ -258,7 +259,7 @@ async fn run_guest(
     principal: Arc<crate::capabilities::Principal>,
     context: Arc<RequestContext>,
     wit_request: crate::sandbox::wit::Request,
-    place: tokio::sync::OwnedSemaphorePermit,
+    place: Option<tokio::sync::OwnedSemaphorePermit>,
 ) -> Result<Response, ApiError> {
     if !endpoint.prepared.streams {
         // It cannot stream: run it right here, and the answer is its return value.

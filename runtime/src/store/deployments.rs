@@ -204,19 +204,36 @@ impl Store {
     }
 
     /// Forgets all but the newest `keep` versions of an app (never the active one).
-    pub async fn prune_deployments(&self, tenant: &str, app: &str, keep: usize) -> Result<(), StoreError> {
+    pub async fn prune_deployments(
+        &self,
+        tenant: &str,
+        app: &str,
+        keep: usize,
+    ) -> Result<Vec<DeploymentRecord>, StoreError> {
         let keep = i64::try_from(keep).unwrap_or(i64::MAX);
-        on_pool!(self, p => sqlx::query(
-            "DELETE FROM deployments WHERE tenant = $1 AND app = $2
-             AND version <= (SELECT COALESCE(MAX(version), 0) FROM deployments WHERE tenant = $1 AND app = $2) - $3
-             AND version <> COALESCE((SELECT active_version FROM apps WHERE tenant = $1 AND name = $2), -1)",
-        )
+        let condition = "d.tenant = $1 AND d.app = $2
+             AND d.version <= (SELECT COALESCE(MAX(version), 0) FROM deployments WHERE tenant = $1 AND app = $2) - $3
+             AND d.version <> COALESCE((SELECT active_version FROM apps WHERE tenant = $1 AND name = $2), -1)";
+        let pruned: Vec<DeploymentRecord> = on_pool!(self, p => sqlx::query(&format!(
+            "SELECT {DEPLOYMENT_COLUMNS} FROM deployments d WHERE {condition}"
+        ))
         .bind(tenant)
         .bind(app)
         .bind(keep)
-        .execute(p)
-        .await
-        .map(drop))?;
-        Ok(())
+        .fetch_all(p)
+        .await?
+        .iter()
+        .map(|r| deployment_from_row!(r))
+        .collect());
+        for d in &pruned {
+            on_pool!(self, p => sqlx::query("DELETE FROM deployments WHERE tenant = $1 AND app = $2 AND version = $3")
+                .bind(tenant)
+                .bind(app)
+                .bind(d.version)
+                .execute(p)
+                .await
+                .map(drop))?;
+        }
+        Ok(pruned)
     }
 }

@@ -67,6 +67,13 @@ const MIGRATIONS: &[(i64, &str)] = &[
         data BLOB NOT NULL
     );",
     ),
+    (
+        4,
+        "CREATE TABLE platform_settings (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );",
+    ),
 ];
 
 pub(super) async fn apply_sqlite(pool: &SqlitePool) -> Result<(), sqlx::Error> {

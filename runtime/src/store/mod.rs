@@ -15,6 +15,7 @@ mod events;
 mod keys;
 mod migrations;
 mod secrets;
+mod storage;
 mod tenants;
 
 use std::os::unix::fs::FileExt;
@@ -85,6 +86,24 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
 }
 
+/// The channel change events go out on: `<schema>_<token>`, the token random
+/// and kept in the store (which no tenant role can read). Any role may
+/// `NOTIFY` any channel it can name, so a guessable name would let a tenant
+/// wake every node's reload; this one it cannot name. (A notification only
+/// ever makes a node compare itself with the store, at most once per tick.)
+async fn events_channel(pool: &PgPool, schema: &str) -> Result<String, sqlx::Error> {
+    let token = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+    sqlx::query(
+        "INSERT INTO platform_settings (name, value) VALUES ('events_channel', $1) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(&token)
+    .execute(pool)
+    .await?;
+    let (token,): (String,) =
+        sqlx::query_as("SELECT value FROM platform_settings WHERE name = 'events_channel'").fetch_one(pool).await?;
+    Ok(format!("{schema}_{token}"))
+}
+
 impl Store {
     /// Opens the platform store: Postgres at `platform.database_url` if set
     /// (tables in `platform.store_schema`), else `<data_dir>/platform.db`
@@ -137,7 +156,8 @@ impl Store {
             .await
             .map_err(|e| fail(e.to_string()))?;
         let marker = Marker::Counter(Arc::new(AtomicU64::new(1)));
-        Ok(Self { pool: Pool::Postgres(pool), marker, channel: format!("{schema}_events") })
+        let channel = events_channel(&pool, schema).await.map_err(|e| fail(e.to_string()))?;
+        Ok(Self { pool: Pool::Postgres(pool), marker, channel })
     }
 
     /// Which backend holds the registry, for logs and stats.

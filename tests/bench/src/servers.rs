@@ -181,6 +181,7 @@ pub(crate) async fn sandbox_cost(app: &App, path: &str, iterations: usize) -> an
         request_id: "bench".into(),
         tenant: endpoint.tenant.clone(),
         route: endpoint.route_label.clone(),
+        raw_query: None,
     });
     let request = wit::Request {
         method: "GET".into(),

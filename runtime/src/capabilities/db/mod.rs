@@ -37,6 +37,9 @@ pub struct DbLimits {
     /// A tenant's migration file running longer is cancelled by the host and
     /// the deploy refused.
     pub migration_timeout: Duration,
+    /// The tenant's storage quota: on SQLite its file may not grow past this
+    /// (writes beyond fail with `TooLarge`); deploys check it on both backends.
+    pub max_database_bytes: Option<u64>,
 }
 
 /// Defaults: interactive API queries, not reports.
@@ -47,8 +50,24 @@ impl Default for DbLimits {
             max_rows: 10_000,
             max_result_bytes: 16 << 20,
             migration_timeout: Duration::from_secs(30),
+            max_database_bytes: None,
         }
     }
+}
+
+/// How tenants' data is kept apart on Postgres (`database.isolation`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PgIsolation {
+    /// A schema per tenant in the platform's database, reached through the
+    /// tenant's role: rows are private, but the catalogs are shared, so a
+    /// tenant can list other tenants' table, view and function names and
+    /// definitions. Creating a tenant is a few statements.
+    #[default]
+    Schema,
+    /// A database per tenant (`gh_<tenant>`, owned by the platform, only the
+    /// tenant's role may connect): the catalogs are the tenant's own. Creating
+    /// a tenant copies `template1`; each database costs some disk.
+    Database,
 }
 
 /// Transactions one request may hold open at once: each holds a connection.
@@ -60,6 +79,8 @@ const POOL_SIZE: u32 = 8;
 pub struct TenantDatabase {
     backend: Backend,
     limits: DbLimits,
+    /// On Postgres: a schema, or a database, of its own.
+    isolation: PgIsolation,
     /// Where later migrations (an app's, at deploy) go.
     home: Home,
 }
@@ -90,7 +111,12 @@ impl TenantDatabase {
         Box::pin(async move {
             let dir = migrations.map(|m| backend_dir(m, "sqlite"));
             let pool = sqlite::open(path, dir.as_deref(), limits).await?;
-            Ok(Self { backend: Backend::Sqlite(pool), limits, home: Home::SqliteFile(path.to_path_buf()) })
+            Ok(Self {
+                backend: Backend::Sqlite(pool),
+                limits,
+                isolation: PgIsolation::default(),
+                home: Home::SqliteFile(path.to_path_buf()),
+            })
         })
     }
 
@@ -102,12 +128,13 @@ impl TenantDatabase {
         password: &'a str,
         migrations: Option<&'a Path>,
         limits: DbLimits,
+        isolation: PgIsolation,
     ) -> crate::store::Boxed<'a, Result<Self, String>> {
         Box::pin(async move {
             let dir = migrations.map(|m| backend_dir(m, "postgres"));
-            let pool = postgres::open(admin_url, tenant, password, dir.as_deref(), limits).await?;
+            let pool = postgres::open(admin_url, tenant, password, dir.as_deref(), limits, isolation).await?;
             let home = Home::PostgresSchema(postgres::schema_name(tenant));
-            Ok(Self { backend: Backend::Postgres(pool), limits, home })
+            Ok(Self { backend: Backend::Postgres(pool), limits, isolation, home })
         })
     }
 
@@ -129,6 +156,47 @@ impl TenantDatabase {
             }
             (Home::PostgresSchema(_), Backend::Sqlite(_)) => Err("a Postgres home with a SQLite pool".into()),
         }
+    }
+
+    /// Bytes the tenant's database takes: its SQLite file (and write-ahead
+    /// log), or its Postgres schema's relations.
+    pub fn size_bytes(&self) -> crate::store::Boxed<'_, Result<u64, String>> {
+        Box::pin(async move {
+            match (&self.home, &self.backend) {
+                (Home::SqliteFile(path), _) => Ok(sqlite::size_bytes(path)),
+                (Home::PostgresSchema(schema), Backend::Postgres(pool)) => {
+                    postgres::size_bytes(pool, schema, self.isolation).await
+                }
+                (Home::PostgresSchema(_), Backend::Sqlite(_)) => Err("a Postgres home with a SQLite pool".into()),
+            }
+        })
+    }
+
+    /// Retires the database of a deleted tenant, so a new tenant of the same
+    /// name starts empty: its connections are closed, then its SQLite folder
+    /// is moved under `archive`, or its Postgres schema is renamed
+    /// `archived_<schema>_<unix time>`, handed to the platform's role, and the
+    /// tenant's role dropped (through `admin_url`). Returns where it went.
+    pub fn retire<'a>(
+        &'a self,
+        archive: &'a Path,
+        admin_url: Option<&'a str>,
+    ) -> crate::store::Boxed<'a, Result<String, String>> {
+        Box::pin(async move {
+            let stamp = crate::identity::unix_now();
+            match (&self.home, &self.backend) {
+                (Home::SqliteFile(path), Backend::Sqlite(pool)) => {
+                    let _ = tokio::time::timeout(Duration::from_secs(5), pool.close()).await;
+                    sqlite::archive(path, archive, stamp)
+                }
+                (Home::PostgresSchema(schema), Backend::Postgres(pool)) => {
+                    let _ = tokio::time::timeout(Duration::from_secs(5), pool.close()).await;
+                    let url = admin_url.ok_or("no platform.database_url to retire a Postgres schema with")?;
+                    postgres::archive(url, schema, stamp, self.isolation).await
+                }
+                _ => Err("the tenant's database home and pool disagree".into()),
+            }
+        })
     }
 
     /// `sqlite` or `postgres`.

@@ -20,7 +20,7 @@ use sqlx::postgres::types::Oid;
 use sqlx::postgres::{PgArgumentBuffer, PgArguments, PgConnectOptions, PgPoolOptions, PgRow, PgTypeInfo};
 use sqlx::{Column, Encode, PgConnection, PgPool, Postgres, Row, TypeInfo, ValueRef};
 
-use super::{DbLimits, POOL_SIZE, values};
+use super::{DbLimits, POOL_SIZE, PgIsolation, values};
 use crate::sandbox::wit_db as wit;
 
 /// `gh_<tenant>`: lower-case, `-` as `_`, so it is a plain identifier.
@@ -33,7 +33,8 @@ pub(super) fn schema_name(tenant: &str) -> String {
     format!("t_{}", tenant.to_ascii_lowercase().replace('-', "_"))
 }
 
-/// Provisions the tenant's role and schema through `admin_url`, applies
+/// Provisions the tenant's role and schema through `admin_url` (in a
+/// database of the tenant's own with `PgIsolation::Database`), applies
 /// `migrations` as the tenant, and returns the tenant's pool.
 pub(super) async fn open(
     admin_url: &str,
@@ -41,16 +42,12 @@ pub(super) async fn open(
     password: &str,
     migrations: Option<&Path>,
     limits: DbLimits,
+    isolation: PgIsolation,
 ) -> Result<PgPool, String> {
     let shown = redact(admin_url);
     let admin_options =
         PgConnectOptions::from_str(admin_url).map_err(|e| format!("{shown} is not a Postgres URL: {e}"))?;
-    let admin = PgPoolOptions::new()
-        .max_connections(1)
-        .acquire_timeout(std::time::Duration::from_secs(5))
-        .connect_with(admin_options.clone())
-        .await
-        .map_err(|e| format!("cannot connect to Postgres at {shown}: {e}"))?;
+    let admin = admin_pool(&admin_options).await.map_err(|e| format!("cannot connect to Postgres at {shown}: {e}"))?;
     let role = role_name(tenant);
     let schema = schema_name(tenant);
     // Identifiers are [a-z0-9_] (tenant names are validated) and the password
@@ -59,29 +56,62 @@ pub(super) async fn open(
     if !password.chars().all(|c| c.is_ascii_alphanumeric()) {
         return Err("the tenant's database password must be base62".into());
     }
-    let database: (String,) =
-        sqlx::query_as("SELECT current_database()").fetch_one(&admin).await.map_err(|e| e.to_string())?;
     let timeout_ms = limits.statement_timeout.as_millis();
-    let statements = [
+    let mut statements = vec![
         format!("DO $$ BEGIN CREATE ROLE {role}; EXCEPTION WHEN duplicate_object THEN NULL; END $$"),
         format!(
             "ALTER ROLE {role} WITH LOGIN PASSWORD '{password}' NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS CONNECTION LIMIT 32"
         ),
         format!("ALTER ROLE {role} SET search_path = {schema}"),
         format!("ALTER ROLE {role} SET statement_timeout = '{timeout_ms}ms'"),
-        format!(
-            "DO $$ BEGIN CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION {role}; EXCEPTION WHEN unique_violation THEN NULL; END $$"
-        ),
-        format!("REVOKE ALL ON SCHEMA {schema} FROM PUBLIC"),
-        format!("GRANT CONNECT ON DATABASE \"{}\" TO {role}", database.0.replace('"', "\"\"")),
-        "REVOKE CREATE ON SCHEMA public FROM PUBLIC".to_string(),
     ];
+    let database = match isolation {
+        PgIsolation::Schema => {
+            let (current,): (String,) =
+                sqlx::query_as("SELECT current_database()").fetch_one(&admin).await.map_err(|e| e.to_string())?;
+            statements.push(format!("GRANT CONNECT ON DATABASE \"{}\" TO {role}", current.replace('"', "\"\"")));
+            current
+        }
+        PgIsolation::Database => {
+            // The platform owns the database; the tenant may only connect and
+            // make temporary tables, and no other role may connect at all.
+            let exists = sqlx::query("SELECT 1 FROM pg_database WHERE datname = $1")
+                .bind(&role)
+                .fetch_optional(&admin)
+                .await
+                .map_err(|e| e.to_string())?
+                .is_some();
+            if !exists
+                && let Err(e) = sqlx::Executor::execute(&admin, sqlx::raw_sql(&format!("CREATE DATABASE {role}"))).await
+                && e.as_database_error().and_then(|d| d.code()).is_none_or(|c| c != "42P04")
+            {
+                return Err(format!("creating the database {role}: {e}"));
+            }
+            statements.push(format!("REVOKE ALL ON DATABASE {role} FROM PUBLIC"));
+            statements.push(format!("GRANT CONNECT, TEMPORARY ON DATABASE {role} TO {role}"));
+            role.clone()
+        }
+    };
     for sql in &statements {
         sqlx::Executor::execute(&admin, sqlx::raw_sql(sql)).await.map_err(|e| format!("provisioning {role}: {e}"))?;
     }
     admin.close().await;
+    // The schema, in the tenant's database.
+    let admin = admin_pool(&admin_options.clone().database(&database))
+        .await
+        .map_err(|e| format!("cannot connect to Postgres database {database}: {e}"))?;
+    for sql in [
+        format!(
+            "DO $$ BEGIN CREATE SCHEMA IF NOT EXISTS {schema} AUTHORIZATION {role}; EXCEPTION WHEN unique_violation THEN NULL; END $$"
+        ),
+        format!("REVOKE ALL ON SCHEMA {schema} FROM PUBLIC"),
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC".to_string(),
+    ] {
+        sqlx::Executor::execute(&admin, sqlx::raw_sql(&sql)).await.map_err(|e| format!("provisioning {role}: {e}"))?;
+    }
+    admin.close().await;
 
-    let options = admin_options.username(&role).password(password);
+    let options = admin_options.username(&role).password(password).database(&database);
     if let Some(dir) = migrations {
         let owner =
             PgPoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(|e| e.to_string())?;
@@ -91,13 +121,22 @@ pub(super) async fn open(
     PgPoolOptions::new()
         .max_connections(POOL_SIZE)
         .acquire_timeout(std::time::Duration::from_secs(5))
-        // Session settings a guest changes (search_path, ...) stay on its
-        // pooled connection; they reach only this tenant's later requests,
-        // never its isolation (the role decides that), nor its statement
-        // timeout (set per statement with SET LOCAL).
+        // Nothing a guest leaves on its session outlives its request: each
+        // connection is reset as it returns to the pool (off the request path),
+        // and one holding a prepared statement the guest made is discarded.
+        .after_release(|conn, _| reset_on_release(conn))
         .connect_with(options)
         .await
         .map_err(|e| format!("cannot connect to Postgres as {role}: {e}"))
+}
+
+/// One connection with the platform's credentials.
+async fn admin_pool(options: &PgConnectOptions) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(std::time::Duration::from_secs(5))
+        .connect_with(options.clone())
+        .await
 }
 
 /// Applies `dir`'s migrations not yet recorded, each recorded as `prefix` +
@@ -214,6 +253,87 @@ async fn run_cancellable(
             ))
         }
     }
+}
+
+/// Bytes of the relations in `schema` (with `PgIsolation::Database`: the
+/// whole of the tenant's database).
+pub(super) async fn size_bytes(pool: &PgPool, schema: &str, isolation: PgIsolation) -> Result<u64, String> {
+    let sql = match isolation {
+        PgIsolation::Database => "SELECT pg_database_size(current_database())::int8 WHERE $1 IS NOT NULL",
+        PgIsolation::Schema => {
+            "SELECT COALESCE(sum(pg_total_relation_size(c.oid)), 0)::int8 FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relkind IN ('r', 'm')"
+        }
+    };
+    let (n,): (i64,) = sqlx::query_as(sql).bind(schema).fetch_one(pool).await.map_err(|e| e.to_string())?;
+    Ok(n.max(0) as u64)
+}
+
+/// Retires a deleted tenant's data: its schema (or, with
+/// `PgIsolation::Database`, its database) renamed `archived_<name>_<stamp>`,
+/// everything its role owned handed to the platform's role, the role's
+/// sessions ended and the role dropped, so a new tenant of the same name gets
+/// a new role and an empty schema, and cannot reach the archive.
+pub(super) async fn archive(
+    admin_url: &str,
+    schema: &str,
+    stamp: i64,
+    isolation: PgIsolation,
+) -> Result<String, String> {
+    let role = format!("gh_{}", schema.trim_start_matches("t_"));
+    let options = PgConnectOptions::from_str(admin_url).map_err(|e| e.to_string())?;
+    let run = |pool: PgPool, statements: Vec<String>| async move {
+        for sql in &statements {
+            sqlx::Executor::execute(&pool, sqlx::raw_sql(sql))
+                .await
+                .map_err(|e| format!("retiring {}: {e}", role_of(sql)))?;
+        }
+        pool.close().await;
+        Ok::<(), String>(())
+    };
+    let connect = |o: PgConnectOptions| async move {
+        admin_pool(&o).await.map_err(|e| format!("cannot connect to Postgres at {}: {e}", redact(admin_url)))
+    };
+    let archived = match isolation {
+        PgIsolation::Schema => {
+            let archived = format!("archived_{schema}_{stamp}");
+            run(
+                connect(options.clone()).await?,
+                vec![
+                    format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'"),
+                    format!("ALTER SCHEMA {schema} RENAME TO {archived}"),
+                    format!("REASSIGN OWNED BY {role} TO CURRENT_USER"),
+                    format!("DROP OWNED BY {role}"),
+                ],
+            )
+            .await?;
+            archived
+        }
+        PgIsolation::Database => {
+            let archived = format!("archived_{role}_{stamp}");
+            run(
+                connect(options.clone()).await?,
+                vec![
+                    format!("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{role}'"),
+                    format!("ALTER DATABASE {role} RENAME TO {archived}"),
+                ],
+            )
+            .await?;
+            run(
+                connect(options.clone().database(&archived)).await?,
+                vec![format!("REASSIGN OWNED BY {role} TO CURRENT_USER"), format!("DROP OWNED BY {role}")],
+            )
+            .await?;
+            archived
+        }
+    };
+    run(connect(options).await?, vec![format!("DROP OWNED BY {role}"), format!("DROP ROLE IF EXISTS {role}")]).await?;
+    Ok(archived)
+}
+
+/// The object a retiring statement is about, for its error message.
+fn role_of(sql: &str) -> &str {
+    sql.split_whitespace().last().unwrap_or(sql)
 }
 
 /// SQL text (one statement or a script) on `conn`, as a boxed `Send` future
@@ -367,6 +487,26 @@ fn decode(row: &PgRow) -> Result<Vec<wit::Value>, wit::DbError> {
         });
     }
     Ok(out)
+}
+
+/// What a connection returning to the pool is cleared of: session advisory
+/// locks, `LISTEN`s, temporary tables and sequences' state, open cursors and
+/// settings. Prepared statements are not deallocated here (that would drop the
+/// driver's own cache); instead the last statement counts the ones made with
+/// SQL `PREPARE`, and a connection holding any is discarded.
+const RELEASE_RESET: &str = "SELECT pg_advisory_unlock_all(); UNLISTEN *; DISCARD TEMP; DISCARD SEQUENCES; \
+     CLOSE ALL; RESET ALL; SELECT count(*) FROM pg_prepared_statements WHERE from_sql";
+
+/// `after_release`: `Ok(true)` keeps the connection, `Ok(false)` closes it.
+fn reset_on_release(conn: &mut PgConnection) -> Pin<Box<dyn Future<Output = Result<bool, sqlx::Error>> + Send + '_>> {
+    Box::pin(async move {
+        let rows = sqlx::Executor::fetch_all(&mut *conn, sqlx::raw_sql(RELEASE_RESET)).await?;
+        let prepared: i64 = match rows.last() {
+            Some(row) => row.try_get(0)?,
+            None => 0,
+        };
+        Ok(prepared == 0)
+    })
 }
 
 /// Puts the connection's session back to the role's defaults. A guest's

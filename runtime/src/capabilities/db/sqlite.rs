@@ -25,10 +25,21 @@ pub(super) async fn open(path: &Path, migrations: Option<&Path>, limits: DbLimit
         migrate_with(options.clone(), dir, "", limits).await?;
     }
     let max_value = limits.max_result_bytes;
+    // The storage quota, in SQLite's pages (4 KiB by default); set before the
+    // guard, whose authorizer refuses pragmas.
+    let max_pages = limits.max_database_bytes.map(|b| (b / 4096).max(1));
     let pool = SqlitePoolOptions::new()
         .max_connections(POOL_SIZE)
         .acquire_timeout(Duration::from_secs(5))
-        .after_connect(move |conn, _| Box::pin(async move { guard::install(conn, max_value).await }))
+        .after_connect(move |conn, _| {
+            Box::pin(async move {
+                if let Some(pages) = max_pages {
+                    sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(&format!("PRAGMA max_page_count = {pages}")))
+                        .await?;
+                }
+                guard::install(conn, max_value).await
+            })
+        })
         .connect_with(options)
         .await
         .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
@@ -42,6 +53,25 @@ fn connect_options(path: &Path, create: bool) -> Result<SqliteConnectOptions, St
         .journal_mode(SqliteJournalMode::Wal)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(5)))
+}
+
+/// Bytes of the database file and its write-ahead log.
+pub(super) fn size_bytes(path: &Path) -> u64 {
+    let size = |p: std::path::PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    size(path.to_path_buf()) + size(path.with_extension("db-wal"))
+}
+
+/// Moves a retired tenant's folder (the file's parent) to `archive/<name>-<stamp>`.
+pub(super) fn archive(path: &Path, archive: &Path, stamp: i64) -> Result<String, String> {
+    let Some(folder) = path.parent() else { return Err(format!("{} has no folder", path.display())) };
+    if !folder.exists() {
+        return Ok("nothing to archive".into());
+    }
+    let name = folder.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    std::fs::create_dir_all(archive).map_err(|e| format!("cannot create {}: {e}", archive.display()))?;
+    let to = archive.join(format!("{name}-{stamp}"));
+    std::fs::rename(folder, &to).map_err(|e| format!("cannot move {} to {}: {e}", folder.display(), to.display()))?;
+    Ok(to.display().to_string())
 }
 
 /// Applies an app's migrations later (at deploy), on a guarded connection of its own.
@@ -226,6 +256,10 @@ pub(super) fn classify(e: sqlx::Error) -> wit::DbError {
                 _ if code == "18" || message.contains("too big") => {
                     wit::DbError::TooLarge(format!("{message}: a single value may be at most database.max_result_kb"))
                 }
+                // SQLITE_FULL (13): the file reached max_page_count, the storage quota.
+                _ if code == "13" => wit::DbError::TooLarge(format!(
+                    "{message}: the tenant's database is at its storage quota (quotas.storageMb)"
+                )),
                 // SQLITE_INTERRUPT (9): the progress handler's deadline.
                 _ if code == "9" || message.contains("interrupted") => wit::DbError::Timeout,
                 _ if code == "5" || code == "6" => {

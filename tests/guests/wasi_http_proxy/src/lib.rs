@@ -1,7 +1,8 @@
 //! A standard `wasi:http/proxy` component that also imports Gatehouse's `auth`
 //! and `config`. It echoes what it was given as JSON; with `?fetch=<url>` it
 //! makes an outgoing wasi:http request and reports the status or the error,
-//! so a test can prove outgoing requests meet the endpoint's allow-list.
+//! so a test can prove outgoing requests meet the endpoint's allow-list; with
+//! `?big=<MiB>` it answers that many MiB, to meet the response limit.
 
 use std::io::{Read as _, Write as _};
 
@@ -27,6 +28,9 @@ impl wasip2::exports::http::incoming_handler::Guest for Proxy {
         }
         let query = path.split_once('?').map(|(_, q)| q).unwrap_or("");
         let fetch = query.split('&').find_map(|pair| pair.strip_prefix("fetch="));
+        if let Some(mib) = query.split('&').find_map(|pair| pair.strip_prefix("big=")) {
+            return respond_big(out, mib.parse().unwrap_or(1));
+        }
         let (status, json) = match fetch {
             Some(url) => fetch_status(url),
             None => {
@@ -97,6 +101,23 @@ fn respond(out: ResponseOutparam, status: u16, json: &str) {
     stream.flush().expect("flushing the body");
     drop(stream);
     OutgoingBody::finish(body, None).expect("finishing the body");
+}
+
+/// `mib` MiB of `x`, written a chunk at a time.
+fn respond_big(out: ResponseOutparam, mib: usize) {
+    let response = OutgoingResponse::new(Fields::new());
+    let body = response.body().expect("the body, once");
+    ResponseOutparam::set(out, Ok(response));
+    let mut stream = body.write().expect("the body stream, once");
+    let chunk = vec![b'x'; 64 << 10];
+    for _ in 0..mib * 16 {
+        if stream.write_all(&chunk).is_err() {
+            return;
+        }
+    }
+    let _ = stream.flush();
+    drop(stream);
+    let _ = OutgoingBody::finish(body, None);
 }
 
 wasip2::http::proxy::export!(Proxy);
