@@ -267,9 +267,14 @@ impl Server {
 
     /// Uploads an app bundle (a tar) to `tenant` with the admin token: (status, JSON body).
     pub async fn deploy(&self, tenant: &str, tar: Vec<u8>) -> (u16, serde_json::Value) {
+        self.deploy_with(tenant, tar, ADMIN_TOKEN).await
+    }
+
+    /// Uploads an app bundle to `tenant` with `token` (the admin's or a deploy key).
+    pub async fn deploy_with(&self, tenant: &str, tar: Vec<u8>, token: &str) -> (u16, serde_json::Value) {
         let resp = client()
             .post(self.admin_url(&format!("/admin/v1/tenants/{tenant}/apps")))
-            .bearer_auth(ADMIN_TOKEN)
+            .bearer_auth(token)
             .header("content-type", "application/x-tar")
             .body(tar)
             .send()

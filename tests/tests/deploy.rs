@@ -37,24 +37,11 @@ fn echo_at(route: &str, greeting: &str) -> String {
 }
 
 async fn deploy(s: &Server, tenant: &str, tar: Vec<u8>, token: &str) -> (u16, Value) {
-    let resp = client()
-        .post(s.admin_url(&format!("/admin/v1/tenants/{tenant}/apps")))
-        .bearer_auth(token)
-        .header("content-type", "application/x-tar")
-        .body(tar)
-        .send()
-        .await
-        .unwrap();
-    (resp.status().as_u16(), json(resp).await)
+    s.deploy_with(tenant, tar, token).await
 }
 
 async fn admin(s: &Server, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut req = client().request(method, s.admin_url(path)).bearer_auth(ADMIN_TOKEN);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    (resp.status().as_u16(), json(resp).await)
+    s.admin_call(method, path, body).await
 }
 
 /// GET `path` on `tenant` through the path prefix: (status, body).
