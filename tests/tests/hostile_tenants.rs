@@ -134,6 +134,10 @@ async fn a_spinning_migration_holds_nothing_another_tenant_needs() {
         let (spinner, _a) = tenant("spin", &backend);
         let (bystander, _b) = tenant("calm", &backend);
         s.create_tenant(&spinner, json!({})).await;
+        let (idle_peer, _c) = tenant("idle", &backend);
+        let started = Instant::now();
+        s.create_tenant(&idle_peer, json!({})).await;
+        let idle_ms = started.elapsed().as_millis();
         let spin: &[u8] = match backend {
             DbBackend::Sqlite => {
                 b"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c;"
@@ -177,7 +181,10 @@ async fn a_spinning_migration_holds_nothing_another_tenant_needs() {
         assert!(answered < deploy_ended, "the other tenant waited for the spinning migration");
         assert_eq!((status, body["code"].as_str()), (422, Some("DEPLOY_REJECTED")), "{body}");
         assert!(body["error"].as_str().unwrap().contains("database.migration_timeout"), "{body}");
-        println!("{backend:?}: an unrelated tenant's create took {created_ms} ms while a migration spun");
+        println!(
+            "{}: an unrelated tenant's create took {created_ms} ms while a migration spun ({idle_ms} ms on an idle node)",
+            if matches!(backend, DbBackend::Sqlite) { "SQLite" } else { "Postgres" }
+        );
         backend.cleanup().await;
     }
 }
@@ -718,4 +725,29 @@ async fn on_postgres_a_database_per_tenant_hides_the_other_tenants_catalogs() {
         }
         backend.cleanup().await;
     }
+}
+
+#[tokio::test]
+async fn a_guests_log_lines_and_stream_are_bounded_while_it_runs() {
+    let s = Server::start(&format!(
+        "[platform]\n\n[[endpoint]]\nroute = \"GET /probe\"\ncomponent = {}\nlimits = {{ cpu_ms = 10000, wall_ms = 60000 }}\n{}",
+        component(guests::HOSTILE),
+        echo_endpoint()
+    ));
+    // 5000 log lines: 1000 kept, one warning for the rest.
+    assert_eq!(client().get(s.url("/probe?do=flood-log")).send().await.unwrap().status(), 200);
+    assert!(s.until_log(&["over the per-request limit"], Duration::from_secs(10)).await);
+    let log = s.log();
+    assert_eq!(log.matches("flood line ").count(), 1000, "guest log lines past the limit were kept");
+    assert_eq!(log.matches("guest log lines over the per-request limit").count(), 1);
+    // A stream without end stops at the platform's total (256 MiB).
+    let mut resp = client().get(s.url("/probe?do=flood-stream")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let mut total = 0u64;
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        total += chunk.len() as u64;
+    }
+    assert!(total <= 256 << 20, "the stream ran past its total: {total} bytes");
+    assert!(total >= 255 << 20, "the stream stopped early: {total} bytes; {}", s.log());
+    assert_eq!(client().get(s.url("/api/who")).send().await.unwrap().status(), 200);
 }

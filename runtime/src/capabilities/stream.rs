@@ -71,13 +71,17 @@ impl Activity {
         loop {
             let last = self.last_ms.load(std::sync::atomic::Ordering::Relaxed);
             let now = self.start.elapsed().as_millis() as u64;
+            // `last` may be ahead of `now` by a millisecond (`touch` stores at
+            // least 1 so that 0 means "not streaming"): saturate, never underflow.
+            let since = now.saturating_sub(last);
+            let idle_ms = idle.as_millis() as u64;
             let wait = if last == 0 {
                 // Not streaming yet: the wall budget covers this part.
                 idle
-            } else if now.saturating_sub(last) >= idle.as_millis() as u64 {
+            } else if since >= idle_ms {
                 return;
             } else {
-                std::time::Duration::from_millis(idle.as_millis() as u64 - (now - last))
+                std::time::Duration::from_millis(idle_ms - since)
             };
             tokio::time::sleep(wait).await;
         }

@@ -13,6 +13,11 @@ use serde_json::{Map, Value, json};
 
 use crate::error::{ApiError, ErrorCode};
 
+/// Validation errors reported per request. A body can be built to fail in
+/// every item; reporting each would make the gate format (and answer) an
+/// error per item for any anonymous caller. The first ones say what to fix.
+pub const MAX_REPORTED_ERRORS: usize = 20;
+
 /// A compiled schema and the raw document (for defaults and coercion).
 pub struct Schema {
     validator: jsonschema::Validator,
@@ -48,7 +53,7 @@ impl Schema {
             return None;
         }
         let mut by_pointer: BTreeMap<String, String> = BTreeMap::new();
-        for e in self.validator.iter_errors(instance) {
+        for e in self.validator.iter_errors(instance).take(MAX_REPORTED_ERRORS) {
             let pointer = e.instance_path().to_string();
             let message = e.to_string();
             by_pointer.entry(pointer).and_modify(|m| m.push_str(&format!("; {message}"))).or_insert(message);
@@ -138,6 +143,16 @@ fn fill_defaults(schema: &Value, value: &mut Value) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_body_failing_everywhere_reports_a_bounded_number_of_errors() {
+        let schema = super::Schema::compile(serde_json::json!({"type": "array", "items": {"type": "string"}})).unwrap();
+        let body: Vec<i64> = (0..5000).collect();
+        let mut headers = http::HeaderMap::new();
+        headers.insert(http::header::CONTENT_TYPE, "application/json".parse().unwrap());
+        let e = super::body(&schema, &headers, &bytes::Bytes::from(serde_json::to_vec(&body).unwrap())).unwrap_err();
+        assert_eq!(e.details.unwrap().as_object().unwrap().len(), super::MAX_REPORTED_ERRORS);
+    }
+
     use super::*;
 
     fn schema() -> Schema {

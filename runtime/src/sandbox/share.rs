@@ -14,12 +14,20 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+/// Requests that may wait per place of a share. A waiting request is a parked
+/// future and an open connection, far cheaper than one refused and retried at
+/// once (a flood then spins through the whole HTTP path); ten per place rides
+/// out a burst, and keeps a default share's waiters (128 × 10) well under the
+/// default connection cap (`server.max_connections`, 10,000).
+const WAITERS_PER_PLACE: usize = 10;
+
 /// One tenant's share: permits for instances at once, and a count of waiters.
 #[derive(Debug)]
 pub struct TenantShare {
     /// `None`: the share is the whole pool.
     permits: Option<Arc<Semaphore>>,
     size: usize,
+    max_waiting: usize,
     waiting: AtomicUsize,
 }
 
@@ -35,9 +43,13 @@ pub enum ShareRefusal {
 impl TenantShare {
     /// A share of `size` instances at once (at least one) of a pool of `pool`.
     pub fn new(size: usize, pool: usize) -> Self {
+        Self::with_waiters(size, pool, size.max(1) * WAITERS_PER_PLACE)
+    }
+
+    fn with_waiters(size: usize, pool: usize, max_waiting: usize) -> Self {
         let size = size.max(1);
         let permits = (size < pool).then(|| Arc::new(Semaphore::new(size)));
-        Self { permits, size, waiting: AtomicUsize::new(0) }
+        Self { permits, size, max_waiting, waiting: AtomicUsize::new(0) }
     }
 
     /// How many instances the tenant may hold at once.
@@ -46,13 +58,13 @@ impl TenantShare {
     }
 
     /// A place in the share (none needed if the share is the whole pool),
-    /// waiting at most `timeout` behind at most `size` others.
+    /// waiting at most `timeout` behind a bounded number of others.
     pub async fn admit(&self, timeout: Duration) -> Result<Option<OwnedSemaphorePermit>, ShareRefusal> {
         let Some(permits) = &self.permits else { return Ok(None) };
         if let Ok(p) = permits.clone().try_acquire_owned() {
             return Ok(Some(p));
         }
-        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.size {
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(ShareRefusal::QueueFull);
         }
@@ -77,16 +89,16 @@ mod tests {
         }
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn a_full_share_queues_a_bounded_number_then_refuses() {
-        let share = Arc::new(TenantShare::new(2, 8));
+        let share = Arc::new(TenantShare::with_waiters(2, 8, 2));
         let a = share.admit(Duration::from_secs(1)).await.unwrap();
         let _b = share.admit(Duration::from_secs(1)).await.unwrap();
         // Two may wait; the third is refused at once.
         let waiters: Vec<_> = (0..2)
             .map(|_| {
                 let s = share.clone();
-                tokio::spawn(async move { s.admit(Duration::from_secs(10)).await })
+                tokio::spawn(async move { s.admit(Duration::from_millis(300)).await })
             })
             .collect();
         while share.waiting.load(Ordering::Acquire) < 2 {

@@ -190,7 +190,7 @@ async fn admit(
     tenant.share.admit(app.sandbox.queue_timeout).await.map_err(|why| {
         let share = tenant.share.size();
         let reason = match why {
-            crate::sandbox::ShareRefusal::QueueFull => "as many requests are already waiting",
+            crate::sandbox::ShareRefusal::QueueFull => "its waiting requests are at their bound",
             crate::sandbox::ShareRefusal::TimedOut => "none came free within sandbox.queue_timeout",
         };
         tracing::warn!(
@@ -206,6 +206,7 @@ async fn admit(
             ),
         )
         .with_details(serde_json::json!({ "limit": "maxConcurrent", "value": share }))
+        .with_header(http::header::RETRY_AFTER, HeaderValue::from_static("1"))
     })
 }
 

@@ -41,7 +41,7 @@ pub(crate) async fn node(root: &Path) -> anyhow::Result<Node> {
     let hello = root.join("endpoints/hello").display().to_string();
     let sleeps = root.join("tests/guests/sleeps").display().to_string();
     let text = format!(
-        "[platform]\ntenant = \"neighbour\"\n\n[sandbox]\nmax_instances = {}\nmax_instances_per_tenant = {SHARE}\nqueue_timeout = \"100ms\"\n\n\
+        "[platform]\ntenant = \"neighbour\"\n\n[sandbox]\nmax_instances = {}\nmax_instances_per_tenant = {SHARE}\nqueue_timeout = \"1s\"\n\n\
          [secrets]\nWH = \"whsec_bench\"\n\n\
          [[endpoint]]\nroute = \"GET /api/hello\"\ncomponent = {hello:?}\n\n\
          [[endpoint]]\nroute = \"GET /api/sleep\"\ncomponent = {sleeps:?}\n\n\

@@ -17,7 +17,7 @@
 //! the node with ten times its concurrency share, against an idle node; and
 //! the server's CPU for the worst request refused before authentication.
 //!
-//! `cargo run -p gatehouse-bench -- [--seconds 5] [--rounds 3] [--connections 32] [--iterations 20000] [--cost-only]`
+//! `cargo run -p gatehouse-bench -- [--seconds 5] [--rounds 3] [--connections 32] [--iterations 20000] [--cost-only | --hostile-only]`
 
 mod deploy;
 mod hostile;
@@ -37,17 +37,21 @@ struct Options {
     /// Only the direct per-request costs (no load rounds, no deploys): quick,
     /// and a loop simple enough to profile with `perf record`.
     cost_only: bool,
+    /// Only the hostile-tenant rows (noisy neighbour, unauthenticated worst case).
+    hostile_only: bool,
 }
 
 fn options() -> Options {
-    let mut o = Options { seconds: 5, rounds: 3, connections: 32, iterations: 20_000, cost_only: false };
+    let mut o =
+        Options { seconds: 5, rounds: 3, connections: 32, iterations: 20_000, cost_only: false, hostile_only: false };
     // The program name first, then the options.
     let args: Vec<String> = std::env::args().collect();
     let args = &args[1..];
     let mut i = 0;
     while i < args.len() {
-        if args[i] == "--cost-only" {
-            o.cost_only = true;
+        if args[i] == "--cost-only" || args[i] == "--hostile-only" {
+            o.cost_only |= args[i] == "--cost-only";
+            o.hostile_only |= args[i] == "--hostile-only";
             i += 1;
             continue;
         }
@@ -82,6 +86,10 @@ fn main() -> anyhow::Result<()> {
     let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     if o.cost_only {
         return costs_only(&root, &server_rt, o.iterations);
+    }
+    if o.hostile_only {
+        let load_rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        return hostile_rows(&root, &server_rt, &load_rt, &o);
     }
     let native = server_rt.block_on(servers::native())?;
     let memory = server_rt.block_on(servers::gatehouse(&root, None, None))?;
@@ -154,9 +162,6 @@ fn main() -> anyhow::Result<()> {
     let cost = server_rt.block_on(servers::sandbox_cost(&memory.app, "/api/hello", o.iterations))?;
     language_costs(&memory, &server_rt, o.iterations / 10)?;
     let swaps = deploy::under_load(&memory, &server_rt, &load_rt, o.connections, 10)?;
-    let node = server_rt.block_on(hostile::node(&root))?;
-    let neighbour = hostile::noisy_neighbour(&node, &load_rt, o.connections, duration, o.rounds)?;
-    let (signature_ms, schema_ms) = hostile::unauthenticated_worst_case(&node, &load_rt, 50)?;
 
     println!();
     println!(
@@ -206,20 +211,36 @@ fn main() -> anyhow::Result<()> {
         swaps.load.rps,
         swaps.load.errors
     );
+    hostile_rows(&root, &server_rt, &load_rt, &o)?;
+    if let Some(p) = &postgres {
+        server_rt.block_on(servers::drop_pg_tenant(&pg_url, &p.tenant));
+    }
+    Ok(())
+}
+
+/// The hostile-tenant rows, printed: another tenant's p99 under a flood, and
+/// the server's CPU for the worst request refused before authentication.
+fn hostile_rows(
+    root: &std::path::Path,
+    server_rt: &tokio::runtime::Runtime,
+    load_rt: &tokio::runtime::Runtime,
+    o: &Options,
+) -> anyhow::Result<()> {
+    let node = server_rt.block_on(hostile::node(root))?;
+    let duration = Duration::from_secs(o.seconds);
+    let n = hostile::noisy_neighbour(&node, load_rt, o.connections, duration, o.rounds)?;
+    let (signature_ms, schema_ms) = hostile::unauthenticated_worst_case(&node, load_rt, 50)?;
     println!(
         "noisy neighbour: another tenant's p99 under a flood of 10x its share / on an idle node: {:.2}x (idle p99 {} µs, flooded p99 {} µs; the flood got {} answers and {} TENANT_OVERLOADED)",
-        neighbour.flooded.p99_us as f64 / neighbour.idle.p99_us.max(1) as f64,
-        neighbour.idle.p99_us,
-        neighbour.flooded.p99_us,
-        neighbour.flood_served,
-        neighbour.flood_refused
+        n.flooded.p99_us as f64 / n.idle.p99_us.max(1) as f64,
+        n.idle.p99_us,
+        n.flooded.p99_us,
+        n.flood_served,
+        n.flood_refused
     );
     println!(
         "unauthenticated worst case, server CPU per 1 MiB request: {signature_ms:.2} ms with 5 bad Stripe signatures, {schema_ms:.2} ms for JSON failing its schema"
     );
-    if let Some(p) = &postgres {
-        server_rt.block_on(servers::drop_pg_tenant(&pg_url, &p.tenant));
-    }
     Ok(())
 }
 

@@ -1,8 +1,9 @@
 //! What a hostile tenant's guest tries, one act per `?do=`: read the caller's
 //! credentials (`headers`), plant cookies (`cookie`, with `c=` values), forge
-//! log lines (`forge-log`), and overflow its stack (`overflow`).
+//! log lines (`forge-log`), flood the log (`flood-log`), stream without end
+//! (`flood-stream`), and overflow its stack (`overflow`).
 
-use gatehouse_sdk::{Error, Request, Response, json, log, ok};
+use gatehouse_sdk::{Error, Request, Response, json, log, ok, stream};
 
 /// Recursion without end, in scalars only, so it fills the WebAssembly call
 /// stack (not the shadow stack in linear memory); `black_box` keeps the
@@ -35,6 +36,19 @@ fn handle(req: Request) -> Result<Response, Error> {
             ok("logged")
         }
         "overflow" => ok(depth(0)),
+        "flood-log" => {
+            for i in 0..5000 {
+                log::info(&format!("flood line {i}"));
+            }
+            ok("flooded")
+        }
+        "flood-stream" => {
+            stream::start(200, &[("content-type", "application/octet-stream")])?;
+            let chunk = vec![b'x'; 64 << 10];
+            // Past the platform's total, writes fail; the guest then returns.
+            while stream::write(&chunk).is_ok() {}
+            ok("stopped")
+        }
         other => Err(Error::bad_request(format!("unknown act {other:?}"))),
     }
 }
