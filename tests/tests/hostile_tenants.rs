@@ -175,6 +175,14 @@ async fn a_spinning_migration_holds_nothing_another_tenant_needs() {
             )
             .await;
         assert_eq!(status, 200, "{body}");
+        // A key made and revoked meanwhile: revocation takes no tenant's lock either.
+        let (status, key) = s
+            .admin_call(reqwest::Method::POST, "/admin/v1/keys", Some(json!({"tenant": bystander, "scopes": ["read"]})))
+            .await;
+        assert_eq!(status, 201, "{key}");
+        let id = key["data"]["id"].as_str().unwrap().to_string();
+        let (status, body) = s.admin_call(reqwest::Method::DELETE, &format!("/admin/v1/keys/{id}"), None).await;
+        assert_eq!(status, 200, "{body}");
         assert_eq!(client().get(s.url("/api/who")).send().await.unwrap().status(), 200);
         let answered = Instant::now();
         let (status, body, deploy_ended) = deploy.await.unwrap();
@@ -750,4 +758,56 @@ async fn a_guests_log_lines_and_stream_are_bounded_while_it_runs() {
     assert!(total <= 256 << 20, "the stream ran past its total: {total} bytes");
     assert!(total >= 255 << 20, "the stream stopped early: {total} bytes; {}", s.log());
     assert_eq!(client().get(s.url("/api/who")).send().await.unwrap().status(), 200);
+}
+
+/// A one-answer HTTP upstream on `[::1]`: every request gets `200 v6`. `None`
+/// where the machine has no IPv6 loopback.
+async fn ipv6_upstream() -> Option<u16> {
+    let listener = tokio::net::TcpListener::bind("[::1]:0").await.ok()?;
+    let port = listener.local_addr().ok()?.port();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut head = [0u8; 2048];
+                let _ = conn.read(&mut head).await;
+                let _ = conn.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nv6").await;
+            });
+        }
+    });
+    Some(port)
+}
+
+#[tokio::test]
+async fn outbound_ipv6_entries_match_tunnels_are_refused_and_logged_urls_keep_no_secrets() {
+    let Some(port) = ipv6_upstream().await else {
+        println!("skipped: this machine has no IPv6 loopback");
+        return;
+    };
+    let tunnels = ["[2002:7f00:1::1]", "[2001:0:4136:e378::1]", "[64:ff9b:1::a00:1]", "[fec0::1]"];
+    let mut allowed: Vec<String> = tunnels.iter().map(|t| format!("\"http://{t}\"")).collect();
+    allowed.push(format!("\"http://[::1]:{port}\""));
+    let s = Server::start(&format!(
+        "[platform]\n\n[outbound]\nallow_private = [\"::1/128\"]\n\n[[endpoint]]\nroute = \"GET /fetch\"\ncomponent = {}\nallowed_hosts = [{}]\n",
+        component(guests::FETCHER),
+        allowed.join(", ")
+    ));
+    let fetch = |url: String| {
+        let base = s.url("/fetch");
+        async move {
+            let resp = client().get(base).query(&[("url", url.as_str()), ("times", "1")]).send().await.unwrap();
+            json(resp).await
+        }
+    };
+    // An IPv6 entry matches its URL (the brackets no longer stay in the pattern).
+    let got = fetch(format!("http://[::1]:{port}/hello")).await;
+    assert_eq!(got["data"]["body"], "v6", "{got}");
+    // Tunnels and old site-local addresses count as private, even when listed.
+    for (t, why) in tunnels.iter().zip(["6to4", "Teredo", "NAT64", "site-local"]) {
+        let got = fetch(format!("http://{t}/x?token=SECRET-{why}")).await;
+        let e = got["error"].as_str().unwrap_or_default();
+        assert!(e.contains("NotAllowed") && e.contains(why), "{t}: {got}");
+    }
+    // The refusals are logged, with the query's values redacted.
+    assert!(s.until_log(&["token=redacted"], Duration::from_secs(10)).await, "{}", s.log());
+    assert!(!s.log().contains("SECRET-"), "a query value reached the log");
 }
