@@ -7,10 +7,11 @@
 //!
 //! - `config`: `platform.toml`, typed, with errors naming the file and key.
 //! - `app`: the running platform (store, sandbox, registry) and how it starts.
-//! - `server`: listeners and the one dispatch function; the only axum user.
+//! - `server`: listeners (connection bounds) and the one dispatch function; the only axum user.
 //! - `gate`: the checks before the guest, one file each.
 //! - `identity`: API keys and sessions; `store`: the platform's database.
-//! - `sandbox`: engine, pool, per-request store, budgets, invoke, trap → error.
+//! - `sandbox`: engine, pool and tenants' shares of it, per-request store, budgets,
+//!   compile children, invoke, trap → error.
 //! - `capabilities`: the host side of each WIT import, one module each.
 //! - `registry`: tenants, app deploys and versions, building, compiling (cached) and routing endpoints.
 //! - `error`: the envelope and the code catalogue.
