@@ -11,6 +11,7 @@
 
 mod guard;
 mod postgres;
+mod relay;
 mod sqlite;
 mod values;
 
@@ -81,6 +82,9 @@ pub struct TenantDatabase {
     limits: DbLimits,
     /// On Postgres: a schema, or a database, of its own.
     isolation: PgIsolation,
+    /// On Postgres on this machine: the relay its connections go through
+    /// (it refuses oversized rows); it stops with the database.
+    _relay: Option<relay::Relay>,
     /// Where later migrations (an app's, at deploy) go.
     home: Home,
 }
@@ -115,6 +119,7 @@ impl TenantDatabase {
                 backend: Backend::Sqlite(pool),
                 limits,
                 isolation: PgIsolation::default(),
+                _relay: None,
                 home: Home::SqliteFile(path.to_path_buf()),
             })
         })
@@ -132,9 +137,9 @@ impl TenantDatabase {
     ) -> crate::store::Boxed<'a, Result<Self, String>> {
         Box::pin(async move {
             let dir = migrations.map(|m| backend_dir(m, "postgres"));
-            let pool = postgres::open(admin_url, tenant, password, dir.as_deref(), limits, isolation).await?;
+            let (pool, relay) = postgres::open(admin_url, tenant, password, dir.as_deref(), limits, isolation).await?;
             let home = Home::PostgresSchema(postgres::schema_name(tenant));
-            Ok(Self { backend: Backend::Postgres(pool), limits, isolation, home })
+            Ok(Self { backend: Backend::Postgres(pool), limits, isolation, _relay: relay, home })
         })
     }
 

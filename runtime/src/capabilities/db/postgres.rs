@@ -17,9 +17,10 @@ use std::str::FromStr;
 
 use futures_util::TryStreamExt;
 use sqlx::postgres::types::Oid;
-use sqlx::postgres::{PgArgumentBuffer, PgArguments, PgConnectOptions, PgPoolOptions, PgRow, PgTypeInfo};
+use sqlx::postgres::{PgArgumentBuffer, PgArguments, PgConnectOptions, PgPoolOptions, PgRow, PgSslMode, PgTypeInfo};
 use sqlx::{Column, Encode, PgConnection, PgPool, Postgres, Row, TypeInfo, ValueRef};
 
+use super::relay::{self, Relay};
 use super::{DbLimits, POOL_SIZE, PgIsolation, values};
 use crate::sandbox::wit_db as wit;
 
@@ -43,7 +44,7 @@ pub(super) async fn open(
     migrations: Option<&Path>,
     limits: DbLimits,
     isolation: PgIsolation,
-) -> Result<PgPool, String> {
+) -> Result<(PgPool, Option<Relay>), String> {
     let shown = redact(admin_url);
     let admin_options =
         PgConnectOptions::from_str(admin_url).map_err(|e| format!("{shown} is not a Postgres URL: {e}"))?;
@@ -111,14 +112,30 @@ pub(super) async fn open(
     }
     admin.close().await;
 
-    let options = admin_options.username(&role).password(password).database(&database);
+    let mut options = admin_options.clone().username(&role).password(password).database(&database);
+    // On this machine, tenants' connections go through the relay that refuses
+    // oversized rows before the host reads them.
+    let tls_required =
+        matches!(admin_options.get_ssl_mode(), PgSslMode::Require | PgSslMode::VerifyCa | PgSslMode::VerifyFull);
+    let relay = if relay::applies(admin_options.get_host(), admin_options.get_socket().is_some(), tls_required) {
+        let upstream = format!("{}:{}", admin_options.get_host(), admin_options.get_port());
+        let upstream =
+            if upstream.starts_with("::1") { format!("[::1]:{}", admin_options.get_port()) } else { upstream };
+        let r = relay::start(upstream, limits.max_result_bytes)
+            .await
+            .map_err(|e| format!("cannot start the row-size relay: {e}"))?;
+        options = options.host("127.0.0.1").port(r.addr.port()).ssl_mode(PgSslMode::Disable);
+        Some(r)
+    } else {
+        None
+    };
     if let Some(dir) = migrations {
         let owner =
             PgPoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(|e| e.to_string())?;
         apply_migrations(&owner, &schema, dir, "", limits).await?;
         owner.close().await;
     }
-    PgPoolOptions::new()
+    let pool = PgPoolOptions::new()
         .max_connections(POOL_SIZE)
         .acquire_timeout(std::time::Duration::from_secs(5))
         // Nothing a guest leaves on its session outlives its request: each
@@ -127,7 +144,8 @@ pub(super) async fn open(
         .after_release(|conn, _| reset_on_release(conn))
         .connect_with(options)
         .await
-        .map_err(|e| format!("cannot connect to Postgres as {role}: {e}"))
+        .map_err(|e| format!("cannot connect to Postgres as {role}: {e}"))?;
+    Ok((pool, relay))
 }
 
 /// One connection with the platform's credentials.
@@ -665,6 +683,8 @@ pub(super) fn classify(e: sqlx::Error) -> wit::DbError {
             match code.as_str() {
                 c if c.starts_with("23") => wit::DbError::Constraint(message),
                 "57014" => wit::DbError::Timeout,
+                // program_limit_exceeded: here, mostly the relay refusing an oversized row.
+                "54000" => wit::DbError::TooLarge(message),
                 "42501" => wit::DbError::Denied(message),
                 c if c.starts_with("08") || c.starts_with("53") || c.starts_with("57P") => {
                     wit::DbError::Unavailable(message)
