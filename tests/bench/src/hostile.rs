@@ -97,14 +97,26 @@ pub(crate) fn noisy_neighbour(
     for _ in 0..rounds {
         idle.push(load_rt.block_on(load::run(&hello, connections, duration))?);
         let stop = Arc::new(AtomicBool::new(false));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let flood = {
             let (stop, served, refused, addr) = (stop.clone(), served.clone(), refused.clone(), n.addr);
             // Its own thread and runtime: the flood is another client, not the load generator.
             std::thread::spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
                 rt.block_on(async move {
+                    let sent = Arc::new(AtomicU64::new(0));
                     let loops: Vec<_> = (0..SHARE * 10)
-                        .map(|_| tokio::spawn(flood_loop(addr, stop.clone(), served.clone(), refused.clone())))
+                        .map(|_| {
+                            let f = Flood {
+                                addr,
+                                stop: stop.clone(),
+                                served: served.clone(),
+                                refused: refused.clone(),
+                                sent: sent.clone(),
+                                ready: ready_tx.clone(),
+                            };
+                            tokio::spawn(f.run())
+                        })
                         .collect();
                     for l in loops {
                         let _ = l.await;
@@ -112,8 +124,8 @@ pub(crate) fn noisy_neighbour(
                 });
             })
         };
-        // Let the flood take its share before measuring.
-        std::thread::sleep(Duration::from_millis(300));
+        // Measure once every flooding client has made its first request.
+        let _ = ready_rx.recv_timeout(Duration::from_secs(30));
         let during = load_rt.block_on(load::run(&hello, connections, duration));
         stop.store(true, Ordering::Relaxed);
         let _ = flood.join();
@@ -128,22 +140,39 @@ pub(crate) fn noisy_neighbour(
 }
 
 /// One flooding client: slow requests to the `flood` tenant, one after another.
-async fn flood_loop(addr: SocketAddr, stop: Arc<AtomicBool>, served: Arc<AtomicU64>, refused: Arc<AtomicU64>) {
-    while !stop.load(Ordering::Relaxed) {
-        let Ok(stream) = tokio::net::TcpStream::connect(addr).await else { continue };
-        let Ok((mut sender, conn)) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await else {
-            continue;
-        };
-        tokio::spawn(conn);
-        while !stop.load(Ordering::Relaxed) {
-            let req = http::Request::get("/t/flood/slow?ms=200")
-                .header(http::header::HOST, "localhost")
-                .body(Full::new(Bytes::new()))
-                .expect("request");
-            let Ok(resp) = sender.send_request(req).await else { break };
-            let ok = resp.status() == http::StatusCode::OK;
-            let _ = resp.into_body().collect().await;
-            if ok { &served } else { &refused }.fetch_add(1, Ordering::Relaxed);
+struct Flood {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    served: Arc<AtomicU64>,
+    refused: Arc<AtomicU64>,
+    /// First requests sent by all clients; the last one to send signals `ready`.
+    sent: Arc<AtomicU64>,
+    ready: std::sync::mpsc::Sender<()>,
+}
+
+impl Flood {
+    async fn run(self) {
+        let mut first = true;
+        while !self.stop.load(Ordering::Relaxed) {
+            let Ok(stream) = tokio::net::TcpStream::connect(self.addr).await else { continue };
+            let Ok((mut sender, conn)) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await else {
+                continue;
+            };
+            tokio::spawn(conn);
+            while !self.stop.load(Ordering::Relaxed) {
+                let req = http::Request::get("/t/flood/slow?ms=200")
+                    .header(http::header::HOST, "localhost")
+                    .body(Full::new(Bytes::new()))
+                    .expect("request");
+                let response = sender.send_request(req);
+                if std::mem::take(&mut first) && self.sent.fetch_add(1, Ordering::AcqRel) + 1 == (SHARE * 10) as u64 {
+                    let _ = self.ready.send(());
+                }
+                let Ok(resp) = response.await else { break };
+                let ok = resp.status() == http::StatusCode::OK;
+                let _ = resp.into_body().collect().await;
+                if ok { &self.served } else { &self.refused }.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 }
