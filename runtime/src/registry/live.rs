@@ -428,8 +428,9 @@ impl Registry {
     ) -> Result<DeployReport, ChangeError> {
         let tenant_name = &*tenant.name;
         let compiled_before = self.compiled.load(Ordering::Relaxed);
-        let (manifest, endpoints) = self.prepare_app(tenant, dir, None).await?;
+        // Storage first: a bundle over the quota is refused before anything compiles.
         self.check_storage(tenant, bundle).await?;
+        let (manifest, endpoints) = self.prepare_app(tenant, dir, None).await?;
         let bundle_hash = bundle.hash();
         let app = Arc::new(LiveApp { version: 0, bundle_hash: bundle_hash.clone(), endpoints });
         let mut apps = tenant.apps.clone();
@@ -675,7 +676,7 @@ impl Registry {
             Some(t) => {
                 changed = true;
                 match self.build_tenant(record, t.services.clone(), t.base.clone(), t.apps.clone()).await {
-                    Ok(n) => Arc::new(n),
+                    Ok(n) => Arc::new(keep_share(n, &t)),
                     Err(e) => {
                         tracing::error!(tenant = %record.name, "new settings not applied: {e}");
                         t
@@ -753,6 +754,7 @@ impl Registry {
             .build_tenant(&record, tenant.services.clone(), tenant.base.clone(), tenant.apps.clone())
             .await
             .map_err(ChangeError::Rejected)?;
+        let next = keep_share(next, &tenant);
         self.swap(|d| {
             d.tenants.insert(name.to_string(), Arc::new(next));
         });
@@ -823,6 +825,15 @@ impl Registry {
         });
         Ok(fresh.len())
     }
+}
+
+/// A rebuilt tenant keeps its running share of the pool while its size is
+/// unchanged, so requests in flight and waiting keep counting against it.
+fn keep_share(mut next: Tenant, previous: &Tenant) -> Tenant {
+    if next.quotas.max_concurrent == previous.quotas.max_concurrent {
+        next.share = previous.share.clone();
+    }
+    next
 }
 
 /// Messages name files inside the bundle by their path in it, not where this node unpacked it.
