@@ -41,14 +41,20 @@ fn sql_wasm() -> Vec<u8> {
 
 /// Runs one query through the tenant's SQL runner: its outcome (`ok` or `error`).
 async fn query(s: &Server, tenant: &str, sql: &str) -> Value {
+    run_each(s, tenant, &[sql]).await[0].clone()
+}
+
+/// Runs statements through a tenant's SQL runner (each on its own): their outcomes.
+async fn run_each(s: &Server, tenant: &str, statements: &[&str]) -> Vec<Value> {
+    let batch: Vec<Value> = statements.iter().map(|sql| json!({"sql": sql, "query": true})).collect();
     let resp = client()
         .post(s.url(&format!("/t/{tenant}/api/sql")))
-        .json(&json!({"statements": [{"sql": sql, "query": true}]}))
+        .json(&json!({ "statements": batch }))
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    json(resp).await["data"][0].clone()
+    json(resp).await["data"].as_array().unwrap().clone()
 }
 
 #[tokio::test]
@@ -506,19 +512,6 @@ async fn a_wasi_http_guest_sees_the_query_as_sent_and_meets_the_response_limit()
     assert_eq!(body["code"], "RESPONSE_TOO_LARGE", "{body}");
     assert_eq!(body["details"]["limit"], "response_bytes");
     assert_eq!(client().get(s.url("/api/who")).send().await.unwrap().status(), 200);
-}
-
-/// Runs statements through a tenant's SQL runner (each on its own): their outcomes.
-async fn run_each(s: &Server, tenant: &str, statements: &[&str]) -> Vec<Value> {
-    let batch: Vec<Value> = statements.iter().map(|sql| json!({"sql": sql, "query": true})).collect();
-    let resp = client()
-        .post(s.url(&format!("/t/{tenant}/api/sql")))
-        .json(&json!({ "statements": batch }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    json(resp).await["data"].as_array().unwrap().clone()
 }
 
 #[tokio::test]

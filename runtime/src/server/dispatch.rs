@@ -148,6 +148,16 @@ async fn serve(
     }
 
     let (mut parts, body) = request.into_parts();
+    let context = Arc::new(RequestContext {
+        request_id: request_id.to_string(),
+        tenant: endpoint.tenant.clone(),
+        route: endpoint.route_label.clone(),
+        raw_query: parts.uri.query().map(str::to_string),
+    });
+    // The tenant's place in the pool before its body is read: a request
+    // waiting for its tenant's share holds no body, so the host memory a
+    // tenant's waiters cost stays small, whatever their bodies.
+    let place = admit(app, tenant, &context).await?;
     if principal.kind != crate::capabilities::PrincipalKind::Anonymous && !policy.forward_credentials {
         super::credentials::strip(&mut parts.headers, tenant.sessions.as_deref().map(|s| s.cookie()));
     }
@@ -170,14 +180,7 @@ async fn serve(
         gate::upload::check(upload, &parts.headers, body.clone()).await.map_err(refused)?;
     }
 
-    let context = Arc::new(RequestContext {
-        request_id: request_id.to_string(),
-        tenant: endpoint.tenant.clone(),
-        route: endpoint.route_label.clone(),
-        raw_query: parts.uri.query().map(str::to_string),
-    });
     let wit_request = convert::to_wit(&parts, params, wit_request_query, body, request_id);
-    let place = admit(app, tenant, &context).await?;
     run_guest(app, endpoint, Arc::new(principal), context, wit_request, place).await
 }
 

@@ -53,7 +53,14 @@ pub(super) async fn start(upstream: String, max_bytes: usize) -> std::io::Result
     let max = max_bytes.saturating_add(FRAMING_SLACK);
     let task = tokio::spawn(async move {
         loop {
-            let Ok((client, _)) = listener.accept().await else { continue };
+            let client = match listener.accept().await {
+                Ok((client, _)) => client,
+                Err(_) => {
+                    // Out of descriptors and the like: pause rather than spin.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            };
             let upstream = upstream.clone();
             tokio::spawn(async move {
                 let Ok(server) = TcpStream::connect(&upstream).await else { return };
