@@ -24,6 +24,7 @@ pub mod config;
 pub mod error;
 pub mod gate;
 pub mod identity;
+mod postgres_url;
 pub mod registry;
 pub mod sandbox;
 pub mod server;

@@ -326,39 +326,109 @@ async fn guest_sql_cannot_make_the_host_allocate_past_its_limit() {
                 "DO $$ BEGIN RAISE EXCEPTION '%', repeat('x', 64000000); END $$",
             ],
         };
-        let before = s.resident_bytes();
-        let attempts: Vec<_> = (0..4)
-            .map(|_| {
-                let url = s.url("/api/sql");
-                let batch: Vec<Value> = statements.iter().map(|sql| json!({"sql": sql, "query": true})).collect();
-                tokio::spawn(async move {
-                    json(client().post(url).json(&json!({ "statements": batch })).send().await.unwrap()).await
-                })
+        let name = if matches!(backend, DbBackend::Sqlite) { "SQLite" } else { "Postgres" };
+        huge_values_are_refused_within_a_memory_bound(&s, name, &statements).await;
+        backend.cleanup().await;
+    }
+}
+
+/// Four clients at once run `statements` through `/api/sql` (each must be
+/// refused `TooLarge`); the server's resident memory stays within 256 MiB of
+/// where it was, and the database still answers.
+async fn huge_values_are_refused_within_a_memory_bound(s: &Server, name: &str, statements: &[&str]) {
+    let before = s.resident_bytes();
+    let attempts: Vec<_> = (0..4)
+        .map(|_| {
+            let url = s.url("/api/sql");
+            let batch: Vec<Value> = statements.iter().map(|sql| json!({"sql": sql, "query": true})).collect();
+            tokio::spawn(async move {
+                json(client().post(url).json(&json!({ "statements": batch })).send().await.unwrap()).await
             })
-            .collect();
-        for a in attempts {
-            let out = a.await.unwrap();
-            for statement in out["data"].as_array().unwrap() {
-                let e = statement["error"].as_str().unwrap_or("");
-                assert!(e.contains("TooLarge"), "{}", &format!("{out}")[..out.to_string().len().min(2000)]);
-            }
+        })
+        .collect();
+    for a in attempts {
+        let out = a.await.unwrap();
+        for statement in out["data"].as_array().unwrap() {
+            let e = statement["error"].as_str().unwrap_or("");
+            assert!(e.contains("TooLarge"), "{}", &format!("{out}")[..out.to_string().len().min(2000)]);
         }
-        let after = s.resident_bytes();
-        println!(
-            "{}: resident memory {} MiB before, {} MiB after four rounds of huge values",
-            if matches!(backend, DbBackend::Sqlite) { "SQLite" } else { "Postgres" },
-            before >> 20,
-            after >> 20
-        );
-        assert!(after < before + (256 << 20), "resident memory grew from {before} to {after} bytes");
-        // The tenant's database still answers.
+    }
+    let after = s.resident_bytes();
+    println!(
+        "{name}: resident memory {} MiB before, {} MiB after four rounds of huge values",
+        before >> 20,
+        after >> 20
+    );
+    assert!(after < before + (256 << 20), "resident memory grew from {before} to {after} bytes");
+    // The tenant's database still answers.
+    let resp = client()
+        .post(s.url("/api/sql"))
+        .json(&json!({"statements": [{"sql": "SELECT 1 AS one", "query": true}]}))
+        .send()
+        .await
+        .unwrap();
+    assert!(json(resp).await["data"][0]["ok"].is_string());
+}
+
+/// `url` with these query parameters added.
+fn with_params(url: &str, params: &str) -> String {
+    format!("{url}{}{params}", if url.contains('?') { '&' } else { '?' })
+}
+
+#[tokio::test]
+async fn on_postgres_over_tls_huge_values_are_still_refused_before_they_are_read() {
+    let Some(url) = gatehouse_tests::database_url() else { return };
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let (ssl, cert): (String, String) =
+        sqlx::query_as("SELECT current_setting('ssl'), current_setting('ssl_cert_file')")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    pool.close().await;
+    if ssl != "on" {
+        assert!(std::env::var("CI").is_err(), "the test Postgres must offer TLS on CI (ssl = on)");
+        println!("skipping: the Postgres at {url} does not offer TLS");
+        return;
+    }
+    let sql_node = |backend: &DbBackend| {
+        format!(
+            "{}{ADMIN_SECTION}\n[database]\nmax_result_kb = 1024\n\n[[endpoint]]\nroute = \"POST /api/sql\"\ncomponent = {}\nlimits = {{ memory_mb = 64 }}\n",
+            backend.platform_section(),
+            component(guests::SQL_RUNNER)
+        )
+    };
+    let mut urls = vec![with_params(&url, "sslmode=require")];
+    // Checked against the server's own certificate, which Debian makes for `localhost`.
+    let on_loopback = url.contains("@127.0.0.1:") || url.contains("@localhost:");
+    if on_loopback && cert.starts_with('/') {
+        let localhost = url.replace("@127.0.0.1:", "@localhost:");
+        urls.push(with_params(&localhost, &format!("sslmode=verify-full&sslrootcert={cert}")));
+        // The same certificate does not name 127.0.0.1: verify-full refuses it, and says why.
+        let wrong =
+            with_params(&url.replace("@localhost:", "@127.0.0.1:"), &format!("sslmode=verify-full&sslrootcert={cert}"));
+        let backend = DbBackend::Postgres { url: wrong, tenant: unique_tenant("tlsno") };
+        let (status, stdout, stderr) = gatehouse_tests::run_expecting_exit(&sql_node(&backend));
+        assert!(!status.success(), "{stdout}{stderr}");
+        assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
+    }
+    for tls_url in urls {
+        let backend = DbBackend::Postgres { url: tls_url.clone(), tenant: unique_tenant("tls") };
+        let s = Server::start(&sql_node(&backend));
+        // The tenant's own connections (through the relay) are encrypted.
         let resp = client()
             .post(s.url("/api/sql"))
-            .json(&json!({"statements": [{"sql": "SELECT 1 AS one", "query": true}]}))
+            .json(&json!({"statements": [{"sql": "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", "query": true}]}))
             .send()
             .await
             .unwrap();
-        assert!(json(resp).await["data"][0]["ok"].is_string());
+        let got = json(resp).await["data"][0].clone();
+        assert!(got["ok"].as_str().unwrap_or_default().contains("Bool(true)"), "{tls_url}: {got}");
+        huge_values_are_refused_within_a_memory_bound(
+            &s,
+            "Postgres over TLS",
+            &["SELECT repeat('x', 64000000) AS v", "DO $$ BEGIN RAISE EXCEPTION '%', repeat('x', 64000000); END $$"],
+        )
+        .await;
         backend.cleanup().await;
     }
 }

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 pub use deployments::{AppRecord, DeploymentRecord};
@@ -137,10 +137,10 @@ impl Store {
 
     async fn open_postgres(url: &str, schema: &str) -> Result<Self, StoreError> {
         let fail = |message: String| StoreError::Open {
-            path: crate::capabilities::db::redact_url(url),
+            path: crate::postgres_url::redact(url),
             message: format!("{message}; check that Postgres runs and platform.database_url is right"),
         };
-        let options = PgConnectOptions::from_str(url).map_err(|e| fail(e.to_string()))?;
+        let options = crate::postgres_url::connect_options(url).map_err(|e| fail(e.to_string()))?;
         let admin = PgPoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(5))

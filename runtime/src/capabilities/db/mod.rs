@@ -13,9 +13,8 @@ mod guard;
 mod postgres;
 mod relay;
 mod sqlite;
+mod upstream;
 mod values;
-
-pub(crate) use postgres::redact as redact_url;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -82,8 +81,8 @@ pub struct TenantDatabase {
     limits: DbLimits,
     /// On Postgres: a schema, or a database, of its own.
     isolation: PgIsolation,
-    /// On Postgres on this machine: the relay its connections go through
-    /// (it refuses oversized rows); it stops with the database.
+    /// On Postgres: the relay its connections go through (it refuses
+    /// oversized rows); it stops with the database.
     _relay: Option<relay::Relay>,
     /// Where later migrations (an app's, at deploy) go.
     home: Home,
@@ -139,7 +138,7 @@ impl TenantDatabase {
             let dir = migrations.map(|m| backend_dir(m, "postgres"));
             let (pool, relay) = postgres::open(admin_url, tenant, password, dir.as_deref(), limits, isolation).await?;
             let home = Home::PostgresSchema(postgres::schema_name(tenant));
-            Ok(Self { backend: Backend::Postgres(pool), limits, isolation, _relay: relay, home })
+            Ok(Self { backend: Backend::Postgres(pool), limits, isolation, _relay: Some(relay), home })
         })
     }
 

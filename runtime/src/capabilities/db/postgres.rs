@@ -13,7 +13,6 @@
 
 use std::path::Path;
 use std::pin::Pin;
-use std::str::FromStr;
 
 use futures_util::TryStreamExt;
 use sqlx::postgres::types::Oid;
@@ -21,7 +20,9 @@ use sqlx::postgres::{PgArgumentBuffer, PgArguments, PgConnectOptions, PgPoolOpti
 use sqlx::{Column, Encode, PgConnection, PgPool, Postgres, Row, TypeInfo, ValueRef};
 
 use super::relay::{self, Relay};
+use super::upstream::Upstream;
 use super::{DbLimits, POOL_SIZE, PgIsolation, values};
+use crate::postgres_url::{connect_options, redact};
 use crate::sandbox::wit_db as wit;
 
 /// `gh_<tenant>`: lower-case, `-` as `_`, so it is a plain identifier.
@@ -44,10 +45,9 @@ pub(super) async fn open(
     migrations: Option<&Path>,
     limits: DbLimits,
     isolation: PgIsolation,
-) -> Result<(PgPool, Option<Relay>), String> {
+) -> Result<(PgPool, Relay), String> {
     let shown = redact(admin_url);
-    let admin_options =
-        PgConnectOptions::from_str(admin_url).map_err(|e| format!("{shown} is not a Postgres URL: {e}"))?;
+    let admin_options = connect_options(admin_url).map_err(|e| format!("{shown} is not a Postgres URL: {e}"))?;
     let admin = admin_pool(&admin_options).await.map_err(|e| format!("cannot connect to Postgres at {shown}: {e}"))?;
     let role = role_name(tenant);
     let schema = schema_name(tenant);
@@ -112,23 +112,20 @@ pub(super) async fn open(
     }
     admin.close().await;
 
-    let mut options = admin_options.clone().username(&role).password(password).database(&database);
-    // On this machine, tenants' connections go through the relay that refuses
-    // oversized rows before the host reads them.
-    let tls_required =
-        matches!(admin_options.get_ssl_mode(), PgSslMode::Require | PgSslMode::VerifyCa | PgSslMode::VerifyFull);
-    let relay = if relay::applies(admin_options.get_host(), admin_options.get_socket().is_some(), tls_required) {
-        let upstream = format!("{}:{}", admin_options.get_host(), admin_options.get_port());
-        let upstream =
-            if upstream.starts_with("::1") { format!("[::1]:{}", admin_options.get_port()) } else { upstream };
-        let r = relay::start(upstream, limits.max_result_bytes)
-            .await
-            .map_err(|e| format!("cannot start the row-size relay: {e}"))?;
-        options = options.host("127.0.0.1").port(r.addr.port()).ssl_mode(PgSslMode::Disable);
-        Some(r)
-    } else {
-        None
-    };
+    // Tenants' connections go through the relay that refuses oversized rows
+    // before the host reads them; it speaks TLS to the server where the URL asks.
+    let upstream = Upstream::from_options(&admin_options, crate::postgres_url::root_cert(admin_url).as_deref())?;
+    let relay = relay::start(upstream, limits.max_result_bytes)
+        .await
+        .map_err(|e| format!("cannot start the row-size relay: {e}"))?;
+    let options = admin_options
+        .clone()
+        .username(&role)
+        .password(password)
+        .database(&database)
+        .host("127.0.0.1")
+        .port(relay.addr.port())
+        .ssl_mode(PgSslMode::Disable);
     if let Some(dir) = migrations {
         let owner =
             PgPoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(|e| e.to_string())?;
@@ -299,7 +296,7 @@ pub(super) async fn archive(
     isolation: PgIsolation,
 ) -> Result<String, String> {
     let role = format!("gh_{}", schema.trim_start_matches("t_"));
-    let options = PgConnectOptions::from_str(admin_url).map_err(|e| e.to_string())?;
+    let options = connect_options(admin_url).map_err(|e| e.to_string())?;
     let run = |pool: PgPool, statements: Vec<String>| async move {
         for sql in &statements {
             sqlx::Executor::execute(&pool, sqlx::raw_sql(sql))
@@ -373,13 +370,6 @@ fn record<'c>(
         let sql = format!("INSERT INTO {table} (name, applied_at) VALUES ($1, extract(epoch from now())::bigint)");
         sqlx::query(&sql).bind(name).execute(conn).await.map(drop)
     })
-}
-
-pub(crate) fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => format!("{}://…@{}", &url[..s], &url[at + 1..]),
-        _ => url.to_string(),
-    }
 }
 
 /// `?` and `?N` placeholders (the SQLite spelling guests write) as `$N`,
@@ -711,9 +701,8 @@ mod tests {
     }
 
     #[test]
-    fn names_and_redaction() {
+    fn names() {
         assert_eq!(role_name("Acme-Corp"), "gh_acme_corp");
         assert_eq!(schema_name("acme"), "t_acme");
-        assert_eq!(redact("postgres://u:secret@db:5432/x"), "postgres://…@db:5432/x");
     }
 }

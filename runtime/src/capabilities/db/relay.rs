@@ -11,15 +11,15 @@
 //! guest gets `TooLarge` and the pool opens a fresh connection. Everything
 //! else is copied through, client to server untouched.
 //!
-//! It is used where the server is on this machine (a loopback address) and
-//! the connection to it is not TLS: the relay must see the protocol, and on
-//! loopback TLS protects nothing. Elsewhere tenants connect directly, and the
-//! limit applies once a row is read (`docs/security.md`).
-
-use std::net::SocketAddr;
+//! Every tenant connection goes through it, wherever the server is: the pool
+//! speaks plain Postgres to the relay on loopback, and the relay reaches the
+//! server over TCP or a Unix socket, with TLS where `sslmode` asks for it
+//! (`upstream.rs`), so it always sees the protocol.
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
+
+use super::upstream::Upstream;
 
 /// How much longer than the result limit a message may be: a row's framing
 /// (column count, a length per value) on top of its values.
@@ -29,7 +29,7 @@ const FRAMING_SLACK: usize = 64 << 10;
 #[derive(Debug)]
 pub(super) struct Relay {
     /// Where the tenant's pool connects.
-    pub(super) addr: SocketAddr,
+    pub(super) addr: std::net::SocketAddr,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -39,15 +39,8 @@ impl Drop for Relay {
     }
 }
 
-/// Whether a relay can stand between a pool and the server at `host`: a
-/// loopback TCP address, reached without TLS.
-pub(super) fn applies(host: &str, socket: bool, tls_required: bool) -> bool {
-    let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
-    loopback && !socket && !tls_required
-}
-
-/// Starts a relay to `upstream` (host:port) refusing messages over `max_bytes` (plus framing).
-pub(super) async fn start(upstream: String, max_bytes: usize) -> std::io::Result<Relay> {
+/// Starts a relay to `upstream` refusing messages over `max_bytes` (plus framing).
+pub(super) async fn start(upstream: Upstream, max_bytes: usize) -> std::io::Result<Relay> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let max = max_bytes.saturating_add(FRAMING_SLACK);
@@ -63,10 +56,19 @@ pub(super) async fn start(upstream: String, max_bytes: usize) -> std::io::Result
             };
             let upstream = upstream.clone();
             tokio::spawn(async move {
-                let Ok(server) = TcpStream::connect(&upstream).await else { return };
-                let _ = (client.set_nodelay(true), server.set_nodelay(true));
-                let (mut client_read, client_write) = client.into_split();
-                let (server_read, mut server_write) = server.into_split();
+                let _ = client.set_nodelay(true);
+                let (mut client_read, mut client_write) = client.into_split();
+                let server = match upstream.connect().await {
+                    Ok(server) => server,
+                    Err(e) => {
+                        // The driver reads this as the server's answer to its
+                        // startup message, so the pool's error says why.
+                        let message = format!("the row-size relay cannot reach the Postgres server: {e}");
+                        let _ = client_write.write_all(&error_response("08001", &message)).await;
+                        return;
+                    }
+                };
+                let (server_read, mut server_write) = tokio::io::split(server);
                 let up = tokio::io::copy(&mut client_read, &mut server_write);
                 let down = relay_messages(server_read, client_write, max);
                 // Either side ending ends the connection.
@@ -100,7 +102,10 @@ where
         }
         let body = (u32::from_be_bytes([header[1], header[2], header[3], header[4]]) as usize).saturating_sub(4);
         if body > max {
-            to.write_all(&too_large(body, max)).await?;
+            let message = format!(
+                "a row or message of {body} bytes is over the {max}-byte limit (database.max_result_kb); select less per row"
+            );
+            to.write_all(&error_response("54000", &message)).await?;
             to.flush().await?;
             return Ok(());
         }
@@ -122,13 +127,10 @@ where
     }
 }
 
-/// A Postgres `ErrorResponse`: ERROR, SQLSTATE 54000, naming the sizes.
-fn too_large(size: usize, max: usize) -> Vec<u8> {
-    let message = format!(
-        "a row or message of {size} bytes is over the {max}-byte limit (database.max_result_kb); select less per row"
-    );
+/// A Postgres `ErrorResponse`: ERROR with this SQLSTATE and message.
+fn error_response(sqlstate: &str, message: &str) -> Vec<u8> {
     let mut fields = Vec::new();
-    for (code, value) in [(b'S', "ERROR"), (b'V', "ERROR"), (b'C', "54000"), (b'M', message.as_str())] {
+    for (code, value) in [(b'S', "ERROR"), (b'V', "ERROR"), (b'C', sqlstate), (b'M', message)] {
         fields.push(code);
         fields.extend_from_slice(value.as_bytes());
         fields.push(0);
@@ -176,15 +178,5 @@ mod tests {
         let mut out = Vec::new();
         relay_messages(&stream[..], &mut out, 16).await.unwrap();
         assert_eq!(out, stream);
-    }
-
-    #[test]
-    fn only_unencrypted_loopback_servers_are_relayed() {
-        assert!(applies("127.0.0.1", false, false));
-        assert!(applies("localhost", false, false));
-        assert!(applies("::1", false, false));
-        assert!(!applies("db.example.com", false, false));
-        assert!(!applies("127.0.0.1", true, false));
-        assert!(!applies("127.0.0.1", false, true));
     }
 }
