@@ -100,3 +100,9 @@ impl App {
         }))
     }
 }
+
+impl AsRef<Registry> for App {
+    fn as_ref(&self) -> &Registry {
+        &self.registry
+    }
+}

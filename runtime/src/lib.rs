@@ -18,9 +18,13 @@
 //! - `cli`, `telemetry`, `tenant_logs`: the command line, the log, and each tenant's own lines.
 
 pub mod app;
+#[cfg(test)]
+mod architecture;
 pub mod capabilities;
 pub mod cli;
+pub mod clock;
 pub mod config;
+pub mod context;
 pub mod error;
 pub mod gate;
 pub mod identity;

@@ -149,7 +149,7 @@ async fn keys_sessions_and_quotas_belong_to_their_tenant() {
     let settings = json!({"session": {"algorithm": "HS256", "secret": "SESSION_KEY", "issuer": "beta-idp"}});
     let (status, body) = admin(&s, reqwest::Method::PUT, "/admin/v1/tenants/beta", Some(settings)).await;
     assert_eq!(status, 200, "{body}");
-    let claims = json!({"sub": "ada", "iss": "beta-idp", "exp": gatehouse::identity::unix_now() + 600});
+    let claims = json!({"sub": "ada", "iss": "beta-idp", "exp": gatehouse::clock::unix_now() + 600});
     let token = jsonwebtoken::encode(
         &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
         &claims,

@@ -4,42 +4,8 @@ use std::sync::Arc;
 
 use wasmtime::component::{HasData, Linker};
 
-use crate::sandbox::wit_auth as wit;
-
-/// How the caller authenticated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PrincipalKind {
-    /// An API key.
-    ApiKey,
-    /// A session token.
-    Session,
-    /// Nobody in particular.
-    Anonymous,
-}
-
-/// The caller, as the gate established before the guest ran.
-#[derive(Debug, Clone)]
-pub struct Principal {
-    /// How the caller authenticated.
-    pub kind: PrincipalKind,
-    /// The tenant that owns the endpoint.
-    pub tenant: Arc<str>,
-    /// The user id, if known.
-    pub user_id: Option<String>,
-    /// The API key's id, if a key was used.
-    pub key_id: Option<String>,
-    /// Granted scopes.
-    pub scopes: Vec<String>,
-    /// A session's verified claims.
-    pub claims: Option<serde_json::Value>,
-}
-
-impl Principal {
-    /// Nobody authenticated, on `tenant`'s endpoint.
-    pub fn anonymous(tenant: Arc<str>) -> Self {
-        Self { kind: PrincipalKind::Anonymous, tenant, user_id: None, key_id: None, scopes: Vec::new(), claims: None }
-    }
-}
+use crate::capabilities::wit_auth as wit;
+use crate::identity::{Principal, PrincipalKind};
 
 /// Per-request state: the principal, shared read-only.
 pub(crate) struct AuthState {
@@ -76,9 +42,12 @@ impl HasData for AuthData {
     type Data<'a> = &'a mut AuthState;
 }
 
-/// Links `gatehouse:endpoint/auth`.
-pub(crate) fn add_to_linker(linker: &mut Linker<crate::sandbox::HostState>) -> wasmtime::Result<()> {
-    wit::add_to_linker::<_, AuthData>(linker, |s| &mut s.auth)
+/// Links `gatehouse:endpoint/auth`; `get` finds this capability's state in a store's data.
+pub(crate) fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut AuthState,
+) -> wasmtime::Result<()> {
+    wit::add_to_linker::<T, AuthData>(linker, get)
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use wasmtime::component::{HasData, Linker};
 
 use super::secret_book::SecretBook;
+use crate::capabilities::wit_config as wit;
 use crate::config::Secret;
-use crate::sandbox::wit_config as wit;
 
 /// Per-request state: the endpoint's grants, shared read-only.
 pub(crate) struct ConfigState {
@@ -53,9 +53,12 @@ impl HasData for ConfigData {
     type Data<'a> = &'a mut ConfigState;
 }
 
-/// Links `gatehouse:endpoint/config`.
-pub(crate) fn add_to_linker(linker: &mut Linker<crate::sandbox::HostState>) -> wasmtime::Result<()> {
-    wit::add_to_linker::<_, ConfigData>(linker, |s| &mut s.config)
+/// Links `gatehouse:endpoint/config`; `get` finds this capability's state in a store's data.
+pub(crate) fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut ConfigState,
+) -> wasmtime::Result<()> {
+    wit::add_to_linker::<T, ConfigData>(linker, get)
 }
 
 #[cfg(test)]

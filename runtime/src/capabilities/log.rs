@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use wasmtime::component::{HasData, Linker};
 
-use crate::sandbox::{RequestContext, wit_log as wit};
+use crate::capabilities::wit_log as wit;
+use crate::context::RequestContext;
 
 /// How many lines one request may log; past it lines are dropped (and that is logged once).
 pub(crate) const MAX_LOG_LINES_PER_REQUEST: u32 = 1000;
@@ -91,9 +92,12 @@ impl HasData for LogData {
     type Data<'a> = &'a mut LogState;
 }
 
-/// Links `gatehouse:endpoint/log`.
-pub(crate) fn add_to_linker(linker: &mut Linker<crate::sandbox::HostState>) -> wasmtime::Result<()> {
-    wit::add_to_linker::<_, LogData>(linker, |s| &mut s.log)
+/// Links `gatehouse:endpoint/log`; `get` finds this capability's state in a store's data.
+pub(crate) fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut LogState,
+) -> wasmtime::Result<()> {
+    wit::add_to_linker::<T, LogData>(linker, get)
 }
 
 #[cfg(test)]

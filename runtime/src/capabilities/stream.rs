@@ -12,7 +12,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use tokio::sync::{mpsc, oneshot};
 use wasmtime::component::{HasData, Linker};
 
-use crate::sandbox::wit_stream as wit;
+use crate::capabilities::wit_stream as wit;
 
 /// Chunks buffered between guest and client.
 pub(crate) const BUFFERED_CHUNKS: usize = 8;
@@ -137,7 +137,7 @@ impl StreamState {
             let name = HeaderName::from_bytes(k.as_bytes())
                 .map_err(|_| wit::StreamError::Invalid(format!("header name {k:?}")))?;
             // Connection-level headers are the server's, as for whole responses.
-            if crate::sandbox::HOP_BY_HOP.contains(&name.as_str()) {
+            if super::HOP_BY_HOP.contains(&name.as_str()) {
                 continue;
             }
             let value = HeaderValue::from_str(v).map_err(|_| wit::StreamError::Invalid(format!("header {k} value")))?;
@@ -225,9 +225,12 @@ impl HasData for StreamData {
     type Data<'a> = &'a mut StreamState;
 }
 
-/// Links `gatehouse:endpoint/streaming`.
-pub(crate) fn add_to_linker(linker: &mut Linker<crate::sandbox::HostState>) -> wasmtime::Result<()> {
-    wit::add_to_linker::<_, StreamData>(linker, |s| &mut s.stream)
+/// Links `gatehouse:endpoint/streaming`; `get` finds this capability's state in a store's data.
+pub(crate) fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut StreamState,
+) -> wasmtime::Result<()> {
+    wit::add_to_linker::<T, StreamData>(linker, get)
 }
 
 #[cfg(test)]

@@ -10,11 +10,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use wasmtime::component::Linker;
+use wasmtime::component::{Linker, ResourceTable};
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use super::http_out::{HttpOut, HttpOutState};
-use crate::sandbox::{HostState, wit_http_out as wit};
+use crate::capabilities::wit_http_out as wit;
 
 /// The largest request body a guest may send out through wasi:http.
 const MAX_OUTGOING_BODY: usize = 10 << 20;
@@ -25,9 +25,15 @@ pub(crate) struct WasiHttpState {
     ctx: WasiHttpCtx,
 }
 
-impl WasiHttpView for HostState {
-    fn http(&mut self) -> WasiHttpCtxView<'_> {
-        WasiHttpCtxView { ctx: &mut self.wasi_http.ctx, table: &mut self.table, hooks: &mut self.http_out }
+impl WasiHttpState {
+    /// The view `wasi:http` works through: this context, the store's table, and
+    /// `http-out`'s state as the hooks that reach the network.
+    pub(crate) fn view<'a>(
+        &'a mut self,
+        table: &'a mut ResourceTable,
+        hooks: &'a mut HttpOutState,
+    ) -> WasiHttpCtxView<'a> {
+        WasiHttpCtxView { ctx: &mut self.ctx, table, hooks }
     }
 }
 
@@ -91,7 +97,7 @@ impl WasiHttpHooks for HttpOutState {
     }
 }
 
-fn log_refusal(c: &crate::sandbox::RequestContext, url: &str, e: &wit::HttpError) {
+fn log_refusal(c: &crate::context::RequestContext, url: &str, e: &wit::HttpError) {
     let url = super::http_out::redact_query(url);
     let url = url.as_str();
     tracing::warn!(
@@ -111,6 +117,6 @@ fn to_error(e: wit::HttpError) -> Error {
 }
 
 /// Links `wasi:http/types` and `wasi:http/outgoing-handler`.
-pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+pub(crate) fn add_to_linker<T: WasiHttpView + Send + 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(linker)
 }

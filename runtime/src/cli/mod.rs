@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::app::App;
+use crate::clock::unix_now;
 use crate::config::{Overrides, PlatformConfig, parse_duration};
 use crate::identity::api_key::{KeySpec, issue};
-use crate::identity::unix_now;
 use crate::store::Store;
 
 mod deploy;

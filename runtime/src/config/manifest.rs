@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::platform::{Limits, RawEndpoint, parse_endpoints};
+use super::endpoints::{RawEndpoint, parse_endpoints};
+use super::platform::Limits;
 use super::policy::SecretSource;
 use super::{ConfigError, EndpointConfig};
 

@@ -5,11 +5,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::policy::{
-    self, RawAdmin, RawAuthSection, RawCors, RawOutbound, RawPolicy, RawRateLimitSection, RawRules, RawSignature,
-    RawUpload,
-};
-use super::{AdminConfig, AuthMode, ConfigError, EndpointPolicy, RateLimitSection, RoutePattern, SessionConfig};
+use super::outbound::RawOutbound;
+use super::policy::{self, RawAdmin, RawAuthSection, RawRateLimitSection};
+use super::{AdminConfig, ConfigError, EndpointPolicy, RateLimitSection, RoutePattern, SessionConfig};
 
 /// The whole of `platform.toml`, resolved: paths are absolute, defaults filled in.
 #[derive(Debug, Clone)]
@@ -31,7 +29,7 @@ pub struct PlatformConfig {
     /// `[rate_limit]`.
     pub rate_limit: RateLimitSection,
     /// `[outbound]`: limits and private-range exceptions for outbound HTTP.
-    pub outbound: crate::capabilities::http_out::OutboundSettings,
+    pub outbound: super::OutboundSettings,
     /// `[database]`: the tenant database's migrations and limits.
     pub database: DatabaseSection,
     /// `[deploy]`: app uploads.
@@ -62,9 +60,9 @@ pub struct DatabaseSection {
     /// A folder of ordered `*.sql` files applied once to each tenant database.
     pub migrations: Option<PathBuf>,
     /// Per-statement limits.
-    pub limits: crate::capabilities::db::DbLimits,
+    pub limits: super::DbLimits,
     /// `isolation`: on Postgres, a schema or a database per tenant.
-    pub isolation: crate::capabilities::db::PgIsolation,
+    pub isolation: super::PgIsolation,
 }
 
 #[derive(Deserialize, Default)]
@@ -232,16 +230,6 @@ struct RawPlatform {
     store_schema: Option<String>,
 }
 
-#[derive(Deserialize, Default, Clone, Copy)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawLimits {
-    cpu_ms: Option<u64>,
-    wall_ms: Option<u64>,
-    memory_mb: Option<u64>,
-    body_kb: Option<u64>,
-    stream_idle_ms: Option<u64>,
-}
-
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawSandbox {
@@ -251,44 +239,6 @@ struct RawSandbox {
     max_memory_mb: Option<u64>,
     compile_timeout: Option<String>,
     max_instances_per_tenant: Option<u32>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawEndpoint {
-    route: String,
-    component: String,
-    #[serde(default)]
-    limits: RawLimits,
-    #[serde(default)]
-    variables: BTreeMap<String, String>,
-    #[serde(default)]
-    auth: AuthMode,
-    #[serde(default)]
-    scopes: Vec<String>,
-    rate_limit: Option<RawRules>,
-    schema: Option<String>,
-    query_schema: Option<String>,
-    signature: Option<RawSignature>,
-    cors: Option<RawCors>,
-    upload: Option<RawUpload>,
-    #[serde(default)]
-    allowed_hosts: Vec<String>,
-    #[serde(default)]
-    secrets: Vec<String>,
-    #[serde(default)]
-    forward_credentials: bool,
-}
-
-impl RawEndpoint {
-    /// The files this endpoint names, by key, as written.
-    pub(super) fn files(&self) -> [(&'static str, Option<&str>); 3] {
-        [
-            ("component", Some(self.component.as_str())),
-            ("schema", self.schema.as_deref()),
-            ("query_schema", self.query_schema.as_deref()),
-        ]
-    }
 }
 
 /// Environment overrides, read once by the CLI and passed in so loading stays pure.
@@ -431,14 +381,14 @@ impl PlatformConfig {
         }
         let session = match &raw.auth.session {
             Some(s) => Some(
-                policy::session(s, &base, &policy::SecretSource { table: &raw.secrets, from_env: true })
+                super::session::session(s, &base, &policy::SecretSource { table: &raw.secrets, from_env: true })
                     .map_err(|(k, p)| invalid(k, p))?,
             ),
             None => None,
         };
         let admin = policy::admin(&raw.admin).map_err(|(k, p)| invalid(k, p))?;
         let rate_limit = policy::rate_limit_section(&raw.rate_limit).map_err(|(k, p)| invalid(k, p))?;
-        let outbound = policy::outbound(&raw.outbound).map_err(|(k, p)| invalid(k, p))?;
+        let outbound = super::outbound::outbound(&raw.outbound).map_err(|(k, p)| invalid(k, p))?;
         let mut database = DatabaseSection::default();
         if let Some(m) = &raw.database.migrations {
             let dir = base.join(m);
@@ -456,8 +406,8 @@ impl PlatformConfig {
                 super::parse_duration(t).map_err(|p| invalid("database.migration_timeout".into(), p))?;
         }
         database.isolation = match raw.database.isolation.as_deref() {
-            None | Some("schema") => crate::capabilities::db::PgIsolation::Schema,
-            Some("database") => crate::capabilities::db::PgIsolation::Database,
+            None | Some("schema") => super::PgIsolation::Schema,
+            Some("database") => super::PgIsolation::Database,
             Some(other) => {
                 return Err(invalid(
                     "database.isolation".into(),
@@ -550,116 +500,8 @@ impl PlatformConfig {
     }
 }
 
-/// `[[endpoint]]` entries, resolved against `base` (the folder of the file
-/// they came from) and `limits` (the defaults they override).
-pub(super) fn parse_endpoints(
-    path: &Path,
-    raw: Vec<RawEndpoint>,
-    base: &Path,
-    limits: Limits,
-    secrets: &policy::SecretSource<'_>,
-) -> Result<Vec<EndpointConfig>, ConfigError> {
-    let invalid = |key: String, problem: String| ConfigError::Invalid { path: path.to_path_buf(), key, problem };
-    let mut endpoints = Vec::with_capacity(raw.len());
-    for (index, e) in raw.into_iter().enumerate() {
-        let key = |k: &str| format!("endpoint[{index}].{k}");
-        let route = RoutePattern::parse(&e.route).map_err(|p| invalid(key("route"), p))?;
-        if let Some(other) = endpoints.iter().find(|o: &&EndpointConfig| o.route == route) {
-            return Err(invalid(
-                key("route"),
-                format!("`{route}` is already routed to endpoint[{}]; each route belongs to one endpoint", other.index),
-            ));
-        }
-        if e.component.trim().is_empty() {
-            return Err(invalid(key("component"), "is empty: name a folder with a Cargo.toml or a .wasm file".into()));
-        }
-        let limits =
-            apply_limits(limits, e.limits, &format!("endpoint[{index}].limits")).map_err(|(k, p)| invalid(k, p))?;
-        for name in e.variables.keys() {
-            if name.is_empty() {
-                return Err(invalid(key("variables"), "has an empty name".into()));
-            }
-        }
-        let raw_policy = RawPolicy {
-            auth: e.auth,
-            scopes: e.scopes,
-            rate_limit: e.rate_limit,
-            schema: e.schema,
-            query_schema: e.query_schema,
-            signature: e.signature,
-            cors: e.cors,
-            upload: e.upload,
-            allowed_hosts: e.allowed_hosts,
-            secrets: e.secrets,
-            forward_credentials: e.forward_credentials,
-        };
-        let policy = policy::endpoint_policy(&raw_policy, &format!("endpoint[{index}]"), base, secrets)
-            .map_err(|(k, p)| invalid(k, p))?;
-        if let Some(both) = policy.secrets.keys().find(|n| e.variables.contains_key(*n)) {
-            return Err(invalid(key("secrets"), format!("`{both}` is also a variable; a name is one or the other")));
-        }
-        endpoints.push(EndpointConfig {
-            index,
-            route,
-            component: base.join(&e.component),
-            component_as_written: e.component,
-            limits,
-            variables: e.variables,
-            policy,
-        });
-    }
-    Ok(endpoints)
-}
-
-fn mb(n: u64) -> usize {
-    usize::try_from(n.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX)
-}
-
-fn kb(n: u64) -> usize {
-    usize::try_from(n.saturating_mul(1024)).unwrap_or(usize::MAX)
-}
-
-fn apply_limits(base: Limits, raw: RawLimits, at: &str) -> Result<Limits, (String, String)> {
-    let positive = |v: Option<u64>, name: &str| -> Result<Option<u64>, (String, String)> {
-        match v {
-            Some(0) => Err((format!("{at}.{name}"), "must be more than 0".into())),
-            v => Ok(v),
-        }
-    };
-    let mut limits = base;
-    if let Some(ms) = positive(raw.cpu_ms, "cpu_ms")? {
-        limits.cpu = Duration::from_millis(ms);
-    }
-    if let Some(ms) = positive(raw.wall_ms, "wall_ms")? {
-        limits.wall = Duration::from_millis(ms);
-    }
-    if let Some(m) = positive(raw.memory_mb, "memory_mb")? {
-        if m > MAX_MEMORY_MB {
-            return Err((
-                format!("{at}.memory_mb"),
-                format!("is {m}; the most an instance may have is {MAX_MEMORY_MB}"),
-            ));
-        }
-        limits.memory_bytes = mb(m);
-    }
-    if let Some(k) = positive(raw.body_kb, "body_kb")? {
-        limits.body_bytes = kb(k);
-    }
-    if let Some(ms) = positive(raw.stream_idle_ms, "stream_idle_ms")? {
-        limits.stream_idle = Duration::from_millis(ms);
-    }
-    if limits.cpu > limits.wall {
-        return Err((
-            format!("{at}.cpu_ms"),
-            format!(
-                "({} ms) is more than wall_ms ({} ms); CPU time can never exceed wall time",
-                limits.cpu.as_millis(),
-                limits.wall.as_millis()
-            ),
-        ));
-    }
-    Ok(limits)
-}
+pub(super) use super::endpoints::parse_endpoints;
+use super::endpoints::{RawEndpoint, RawLimits, apply_limits, kb, mb};
 
 #[cfg(test)]
 mod tests {

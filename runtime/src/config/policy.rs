@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{Method, parse_duration};
+use super::cors::{CorsPolicy, RawCors, cors};
+use super::parse_duration;
+use super::session::RawSession;
 
 /// Who may call an endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -59,32 +61,6 @@ pub struct RateLimitRule {
     pub window: Duration,
     /// What is counted.
     pub by: RateKey,
-}
-
-/// Which origins CORS admits.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AllowedOrigins {
-    /// Any origin (never with credentials).
-    Any,
-    /// Exactly these, as `scheme://host[:port]`.
-    List(Vec<String>),
-}
-
-/// `cors = { origins, methods, headers, expose, credentials, max_age }`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CorsPolicy {
-    /// Allowed origins.
-    pub origins: AllowedOrigins,
-    /// Allowed methods (the endpoint's own method is always allowed).
-    pub methods: Vec<Method>,
-    /// Allowed request headers, lower-case.
-    pub headers: Vec<String>,
-    /// Response headers exposed to scripts, lower-case.
-    pub expose: Vec<String>,
-    /// Whether cookies and credentials may be sent.
-    pub credentials: bool,
-    /// How long a browser may cache a preflight.
-    pub max_age: Duration,
 }
 
 /// Webhook signature schemes.
@@ -145,7 +121,7 @@ pub struct EndpointPolicy {
     /// `upload`.
     pub upload: Option<UploadPolicy>,
     /// `allowed_hosts`: where the guest's outbound HTTP may go.
-    pub allowed_hosts: Vec<crate::capabilities::http_out::AllowedHost>,
+    pub allowed_hosts: Vec<super::AllowedHost>,
     /// `secrets`: each granted name and its value from `[secrets]` or the
     /// environment (none if unset there; the admin API may set it later).
     pub secrets: BTreeMap<String, Option<super::Secret>>,
@@ -154,49 +130,6 @@ pub struct EndpointPolicy {
     /// default: the guest has `auth::current()`, and a credential it never
     /// sees is one it cannot leak or replay.
     pub forward_credentials: bool,
-}
-
-/// JWT algorithms accepted for sessions; `none` and everything else are refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-pub enum JwtAlgorithm {
-    /// HMAC-SHA256 with a shared secret.
-    HS256,
-    /// RSA PKCS#1 v1.5 with SHA-256.
-    RS256,
-    /// ECDSA P-256 with SHA-256.
-    ES256,
-}
-
-/// Where a session verifier's key comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SessionKey {
-    /// HS256: a named secret's value.
-    Secret(super::Secret),
-    /// RS256/ES256: a PEM public key file.
-    PemFile(PathBuf),
-    /// RS256/ES256: a JWKS file; the token's `kid` picks the key.
-    JwksFile(PathBuf),
-    /// RS256/ES256: a PEM public key given inline (a tenant's settings).
-    Pem(String),
-    /// RS256/ES256: a JWKS document given inline (a tenant's settings).
-    Jwks(String),
-}
-
-/// `[auth.session]`: how session tokens (JWTs) are verified.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionConfig {
-    /// The one accepted algorithm.
-    pub algorithm: JwtAlgorithm,
-    /// The verification key.
-    pub key: SessionKey,
-    /// Required `iss`, if set.
-    pub issuer: Option<String>,
-    /// Required `aud`, if set.
-    pub audience: Option<String>,
-    /// The session cookie's name.
-    pub cookie: String,
-    /// Clock skew allowed on `exp` and `nbf`.
-    pub leeway: Duration,
 }
 
 /// `[admin]`: the admin API's own listener.
@@ -252,21 +185,6 @@ pub(super) enum RawRules {
 
 #[derive(Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
-pub(super) struct RawCors {
-    origins: Vec<String>,
-    #[serde(default)]
-    methods: Vec<String>,
-    #[serde(default)]
-    headers: Vec<String>,
-    #[serde(default)]
-    expose: Vec<String>,
-    #[serde(default)]
-    credentials: bool,
-    max_age: Option<String>,
-}
-
-#[derive(Deserialize, Clone)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawSignature {
     scheme: SignatureScheme,
     header: Option<String>,
@@ -287,54 +205,12 @@ pub(super) struct RawAuthSection {
     pub(super) session: Option<RawSession>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawSession {
-    algorithm: JwtAlgorithm,
-    secret: Option<String>,
-    public_key: Option<String>,
-    jwks: Option<String>,
-    issuer: Option<String>,
-    audience: Option<String>,
-    cookie: Option<String>,
-    leeway: Option<String>,
-}
-
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawAdmin {
     listen: Option<String>,
     token: Option<String>,
     token_env: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawOutbound {
-    #[serde(default)]
-    allow_private: Vec<String>,
-    max_calls: Option<u32>,
-    max_response_kb: Option<u64>,
-    timeout: Option<String>,
-}
-
-pub(super) fn outbound(raw: &RawOutbound) -> Result<crate::capabilities::http_out::OutboundSettings, Problem> {
-    let allow_private = raw
-        .allow_private
-        .iter()
-        .map(|c| crate::capabilities::http_out::Cidr::parse(c).map_err(|p| ("outbound.allow_private".to_string(), p)))
-        .collect::<Result<_, _>>()?;
-    let mut s = crate::capabilities::http_out::OutboundSettings { allow_private, ..Default::default() };
-    if let Some(n) = raw.max_calls {
-        s.max_calls = n;
-    }
-    if let Some(kb) = raw.max_response_kb {
-        s.max_response_bytes = kb.saturating_mul(1024);
-    }
-    if let Some(t) = &raw.timeout {
-        s.timeout = parse_duration(t).map_err(|p| ("outbound.timeout".to_string(), p))?;
-    }
-    Ok(s)
 }
 
 #[derive(Deserialize, Default)]
@@ -380,7 +256,8 @@ pub(super) fn resolve_secret(name: &str, source: &SecretSource<'_>) -> Option<su
         .map(super::Secret::new)
 }
 
-type Problem = (String, String);
+/// A config key and what is wrong with it.
+pub(super) type Problem = (String, String);
 
 pub(super) fn rule(raw: &RawRule, at: &str) -> Result<RateLimitRule, Problem> {
     if raw.limit == 0 {
@@ -472,7 +349,7 @@ pub(super) fn endpoint_policy(
     let allowed_hosts = raw
         .allowed_hosts
         .iter()
-        .map(|h| crate::capabilities::http_out::AllowedHost::parse(h).map_err(|p| (key("allowed_hosts"), p)))
+        .map(|h| super::AllowedHost::parse(h).map_err(|p| (key("allowed_hosts"), p)))
         .collect::<Result<Vec<_>, _>>()?;
     let mut granted = BTreeMap::new();
     for name in &raw.secrets {
@@ -498,99 +375,6 @@ pub(super) fn endpoint_policy(
         upload,
         forward_credentials: raw.forward_credentials,
     })
-}
-
-fn cors(c: &RawCors, at: &str) -> Result<CorsPolicy, Problem> {
-    let origins = if c.origins.iter().any(|o| o == "*") {
-        if c.credentials {
-            // Browsers refuse `*` with credentials, and echoing any origin with
-            // credentials would let every site act as the user.
-            return Err((format!("{at}.origins"), "cannot be \"*\" with credentials = true; list the origins".into()));
-        }
-        AllowedOrigins::Any
-    } else {
-        for o in &c.origins {
-            let ok =
-                (o.starts_with("https://") || o.starts_with("http://")) && !o.ends_with('/') && !o[8..].contains('/');
-            if !ok {
-                return Err((
-                    format!("{at}.origins"),
-                    format!("`{o}` is not an origin: write scheme://host[:port], no path"),
-                ));
-            }
-        }
-        if c.origins.is_empty() {
-            return Err((format!("{at}.origins"), "must list at least one origin (or \"*\")".into()));
-        }
-        AllowedOrigins::List(c.origins.clone())
-    };
-    let methods = c
-        .methods
-        .iter()
-        .map(|m| Method::parse(m).ok_or_else(|| (format!("{at}.methods"), format!("`{m}` is not a method"))))
-        .collect::<Result<Vec<_>, _>>()?;
-    let max_age = match &c.max_age {
-        Some(t) => parse_duration(t).map_err(|p| (format!("{at}.max_age"), p))?,
-        None => Duration::from_secs(600),
-    };
-    Ok(CorsPolicy {
-        origins,
-        methods,
-        headers: c.headers.iter().map(|h| h.to_ascii_lowercase()).collect(),
-        expose: c.expose.iter().map(|h| h.to_ascii_lowercase()).collect(),
-        credentials: c.credentials,
-        max_age,
-    })
-}
-
-pub(super) fn session(
-    raw: &RawSession,
-    base: &std::path::Path,
-    secrets: &SecretSource<'_>,
-) -> Result<SessionConfig, Problem> {
-    let at = "auth.session";
-    let key = match (raw.algorithm, &raw.secret, &raw.public_key, &raw.jwks) {
-        (JwtAlgorithm::HS256, Some(name), None, None) => {
-            SessionKey::Secret(resolve_secret(name, secrets).ok_or_else(|| {
-                (
-                    format!("{at}.secret"),
-                    format!("names `{name}`, which is neither in [secrets] nor an environment variable"),
-                )
-            })?)
-        }
-        (JwtAlgorithm::HS256, _, _, _) => {
-            return Err((
-                format!("{at}.secret"),
-                "HS256 needs `secret` (the name of a secret) and no public key".into(),
-            ));
-        }
-        (_, None, Some(p), None) => SessionKey::PemFile(existing(base, p, &format!("{at}.public_key"))?),
-        (_, None, None, Some(p)) => SessionKey::JwksFile(existing(base, p, &format!("{at}.jwks"))?),
-        // A shared secret with an asymmetric algorithm is how algorithm-confusion attacks start.
-        _ => {
-            return Err((
-                format!("{at}.public_key"),
-                "RS256/ES256 need exactly one of `public_key` (PEM file) or `jwks` (JWKS file), and no `secret`".into(),
-            ));
-        }
-    };
-    let leeway = match &raw.leeway {
-        Some(t) => parse_duration(t).map_err(|p| (format!("{at}.leeway"), p))?,
-        None => Duration::from_secs(30),
-    };
-    Ok(SessionConfig {
-        algorithm: raw.algorithm,
-        key,
-        issuer: raw.issuer.clone(),
-        audience: raw.audience.clone(),
-        cookie: raw.cookie.clone().unwrap_or_else(|| "session".into()),
-        leeway,
-    })
-}
-
-fn existing(base: &std::path::Path, p: &str, key: &str) -> Result<PathBuf, Problem> {
-    let path = base.join(p);
-    if path.is_file() { Ok(path) } else { Err((key.to_string(), format!("names {p}, which does not exist"))) }
 }
 
 pub(super) fn admin(raw: &RawAdmin) -> Result<AdminConfig, Problem> {

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use http::{HeaderMap, HeaderValue, header};
 
 use super::credentials::{Credential, extract};
-use crate::capabilities::Principal;
 use crate::config::AuthMode;
 use crate::error::{ApiError, ErrorCode};
+use crate::identity::Principal;
 use crate::identity::{Identity, SessionVerifier};
 
 /// Decides who the caller is for an endpoint of `tenant` with `mode`.

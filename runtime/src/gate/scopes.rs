@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use crate::capabilities::Principal;
 use crate::error::{ApiError, ErrorCode};
+use crate::identity::Principal;
 
 /// Passes when `principal` holds all of `required`.
 pub fn check(required: &[String], principal: &Principal) -> Result<(), ApiError> {
@@ -22,7 +22,7 @@ pub fn check(required: &[String], principal: &Principal) -> Result<(), ApiError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capabilities::PrincipalKind;
+    use crate::identity::PrincipalKind;
 
     fn with(scopes: &[&str]) -> Principal {
         Principal {

@@ -95,7 +95,7 @@ pub async fn issue(store: &crate::store::Store, spec: KeySpec) -> Result<NewKey,
     if let Some(bad) = spec.scopes.iter().find(|s| s.is_empty() || s.contains(char::is_whitespace)) {
         return Err(format!("`{bad}` is not a scope: no spaces, not empty"));
     }
-    let new = generate(spec, super::unix_now())?;
+    let new = generate(spec, crate::clock::unix_now())?;
     store.insert_key(&new.record).await.map_err(|e| e.to_string())?;
     Ok(new)
 }

@@ -9,8 +9,9 @@ use std::sync::Arc;
 use subtle::ConstantTimeEq;
 use tokio::sync::RwLock;
 
-use super::{api_key, unix_now};
-use crate::capabilities::{Principal, PrincipalKind};
+use super::api_key;
+use crate::clock::unix_now;
+use crate::identity::{Principal, PrincipalKind};
 use crate::store::{KeyRecord, Store, StoreError};
 
 /// The cache of keys by id.

@@ -4,9 +4,11 @@
 
 pub mod api_key;
 mod key_ring;
+mod principal;
 mod session;
 
 pub use key_ring::KeyRing;
+pub use principal::{Principal, PrincipalKind};
 pub use session::SessionVerifier;
 
 /// The credentials every tenant shares a store for: API keys (each bound to
@@ -21,9 +23,4 @@ impl Identity {
     pub fn new(keys: KeyRing) -> Self {
         Self { keys }
     }
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }

@@ -10,8 +10,8 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
-use crate::capabilities::{Principal, PrincipalKind};
 use crate::config::{JwtAlgorithm, SessionConfig, SessionKey};
+use crate::identity::{Principal, PrincipalKind};
 
 /// Verifies one tenant's session tokens.
 pub struct SessionVerifier {
@@ -163,7 +163,7 @@ mod tests {
     }
 
     fn now() -> i64 {
-        crate::identity::unix_now()
+        crate::clock::unix_now()
     }
 
     fn good() -> Value {

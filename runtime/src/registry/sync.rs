@@ -8,18 +8,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::app::App;
-use crate::registry::Language;
+use crate::registry::{Language, Registry};
 
 /// How often the store's change marker is read.
 const SYNC_EVERY: Duration = Duration::from_millis(100);
 /// How often watched sources are scanned.
 const WATCH_EVERY: Duration = Duration::from_millis(500);
 
-/// Keeps `app`'s registry in step with the store for as long as the runtime runs.
-pub fn spawn_sync(app: Arc<App>) {
+/// Keeps `app`'s registry in step with the store for as long as the runtime
+/// runs. (`app` is whatever owns the registry: the task keeps it alive.)
+pub fn spawn_sync<A: AsRef<Registry> + Send + Sync + 'static>(app: Arc<A>) {
     tokio::spawn(async move {
-        let store = app.registry.store().clone();
+        let registry: &Registry = (*app).as_ref();
+        let store = registry.store().clone();
         let mut seen = store.change_counter();
         loop {
             tokio::time::sleep(SYNC_EVERY).await;
@@ -27,7 +28,7 @@ pub fn spawn_sync(app: Arc<App>) {
             if now == seen {
                 continue;
             }
-            match app.registry.sync().await {
+            match registry.sync().await {
                 Ok(true) => seen = now,
                 // A tenant was changing here: its change swaps itself in; look again next tick.
                 Ok(false) => {}
@@ -40,9 +41,15 @@ pub fn spawn_sync(app: Arc<App>) {
 /// Watches every platform.toml endpoint that is a source folder (any language); when a file
 /// in it changes, rebuilds it and swaps it in. A failed build is logged with
 /// the compiler's message and the running version keeps serving.
-pub fn spawn_watch(app: Arc<App>) {
-    let mut folders: Vec<PathBuf> =
-        app.config.endpoints.iter().map(|e| e.component.clone()).filter(|c| Language::of(c).is_some()).collect();
+pub fn spawn_watch<A: AsRef<Registry> + Send + Sync + 'static>(app: Arc<A>) {
+    let mut folders: Vec<PathBuf> = (*app)
+        .as_ref()
+        .config()
+        .endpoints
+        .iter()
+        .map(|e| e.component.clone())
+        .filter(|c| Language::of(c).is_some())
+        .collect();
     folders.sort();
     folders.dedup();
     tracing::info!(folders = folders.len(), "watching endpoint sources");
@@ -57,7 +64,7 @@ pub fn spawn_watch(app: Arc<App>) {
                 }
                 stamps.insert(folder.clone(), now);
                 tracing::info!(folder = %folder.display(), "source changed; rebuilding");
-                match app.registry.reload_source(folder).await {
+                match (*app).as_ref().reload_source(folder).await {
                     Ok(n) => tracing::info!(folder = %folder.display(), endpoints = n, "rebuilt and swapped in"),
                     Err(e) => {
                         tracing::error!(folder = %folder.display(), "rebuild failed, the running version keeps serving: {e}")

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::RequestContext;
 use super::budget::{Budget, Exceeded};
+use crate::context::RequestContext;
 use crate::error::{ApiError, ErrorCode};
 
 /// The wall-time budget ran out.

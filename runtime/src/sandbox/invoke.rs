@@ -11,9 +11,10 @@ use wasmtime::Store;
 
 use super::state::{EndpointGrants, HostState};
 use super::wit;
-use super::{Pre, PreparedEndpoint, RequestContext, Sandbox, failure};
-use crate::capabilities::Principal;
+use super::{Pre, PreparedEndpoint, Sandbox, failure};
+use crate::context::RequestContext;
 use crate::error::{ApiError, ErrorCode, is_valid_custom_code};
+use crate::identity::Principal;
 
 /// A guest's answer, checked: a valid status and headers.
 #[derive(Debug)]
@@ -25,18 +26,6 @@ pub struct GuestResponse {
     /// The body.
     pub body: Bytes,
 }
-
-/// Headers that describe one connection, not the message; the server sets its own.
-pub(crate) const HOP_BY_HOP: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "transfer-encoding",
-    "te",
-    "trailer",
-    "upgrade",
-    "content-length",
-];
 
 impl Sandbox {
     /// Runs `request` through a fresh instance of `endpoint`.
@@ -162,7 +151,7 @@ fn check_response(ctx: &RequestContext, r: wit::Response) -> Result<GuestRespons
     for (name, value) in r.headers {
         let name = HeaderName::from_bytes(name.as_bytes())
             .map_err(|_| invalid(format!("header name {name:?} is not valid")))?;
-        if HOP_BY_HOP.contains(&name.as_str()) {
+        if crate::capabilities::HOP_BY_HOP.contains(&name.as_str()) {
             continue;
         }
         let value =

@@ -7,8 +7,10 @@ use wasmtime::component::{Component, Linker};
 use super::HostState;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
-use super::bindings::EndpointPre;
 use crate::capabilities;
+use crate::capabilities::bindings::EndpointPre;
+use crate::capabilities::db::DbView;
+use crate::capabilities::http_out::HttpOutView;
 
 /// The export every endpoint must provide…
 pub const HANDLER_EXPORT: &str = "gatehouse:endpoint/handler@0.1.0";
@@ -17,14 +19,17 @@ pub const INCOMING_HANDLER_EXPORT: &str = "wasi:http/incoming-handler@0.2";
 
 /// WASI plus one line per capability.
 pub(super) fn build(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
-    let mut linker = Linker::new(engine);
+    let mut linker: Linker<HostState> = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-    capabilities::auth::add_to_linker(&mut linker)?;
-    capabilities::config::add_to_linker(&mut linker)?;
-    capabilities::log::add_to_linker(&mut linker)?;
-    capabilities::http_out::add_to_linker(&mut linker)?;
-    capabilities::db::add_to_linker(&mut linker)?;
-    capabilities::stream::add_to_linker(&mut linker)?;
+    capabilities::auth::add_to_linker(&mut linker, |s| &mut s.auth)?;
+    capabilities::config::add_to_linker(&mut linker, |s| &mut s.config)?;
+    capabilities::log::add_to_linker(&mut linker, |s| &mut s.log)?;
+    capabilities::http_out::add_to_linker(&mut linker, |s| HttpOutView {
+        state: &mut s.http_out,
+        table: &mut s.table,
+    })?;
+    capabilities::db::add_to_linker(&mut linker, |s| DbView { state: &mut s.db, table: &mut s.table })?;
+    capabilities::stream::add_to_linker(&mut linker, |s| &mut s.stream)?;
     capabilities::wasi_http::add_to_linker(&mut linker)?;
     Ok(linker)
 }

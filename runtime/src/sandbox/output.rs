@@ -9,7 +9,7 @@ use bytes::Bytes;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 
-use super::RequestContext;
+use crate::context::RequestContext;
 
 /// How much a guest may print per stream per request: enough for diagnostics,
 /// not enough to flood the log. Output past it is dropped, and that is logged once.

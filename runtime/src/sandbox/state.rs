@@ -5,11 +5,10 @@ use std::sync::Arc;
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtxView, WasiHttpView};
 
-use super::RequestContext;
 use super::budget::Budget;
 use super::output::{GuestOutput, Stream};
-use crate::capabilities::Principal;
 use crate::capabilities::auth::AuthState;
 use crate::capabilities::config::ConfigState;
 use crate::capabilities::db::{DbState, TenantDatabase};
@@ -17,6 +16,8 @@ use crate::capabilities::http_out::{HttpOut, HttpOutState};
 use crate::capabilities::log::LogState;
 use crate::capabilities::stream::StreamState;
 use crate::config::Limits;
+use crate::context::RequestContext;
+use crate::identity::Principal;
 
 /// What an endpoint is granted, fixed at load time and shared by its requests.
 #[derive(Debug, Clone)]
@@ -86,5 +87,11 @@ impl HostState {
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for HostState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        self.wasi_http.view(&mut self.table, &mut self.http_out)
     }
 }

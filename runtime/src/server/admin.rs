@@ -17,10 +17,10 @@ use subtle::ConstantTimeEq;
 
 use super::admin_tenants as tenants;
 use crate::app::App;
+use crate::clock::unix_now;
 use crate::config::parse_duration;
 use crate::error::{ApiError, ErrorCode};
 use crate::identity::api_key::{KeySpec, issue};
-use crate::identity::unix_now;
 
 pub(super) struct Admin {
     pub(super) app: Arc<App>,

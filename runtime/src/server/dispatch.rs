@@ -15,10 +15,10 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use super::{convert, request_id};
 use crate::app::App;
 use crate::config::Method;
+use crate::context::RequestContext;
 use crate::error::{ApiError, ErrorCode};
 use crate::gate;
 use crate::registry::{Endpoint, Lookup, Resolved, Tenant, Unresolved};
-use crate::sandbox::RequestContext;
 
 pub(super) async fn handle(
     State(app): State<Arc<App>>,
@@ -158,7 +158,7 @@ async fn serve(
     // waiting for its tenant's share holds no body, so the host memory a
     // tenant's waiters cost stays small, whatever their bodies.
     let place = admit(app, tenant, &context).await?;
-    if principal.kind != crate::capabilities::PrincipalKind::Anonymous && !policy.forward_credentials {
+    if principal.kind != crate::identity::PrincipalKind::Anonymous && !policy.forward_credentials {
         super::credentials::strip(&mut parts.headers, tenant.sessions.as_deref().map(|s| s.cookie()));
     }
     let deadline = app.config.server.body_read_timeout;
@@ -242,7 +242,7 @@ fn body_checks(
     query: &[(String, String)],
 ) -> Result<bytes::Bytes, ApiError> {
     if let Some(sig) = &endpoint.policy.signature {
-        gate::signature::verify(sig, headers, &body, crate::identity::unix_now() as u64)?;
+        gate::signature::verify(sig, headers, &body, crate::clock::unix_now() as u64)?;
     }
     if let Some(schema) = &endpoint.query_schema {
         gate::validate::query(schema, query)?;
@@ -260,7 +260,7 @@ fn body_checks(
 async fn run_guest(
     app: &App,
     endpoint: &Arc<Endpoint>,
-    principal: Arc<crate::capabilities::Principal>,
+    principal: Arc<crate::identity::Principal>,
     context: Arc<RequestContext>,
     wit_request: crate::sandbox::wit::Request,
     place: Option<tokio::sync::OwnedSemaphorePermit>,

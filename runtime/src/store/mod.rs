@@ -209,5 +209,5 @@ pub type Boxed<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 
 
 /// Unix seconds, the store's time unit.
 pub(crate) fn now() -> i64 {
-    crate::identity::unix_now()
+    crate::clock::unix_now()
 }

@@ -6,13 +6,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use gatehouse::app::App;
-use gatehouse::capabilities::Principal;
 use gatehouse::config::{Overrides, PlatformConfig};
+use gatehouse::identity::Principal;
 use gatehouse::identity::api_key::{KeySpec, issue};
 
 use crate::load::Target;
+use gatehouse::context::RequestContext;
 use gatehouse::registry::Lookup;
-use gatehouse::sandbox::{RequestContext, wit};
+use gatehouse::sandbox::wit;
 
 /// The body both servers answer with, byte for byte.
 const HELLO: &str = r#"{"success":true,"data":{"message":"Hello, World!"}}"#;

@@ -11,6 +11,7 @@
 
 mod guard;
 mod postgres;
+mod postgres_provision;
 mod relay;
 mod sqlite;
 mod upstream;
@@ -23,52 +24,10 @@ use std::time::Duration;
 use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
-use crate::sandbox::{RequestContext, wit_db as wit};
+use crate::capabilities::wit_db as wit;
+use crate::context::RequestContext;
 
-/// Per-statement limits.
-#[derive(Debug, Clone, Copy)]
-pub struct DbLimits {
-    /// A statement running longer is interrupted.
-    pub statement_timeout: Duration,
-    /// Rows one query may return.
-    pub max_rows: usize,
-    /// Approximate bytes one query may return; also the longest single value.
-    pub max_result_bytes: usize,
-    /// A tenant's migration file running longer is cancelled by the host and
-    /// the deploy refused.
-    pub migration_timeout: Duration,
-    /// The tenant's storage quota: on SQLite its file may not grow past this
-    /// (writes beyond fail with `TooLarge`); deploys check it on both backends.
-    pub max_database_bytes: Option<u64>,
-}
-
-/// Defaults: interactive API queries, not reports.
-impl Default for DbLimits {
-    fn default() -> Self {
-        Self {
-            statement_timeout: Duration::from_secs(5),
-            max_rows: 10_000,
-            max_result_bytes: 16 << 20,
-            migration_timeout: Duration::from_secs(30),
-            max_database_bytes: None,
-        }
-    }
-}
-
-/// How tenants' data is kept apart on Postgres (`database.isolation`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum PgIsolation {
-    /// A schema per tenant in the platform's database, reached through the
-    /// tenant's role: rows are private, but the catalogs are shared, so a
-    /// tenant can list other tenants' table, view and function names and
-    /// definitions. Creating a tenant is a few statements.
-    #[default]
-    Schema,
-    /// A database per tenant (`gh_<tenant>`, owned by the platform, only the
-    /// tenant's role may connect): the catalogs are the tenant's own. Creating
-    /// a tenant copies `template1`; each database costs some disk.
-    Database,
-}
+pub use crate::config::{DbLimits, PgIsolation};
 
 /// Transactions one request may hold open at once: each holds a connection.
 const MAX_OPEN_TRANSACTIONS: usize = 4;
@@ -136,8 +95,9 @@ impl TenantDatabase {
     ) -> crate::store::Boxed<'a, Result<Self, String>> {
         Box::pin(async move {
             let dir = migrations.map(|m| backend_dir(m, "postgres"));
-            let (pool, relay) = postgres::open(admin_url, tenant, password, dir.as_deref(), limits, isolation).await?;
-            let home = Home::PostgresSchema(postgres::schema_name(tenant));
+            let (pool, relay) =
+                postgres_provision::open(admin_url, tenant, password, dir.as_deref(), limits, isolation).await?;
+            let home = Home::PostgresSchema(postgres_provision::schema_name(tenant));
             Ok(Self { backend: Backend::Postgres(pool), limits, isolation, _relay: Some(relay), home })
         })
     }
@@ -155,8 +115,14 @@ impl TenantDatabase {
                 sqlite::migrate(path, &backend_dir(migrations, "sqlite"), &prefix, self.limits).await
             }
             (Home::PostgresSchema(schema), Backend::Postgres(pool)) => {
-                postgres::apply_migrations(pool, schema, &backend_dir(migrations, "postgres"), &prefix, self.limits)
-                    .await
+                postgres_provision::apply_migrations(
+                    pool,
+                    schema,
+                    &backend_dir(migrations, "postgres"),
+                    &prefix,
+                    self.limits,
+                )
+                .await
             }
             (Home::PostgresSchema(_), Backend::Sqlite(_)) => Err("a Postgres home with a SQLite pool".into()),
         }
@@ -169,7 +135,7 @@ impl TenantDatabase {
             match (&self.home, &self.backend) {
                 (Home::SqliteFile(path), _) => Ok(sqlite::size_bytes(path)),
                 (Home::PostgresSchema(schema), Backend::Postgres(pool)) => {
-                    postgres::size_bytes(pool, schema, self.isolation).await
+                    postgres_provision::size_bytes(pool, schema, self.isolation).await
                 }
                 (Home::PostgresSchema(_), Backend::Sqlite(_)) => Err("a Postgres home with a SQLite pool".into()),
             }
@@ -187,7 +153,7 @@ impl TenantDatabase {
         admin_url: Option<&'a str>,
     ) -> crate::store::Boxed<'a, Result<String, String>> {
         Box::pin(async move {
-            let stamp = crate::identity::unix_now();
+            let stamp = crate::clock::unix_now();
             match (&self.home, &self.backend) {
                 (Home::SqliteFile(path), Backend::Sqlite(pool)) => {
                     let _ = tokio::time::timeout(Duration::from_secs(5), pool.close()).await;
@@ -196,7 +162,7 @@ impl TenantDatabase {
                 (Home::PostgresSchema(schema), Backend::Postgres(pool)) => {
                     let _ = tokio::time::timeout(Duration::from_secs(5), pool.close()).await;
                     let url = admin_url.ok_or("no platform.database_url to retire a Postgres schema with")?;
-                    postgres::archive(url, schema, stamp, self.isolation).await
+                    postgres_provision::archive(url, schema, stamp, self.isolation).await
                 }
                 _ => Err("the tenant's database home and pool disagree".into()),
             }
@@ -271,8 +237,8 @@ impl DbState {
 
 /// The view a db call works with: its state and the request's resource table.
 pub(crate) struct DbView<'a> {
-    state: &'a mut DbState,
-    table: &'a mut ResourceTable,
+    pub(crate) state: &'a mut DbState,
+    pub(crate) table: &'a mut ResourceTable,
 }
 
 fn log_failure(context: &RequestContext, what: &str, e: &wit::DbError) {
@@ -386,7 +352,11 @@ impl HasData for DbData {
     type Data<'a> = DbView<'a>;
 }
 
-/// Links `gatehouse:endpoint/db`.
-pub(crate) fn add_to_linker(linker: &mut Linker<crate::sandbox::HostState>) -> wasmtime::Result<()> {
-    wit::add_to_linker::<_, DbData>(linker, |s| DbView { state: &mut s.db, table: &mut s.table })
+/// Links `gatehouse:endpoint/db`; `get` finds this capability's state (and
+/// the store's resource table) in a store's data.
+pub(crate) fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> DbView<'_>,
+) -> wasmtime::Result<()> {
+    wit::add_to_linker::<T, DbData>(linker, get)
 }

@@ -11,7 +11,7 @@ use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 use super::{DbLimits, POOL_SIZE, guard, values};
-use crate::sandbox::wit_db as wit;
+use crate::capabilities::wit_db as wit;
 
 /// Opens (creating) the tenant's SQLite file, applies pending migrations from
 /// `migrations` (ordered `*.sql` files, each applied once), and builds the

@@ -5,7 +5,7 @@
 use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{Row, Sqlite, TypeInfo, ValueRef};
 
-use crate::sandbox::wit_db as wit;
+use crate::capabilities::wit_db as wit;
 
 type Query<'q> = sqlx::query::Query<'q, Sqlite, SqliteArguments<'q>>;
 

@@ -10,7 +10,6 @@
 //! environment are ignored, since they would bypass all of this.
 
 mod address;
-mod allow;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,38 +17,10 @@ use std::time::Duration;
 
 use wasmtime::component::{HasData, Linker, Resource, ResourceTable};
 
-pub use address::Cidr;
-pub use allow::AllowedHost;
+pub use crate::config::{AllowedHost, Cidr, OutboundSettings};
 
-use crate::sandbox::{RequestContext, wit_http_out as wit};
-
-/// Platform-wide outbound settings (`[outbound]`).
-#[derive(Debug, Clone)]
-pub struct OutboundSettings {
-    /// Private ranges callable anyway (tests need loopback; production rarely should).
-    pub allow_private: Vec<Cidr>,
-    /// Calls one request may make.
-    pub max_calls: u32,
-    /// Largest response body read.
-    pub max_response_bytes: u64,
-    /// Longest a call may take.
-    pub timeout: Duration,
-    /// Redirects followed per call.
-    pub max_redirects: usize,
-}
-
-/// Default `[outbound]`: generous for API calls, small enough to stop abuse.
-impl Default for OutboundSettings {
-    fn default() -> Self {
-        Self {
-            allow_private: Vec::new(),
-            max_calls: 10,
-            max_response_bytes: 10 << 20,
-            timeout: Duration::from_secs(10),
-            max_redirects: 5,
-        }
-    }
-}
+use crate::capabilities::wit_http_out as wit;
+use crate::context::RequestContext;
 
 /// Why a destination is refused; carried through reqwest's error chain.
 #[derive(Debug)]
@@ -335,8 +306,8 @@ impl HttpOutState {
 
 /// The view an http-out call works with: its state and the request's resource table.
 pub(crate) struct HttpOutView<'a> {
-    state: &'a mut HttpOutState,
-    table: &'a mut ResourceTable,
+    pub(crate) state: &'a mut HttpOutState,
+    pub(crate) table: &'a mut ResourceTable,
 }
 
 impl wit::Host for HttpOutView<'_> {
@@ -384,9 +355,13 @@ impl HasData for HttpOutData {
     type Data<'a> = HttpOutView<'a>;
 }
 
-/// Links `gatehouse:endpoint/http-out`.
-pub(crate) fn add_to_linker(linker: &mut Linker<crate::sandbox::HostState>) -> wasmtime::Result<()> {
-    wit::add_to_linker::<_, HttpOutData>(linker, |s| HttpOutView { state: &mut s.http_out, table: &mut s.table })
+/// Links `gatehouse:endpoint/http-out`; `get` finds this capability's state (and
+/// the store's resource table) in a store's data.
+pub(crate) fn add_to_linker<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> HttpOutView<'_>,
+) -> wasmtime::Result<()> {
+    wit::add_to_linker::<T, HttpOutData>(linker, get)
 }
 
 #[cfg(test)]

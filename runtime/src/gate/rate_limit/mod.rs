@@ -17,9 +17,9 @@ use serde_json::json;
 use self::gcra::{Params, Verdict};
 use self::memory::MemoryLimiter;
 use self::redis::RedisLimiter;
-use crate::capabilities::Principal;
 use crate::config::{FailMode, RateKey, RateLimitRule, RateLimitSection};
 use crate::error::{ApiError, ErrorCode};
+use crate::identity::Principal;
 
 /// The limiter shared by every endpoint.
 pub struct RateLimiter {
@@ -185,7 +185,7 @@ fn decide(applied: &[Applied], verdicts: &[Verdict]) -> Result<HeaderMap, ApiErr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capabilities::PrincipalKind;
+    use crate::identity::PrincipalKind;
     use std::time::Duration;
 
     fn principal() -> Principal {

@@ -1,3 +1,5 @@
+//! The request a log line, a capability call or a guest failure is about.
+
 use std::sync::Arc;
 
 /// What every log line about one request carries (who, which route, which

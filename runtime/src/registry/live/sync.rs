@@ -1,0 +1,145 @@
+//! Keeping this node in step: `sync` rebuilds the tenants whose stored state
+//! changed (on any node, or through the CLI), and `reload_source` swaps in an
+//! endpoint rebuilt from its source folder (`serve --watch`).
+
+use super::*;
+
+impl Registry {
+    /// Brings this node in step with the store: tenants added, changed or
+    /// deleted, apps deployed, rolled back or undeployed elsewhere. An app that
+    /// fails to load here keeps its previous version serving (and is logged).
+    /// Each tenant is brought in step under its own change lock and swapped on
+    /// its own; a tenant in the middle of a change here is skipped. Returns
+    /// whether every tenant was brought in step (else: try again later).
+    pub async fn sync(&self) -> Result<bool, String> {
+        let _syncing = self.syncing.lock().await;
+        let records = self.store.list_tenants().await.map_err(|e| e.to_string())?;
+        let active = self.store.active_deployments().await.map_err(|e| e.to_string())?;
+        let config_tenant = self.config.platform.tenant.clone();
+        let mut complete = true;
+        for record in &records {
+            if record.name == config_tenant && !self.directory.load().tenants.contains_key(&config_tenant) {
+                continue;
+            }
+            let Ok(_change) = self.tenant_lock(&record.name).try_lock_owned() else {
+                complete = false;
+                continue;
+            };
+            let wanted: BTreeMap<&str, &DeploymentRecord> =
+                active.iter().filter(|d| d.tenant == record.name).map(|d| (d.app.as_str(), d)).collect();
+            self.sync_tenant(record, &wanted).await;
+        }
+        let gone: Vec<String> = self
+            .directory
+            .load()
+            .tenants
+            .keys()
+            .filter(|k| **k != config_tenant && !records.iter().any(|r| &r.name == *k))
+            .cloned()
+            .collect();
+        for name in gone {
+            let Ok(_change) = self.tenant_lock(&name).try_lock_owned() else {
+                complete = false;
+                continue;
+            };
+            self.swap(|d| {
+                d.tenants.remove(&name);
+            });
+        }
+        Ok(complete)
+    }
+
+    /// Brings one tenant in step with its stored record and active
+    /// deployments. The caller holds the tenant's change lock.
+    pub(super) async fn sync_tenant(&self, record: &TenantRecord, wanted: &BTreeMap<&str, &DeploymentRecord>) {
+        let existing = self.directory.load().tenants.get(&record.name).cloned();
+        let mut changed = false;
+        let mut tenant = match existing {
+            Some(t) if t.settings_stamp == record.revision => t,
+            Some(t) => {
+                changed = true;
+                match self.build_tenant(record, t.services.clone(), t.base.clone(), t.apps.clone()).await {
+                    Ok(n) => Arc::new(keep_share(n, &t)),
+                    Err(e) => {
+                        tracing::error!(tenant = %record.name, "new settings not applied: {e}");
+                        t
+                    }
+                }
+            }
+            None => match self.bring_in(record).await {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::error!(tenant = %record.name, "tenant not served: {e}");
+                    return;
+                }
+            },
+        };
+        let mut apps = tenant.apps.clone();
+        apps.retain(|name, _| {
+            let keep = wanted.contains_key(name.as_str());
+            changed |= !keep;
+            keep
+        });
+        for (name, d) in wanted {
+            if apps.get(*name).is_some_and(|a| a.version == d.version && a.bundle_hash == d.bundle_hash) {
+                continue;
+            }
+            match self.load_deployment(&tenant, d).await {
+                Ok(live) => {
+                    apps.insert(name.to_string(), live);
+                    changed = true;
+                }
+                Err(e) => {
+                    tracing::error!(tenant = %record.name, app = name, version = d.version, "not loaded: {e}")
+                }
+            }
+        }
+        if !changed {
+            return;
+        }
+        match tenant.with_apps(apps) {
+            Ok(t) => tenant = Arc::new(t),
+            Err(e) => tracing::error!(tenant = %record.name, "apps not swapped: {e}"),
+        }
+        self.swap(|d| {
+            d.tenants.insert(record.name.clone(), tenant);
+        });
+    }
+
+    /// Replaces the config tenant's platform.toml endpoints that came from
+    /// `component` (a rebuilt source folder, for `serve --watch`).
+    pub async fn reload_source(&self, component: &std::path::Path) -> Result<usize, String> {
+        let name = self.config.platform.tenant.clone();
+        let _change = self.lock_tenant(&name).await;
+        let tenant = self.live_tenant(&name).await.map_err(|e| e.to_string())?;
+        let configs: Vec<EndpointConfig> =
+            self.config.endpoints.iter().filter(|e| e.component == component).cloned().collect();
+        if configs.is_empty() {
+            return Ok(0);
+        }
+        let fresh = self.load_blocking(configs, name.clone(), tenant.services.clone(), true).await?;
+        let mut base = tenant.base.clone();
+        for f in &fresh {
+            if let Some(slot) = base.iter_mut().find(|e| e.route == f.route) {
+                *slot = f.clone();
+            }
+        }
+        let routes = assemble(&base, &tenant.apps)?;
+        let next = Arc::new(Tenant {
+            name: tenant.name.clone(),
+            sessions: tenant.sessions.clone(),
+            rate_ceiling: tenant.rate_ceiling,
+            quotas: tenant.quotas,
+            share: tenant.share.clone(),
+            services: tenant.services.clone(),
+            routes,
+            base,
+            apps: tenant.apps.clone(),
+            settings_stamp: tenant.settings_stamp,
+        });
+        self.swap(|d| {
+            d.tenants.insert(name, next);
+        });
+        Ok(fresh.len())
+    }
+}
