@@ -48,7 +48,7 @@ mod tests {
 
     #[test]
     fn prefer_on_loopback_is_plain_and_anything_named_is_kept() {
-        let mode = |url: &str| connect_options(url).unwrap().get_ssl_mode().clone();
+        let mode = |url: &str| connect_options(url).unwrap().get_ssl_mode();
         assert!(matches!(mode("postgres://u@127.0.0.1/x"), PgSslMode::Disable));
         assert!(matches!(mode("postgres://u@localhost/x"), PgSslMode::Disable));
         assert!(matches!(mode("postgres://u@[::1]/x"), PgSslMode::Disable));
