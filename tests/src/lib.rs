@@ -157,21 +157,6 @@ impl Server {
         self.log.lock().unwrap().clone()
     }
 
-    /// Waits until the log contains every one of `needles`, or `timeout` passes.
-    pub fn wait_for_log(&self, needles: &[&str], timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let log = self.log();
-            if needles.iter().all(|n| log.contains(n)) {
-                return true;
-            }
-            if Instant::now() > deadline {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
     /// Runs `gatehouse <args>` against this server's config and data dir: (success, stdout, stderr).
     pub fn cli(&self, args: &[&str]) -> (bool, String, String) {
         let out = command_in(self.dir.path(), args).output().expect("running gatehouse");
@@ -597,6 +582,8 @@ pub struct CuttableProxy {
     /// The proxy's address.
     pub addr: std::net::SocketAddr,
     stop: tokio::sync::watch::Sender<bool>,
+    /// Set once the listener is closed and every connection through it dropped.
+    down: tokio::sync::watch::Receiver<bool>,
 }
 
 impl CuttableProxy {
@@ -606,10 +593,12 @@ impl CuttableProxy {
         let addr = listener.local_addr().unwrap();
         listener.set_nonblocking(true).unwrap();
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        let (is_down, down) = tokio::sync::watch::channel(false);
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                let mut connections = tokio::task::JoinSet::new();
                 let mut stopped_accept = stopped.clone();
                 loop {
                     tokio::select! {
@@ -617,7 +606,7 @@ impl CuttableProxy {
                         accepted = listener.accept() => {
                             let Ok((mut inbound, _)) = accepted else { continue };
                             let mut stopped_conn = stopped.clone();
-                            tokio::spawn(async move {
+                            connections.spawn(async move {
                                 let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else { return };
                                 tokio::select! {
                                     _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
@@ -627,16 +616,23 @@ impl CuttableProxy {
                         }
                     }
                 }
-                // Give the connection tasks a moment to see the stop and drop their sockets.
-                tokio::time::sleep(Duration::from_millis(100)).await;
+                drop(listener);
+                // Every connection task sees the stop and drops its sockets.
+                while connections.join_next().await.is_some() {}
+                let _ = is_down.send(true);
             });
         });
-        CuttableProxy { addr, stop }
+        CuttableProxy { addr, stop, down }
     }
 
     /// Closes the listener and every connection: the service is "down".
-    pub fn cut(&self) {
+    /// Returns once the listener is closed and every connection dropped.
+    pub async fn cut(&self) {
         let _ = self.stop.send(true);
-        std::thread::sleep(Duration::from_millis(200));
+        let mut down = self.down.clone();
+        tokio::time::timeout(Duration::from_secs(10), down.wait_for(|d| *d))
+            .await
+            .expect("the proxy did not close its connections")
+            .expect("the proxy's thread ended");
     }
 }

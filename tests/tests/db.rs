@@ -274,7 +274,7 @@ async fn a_dead_postgres_is_a_503_not_a_crash() {
     let resp =
         client().post(s.url("/api/posts")).bearer_auth(&ada).json(&json!({"title": "before"})).send().await.unwrap();
     assert_eq!(resp.status(), 201);
-    proxy.cut();
+    proxy.cut().await;
     let started = std::time::Instant::now();
     let resp = client().get(s.url("/api/posts/1")).bearer_auth(&ada).send().await.unwrap();
     assert_eq!(resp.status(), 503);

@@ -411,7 +411,7 @@ async fn watch_rebuilds_a_changed_endpoint_in_place() {
     }
     // A broken edit keeps the running version and logs the compiler's message.
     std::fs::write(crate_dir.join("src/lib.rs"), "this is not rust").unwrap();
-    assert!(s.wait_for_log(&["rebuild failed"], Duration::from_secs(180)), "{}", s.log());
+    assert!(s.until_log(&["rebuild failed"], Duration::from_secs(180)).await, "{}", s.log());
     assert_eq!(hello().await["data"]["message"], "Howdy, World!");
 }
 

@@ -34,7 +34,7 @@ async fn contact_form_accepts_a_valid_message() {
     assert_eq!(got["success"], true);
     assert_eq!(got["data"]["email"], "ada@example.com");
     assert_eq!(got["data"]["id"], id.as_str());
-    assert!(s.wait_for_log(&["contact form received from ada@example.com", &id], std::time::Duration::from_secs(5)));
+    assert!(s.until_log(&["contact form received from ada@example.com", &id], std::time::Duration::from_secs(5)).await);
 }
 
 #[tokio::test]

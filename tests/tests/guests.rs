@@ -18,6 +18,7 @@ gatehouse_tests::foreach_guest!(assert_test_exists);
 fn with_hello(route: &str, guest: &str, extra: &str) -> Server {
     Server::start(&format!(
         r#"
+        {admin}
         [[endpoint]]
         route = "GET /hello"
         component = {hello}
@@ -27,6 +28,7 @@ fn with_hello(route: &str, guest: &str, extra: &str) -> Server {
         component = {guest}
         {extra}
         "#,
+        admin = gatehouse_tests::ADMIN_SECTION,
         hello = component(&format!("{}/wasm32-wasip2/release/hello.wasm", guests::BUILD_DIR)),
         guest = component(guest),
     ))
@@ -48,13 +50,17 @@ async fn busy_loop() {
         let url = s.url("/loop");
         async move { client().get(url).send().await.unwrap() }
     });
-    // While the guest spins, another endpoint still answers quickly.
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let mut slowest = Duration::ZERO;
-    for _ in 0..5 {
-        slowest = slowest.max(hello_is_healthy(&s).await);
+    // While the guest spins, another endpoint answers: five hellos are served
+    // before the spinning request is stopped (an ordering, not a timing).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while s.stats().await["instancesStarted"].as_u64() < Some(1) {
+        assert!(Instant::now() < deadline, "the spinning request never started");
+        tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    assert!(slowest < Duration::from_millis(500), "hello took {slowest:?} beside a busy guest");
+    for _ in 0..5 {
+        hello_is_healthy(&s).await;
+    }
+    assert!(!looping.is_finished(), "the busy guest was stopped before hello was served beside it");
 
     let resp = looping.await.unwrap();
     let elapsed = started.elapsed();
@@ -64,10 +70,13 @@ async fn busy_loop() {
     assert_eq!(got["code"], "GUEST_TIMEOUT");
     assert_eq!(got["details"], json!({"limit": "cpu_ms", "value": 200}));
     assert!(elapsed < Duration::from_millis(200 + 1000), "stopped after {elapsed:?}");
-    assert!(s.wait_for_log(
-        &["guest stopped: CPU budget of 200 ms exceeded", &request_id, "GET /loop"],
-        Duration::from_secs(5)
-    ));
+    assert!(
+        s.until_log(
+            &["guest stopped: CPU budget of 200 ms exceeded", &request_id, "GET /loop"],
+            Duration::from_secs(5)
+        )
+        .await
+    );
     // Stopping it freed its slot and thread: it can be stopped again, and hello still answers.
     let again = client().get(s.url("/loop")).send().await.unwrap();
     assert_eq!(again.status(), 504);
@@ -84,7 +93,7 @@ async fn sleeps() {
     let got = json(resp).await;
     assert_eq!(got["details"], json!({"limit": "wall_ms", "value": 300}));
     assert!(elapsed < Duration::from_millis(300 + 1000), "stopped after {elapsed:?}");
-    assert!(s.wait_for_log(&["wall-time budget of 300 ms exceeded"], Duration::from_secs(5)));
+    assert!(s.until_log(&["wall-time budget of 300 ms exceeded"], Duration::from_secs(5)).await);
     // A short sleep is within budget: sleeping is not CPU time.
     let resp = client().get(s.url("/sleep?ms=100")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
@@ -101,7 +110,7 @@ async fn grow_memory() {
         assert_eq!(got["code"], "GUEST_MEMORY_EXCEEDED");
         assert_eq!(got["details"], json!({"limit": "memory_mb", "value": 16}));
     }
-    assert!(s.wait_for_log(&["memory limit of 16 MiB exceeded", "GET /grow"], Duration::from_secs(5)));
+    assert!(s.until_log(&["memory limit of 16 MiB exceeded", "GET /grow"], Duration::from_secs(5)).await);
     hello_is_healthy(&s).await;
 }
 
@@ -116,7 +125,7 @@ async fn panics() {
     assert_eq!(got["requestId"], request_id.as_str());
     // The panic message reaches the log (from the guest's stderr), the trap too.
     let panic_line = format!("deliberate panic for request {request_id}");
-    assert!(s.wait_for_log(&[&panic_line, "guest trapped"], Duration::from_secs(5)), "{}", s.log());
+    assert!(s.until_log(&[&panic_line, "guest trapped"], Duration::from_secs(5)).await, "{}", s.log());
     hello_is_healthy(&s).await;
 }
 
@@ -132,7 +141,7 @@ async fn stdout_log() {
         format!("log import line from guest {id}"),
     ];
     assert!(
-        s.wait_for_log(&[&lines[0], &lines[1], &lines[2]], Duration::from_secs(5)),
+        s.until_log(&[&lines[0], &lines[1], &lines[2]], Duration::from_secs(5)).await,
         "guest output missing from the log:\n{}",
         s.log()
     );

@@ -277,6 +277,6 @@ async fn watch_rebuilds_python_and_js_endpoints_in_place() {
     // A broken edit keeps the running version and logs the compiler's message.
     let (language, path, _) = &files[0];
     std::fs::write(path, "def broken(:\n").unwrap();
-    assert!(s.wait_for_log(&["rebuild failed", "SyntaxError"], Duration::from_secs(180)), "{}", s.log());
+    assert!(s.until_log(&["rebuild failed", "SyntaxError"], Duration::from_secs(180)).await, "{}", s.log());
     assert_eq!(message(language).await, "Howdy, World!");
 }

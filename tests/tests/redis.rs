@@ -97,9 +97,9 @@ async fn redis_dying_mid_run_is_a_503_not_a_crash() {
     };
     let url = format!("redis://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
         assert!(Instant::now() < deadline, "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(50));
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let mut s = Server::start(&limited(&url, &unique_tenant(), "closed"));
     assert_eq!(client().get(s.url("/hello")).send().await.unwrap().status(), 200);

@@ -72,14 +72,14 @@ fn conflicting_routes() {
     refuses(&config, &["/a/{name}", "conflicts"]);
 }
 
-#[test]
-fn compiled_components_are_reused_across_restarts() {
+#[tokio::test]
+async fn compiled_components_are_reused_across_restarts() {
     let config = format!("[[endpoint]]\nroute = \"GET /hello\"\ncomponent = {}", component(guests::ECHO));
     let first = Server::start(&config);
     drop(first);
     let second = Server::start(&config);
     assert!(
-        second.wait_for_log(&["endpoint ready", "cached=true"], std::time::Duration::from_secs(5)),
+        second.until_log(&["endpoint ready", "cached=true"], std::time::Duration::from_secs(5)).await,
         "{}",
         second.log()
     );

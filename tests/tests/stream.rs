@@ -96,7 +96,7 @@ async fn a_silent_stream_is_ended_by_its_idle_budget() {
     let end = tokio::time::timeout(Duration::from_secs(4), resp.chunk()).await.expect("the stream was not ended");
     assert!(end.map(|c| c.is_none()).unwrap_or(true), "more data arrived instead of the end");
     assert!(started.elapsed() < Duration::from_secs(2), "ended after {:?}", started.elapsed());
-    assert!(s.wait_for_log(&["stream idle budget of 400 ms exceeded"], Duration::from_secs(3)), "{}", s.log());
+    assert!(s.until_log(&["stream idle budget of 400 ms exceeded"], Duration::from_secs(3)).await, "{}", s.log());
 }
 
 #[tokio::test]
