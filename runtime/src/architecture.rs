@@ -36,7 +36,7 @@ fn top_module(path: &Path) -> Option<String> {
 
 /// The code of a file that is compiled outside tests, without comments.
 fn production_code(text: &str) -> String {
-    let code = text.split("\n#[cfg(test)]").next().unwrap_or("");
+    let code = text.split("\n#[cfg(test)]\nmod tests").next().unwrap_or("");
     code.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n")
 }
 

@@ -14,7 +14,7 @@ use wasmtime::component::{Linker, ResourceTable};
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use super::http_out::{HttpOut, HttpOutState};
-use crate::capabilities::wit_http_out as wit;
+use super::wit_http_out as wit;
 
 /// The largest request body a guest may send out through wasi:http.
 const MAX_OUTGOING_BODY: usize = 10 << 20;

@@ -11,6 +11,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -28,6 +29,11 @@ use tokio_rustls::rustls::{
 /// A byte stream to the server, plain or encrypted.
 pub(super) trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// The longest reaching the server may take (connect, TLS handshake): a
+/// server that stalls mid-handshake must not hold a relay task for as long as
+/// TCP would wait.
+const CONNECT_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Postgres's SSLRequest: length 8, code 80877103.
 const SSL_REQUEST: [u8; 8] = [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f];
@@ -83,8 +89,22 @@ impl Upstream {
         !matches!(self.tls, Tls::Off)
     }
 
-    /// A connection to the server, past the TLS handshake where there is one.
+    /// A connection to the server, past the TLS handshake where there is one,
+    /// within `CONNECT_DEADLINE`.
     pub(super) async fn connect(&self) -> std::io::Result<Box<dyn Stream>> {
+        self.connect_within(CONNECT_DEADLINE).await
+    }
+
+    async fn connect_within(&self, deadline: Duration) -> std::io::Result<Box<dyn Stream>> {
+        tokio::time::timeout(deadline, self.connect_now()).await.unwrap_or_else(|_| {
+            Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("the Postgres server did not answer within {deadline:?}"),
+            ))
+        })
+    }
+
+    async fn connect_now(&self) -> std::io::Result<Box<dyn Stream>> {
         let (host, port) = match &self.place {
             Place::Unix(path) => return Ok(Box::new(UnixStream::connect(path).await?)),
             Place::Tcp { host, port } => (host, *port),
@@ -128,24 +148,21 @@ enum Check {
 
 fn connector(check: Check, root_cert: Option<&Path>) -> Result<TlsConnector, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = ClientConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup: {e}"))?;
-    let config = if check == Check::Nothing {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider.signature_verification_algorithms)))
-            .with_no_client_auth()
-    } else {
-        let roots = Arc::new(roots(root_cert)?);
-        let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider)
-            .build()
-            .map_err(|e| format!("TLS setup: {e}"))?;
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Checked { inner: webpki, check }))
-            .with_no_client_auth()
+    let algorithms = provider.signature_verification_algorithms;
+    let chain = match check {
+        Check::Nothing => None,
+        Check::Chain | Check::ChainAndName => Some(
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots(root_cert)?), provider.clone())
+                .build()
+                .map_err(|e| format!("TLS setup: {e}"))?,
+        ),
     };
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup: {e}"))?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(Verifier { check, chain, algorithms }))
+        .with_no_client_auth();
     Ok(TlsConnector::from(Arc::new(config)))
 }
 
@@ -167,55 +184,18 @@ fn roots(root_cert: Option<&Path>) -> Result<RootCertStore, String> {
     Ok(store)
 }
 
-/// `sslmode=require` (and `prefer`): encrypted, the certificate unchecked, as
-/// in libpq. The handshake's signatures are still verified.
+/// The server's certificate checked as `sslmode` says: not at all (`require`,
+/// `prefer`, as in libpq), its chain to a trusted root (`verify-ca`), or its
+/// chain and name (`verify-full`). The handshake's signatures are always verified.
 #[derive(Debug)]
-struct AnyCertificate(WebPkiSupportedAlgorithms);
-
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_schemes()
-    }
-}
-
-/// `verify-ca` and `verify-full`: the chain to a trusted root, and for
-/// `verify-full` the server's name too.
-#[derive(Debug)]
-struct Checked {
-    inner: Arc<WebPkiServerVerifier>,
+struct Verifier {
     check: Check,
+    /// The chain (and name) check; `None` with `Check::Nothing`.
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    algorithms: WebPkiSupportedAlgorithms,
 }
 
-impl ServerCertVerifier for Checked {
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -224,7 +204,8 @@ impl ServerCertVerifier for Checked {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
+        let Some(chain) = &self.chain else { return Ok(ServerCertVerified::assertion()) };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) if self.check == Check::Chain => Ok(ServerCertVerified::assertion()),
@@ -238,7 +219,7 @@ impl ServerCertVerifier for Checked {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
     }
 
     fn verify_tls13_signature(
@@ -247,11 +228,11 @@ impl ServerCertVerifier for Checked {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
+        self.algorithms.supported_schemes()
     }
 }
 
@@ -282,5 +263,17 @@ mod tests {
         assert!(e.contains("holds no certificate"), "{e}");
         let e = Upstream::from_options(&options, Some(&dir.path().join("missing.pem"))).err().unwrap();
         assert!(e.contains("cannot read sslrootcert"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_the_tls_request_is_given_up_on() {
+        // A listener that never accepts: the kernel completes the TCP
+        // handshake, and nothing ever answers the SSLRequest.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = silent.local_addr().unwrap().port();
+        let up = upstream(&format!("postgres://u@127.0.0.1:{port}/x?sslmode=require"));
+        let e = up.connect_within(Duration::from_millis(200)).await.err().unwrap();
+        assert_eq!(e.kind(), std::io::ErrorKind::TimedOut, "{e}");
+        assert!(e.to_string().contains("did not answer"), "{e}");
     }
 }
