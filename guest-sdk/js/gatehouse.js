@@ -162,34 +162,43 @@ export function endpoint(fn) {
 
 // ---------------------------------------------------------------------------- capabilities
 
-/** A capability's WIT error as the envelope the Rust SDK would give. */
-function failure(e) {
+/**
+ * A capability's WIT error as the envelope the Rust SDK would give, by the
+ * interface it came from (`db` or `http`): a case name alone is ambiguous
+ * (both have `timeout`). The table is guest-sdk/capability-errors.json's.
+ */
+function failure(e, iface) {
   const v = e && e.payload;
   if (!v || typeof v.tag !== "string") return e;
   const text = v.val;
-  const table = {
-    // db-error
-    unavailable: ["unavailable", `the database is unavailable: ${text}`, "DB_UNAVAILABLE"],
-    invalid: ["internal", `a database statement failed: ${text}`, "DB_ERROR"],
-    constraint: ["conflict", `the change conflicts with existing data: ${text}`, "DB_CONSTRAINT"],
-    denied: ["internal", `a database statement was refused: ${text}`, "DB_DENIED"],
-    "too-large": ["internal", `a database result is too large: ${text}`, "DB_RESULT_TOO_LARGE"],
-    // http-error
-    "not-allowed": ["internal", `an outbound call was refused: ${text}`, "OUTBOUND_NOT_ALLOWED"],
-    "invalid-url": ["internal", `an outbound URL is invalid: ${text}`, "OUTBOUND_INVALID_URL"],
-    "too-many-calls": ["internal", `this request made more than ${text} outbound calls`, "OUTBOUND_LIMIT"],
-    "response-too-large": ["unavailable", `the upstream's answer is over ${text} bytes`, "UPSTREAM_RESPONSE_TOO_LARGE"],
-    connection: ["unavailable", `the upstream is unreachable: ${text}`, "UPSTREAM_UNAVAILABLE"],
+  const tables = {
+    db: {
+      unavailable: ["unavailable", `the database is unavailable: ${text}`, "DB_UNAVAILABLE"],
+      invalid: ["internal", `a database statement failed: ${text}`, "DB_ERROR"],
+      constraint: ["conflict", `the change conflicts with existing data: ${text}`, "DB_CONSTRAINT"],
+      denied: ["internal", `a database statement was refused: ${text}`, "DB_DENIED"],
+      timeout: ["unavailable", "a database statement ran past its time limit", "DB_TIMEOUT"],
+      "too-large": ["internal", `a database result is too large: ${text}`, "DB_RESULT_TOO_LARGE"],
+    },
+    http: {
+      "not-allowed": ["internal", `an outbound call was refused: ${text}`, "OUTBOUND_NOT_ALLOWED"],
+      "invalid-url": ["internal", `an outbound URL is invalid: ${text}`, "OUTBOUND_INVALID_URL"],
+      "too-many-calls": ["internal", `this request made more than ${text} outbound calls`, "OUTBOUND_LIMIT"],
+      "response-too-large": ["unavailable", `the upstream's answer is over ${text} bytes`, "UPSTREAM_RESPONSE_TOO_LARGE"],
+      timeout: ["unavailable", "the upstream did not answer in time", "UPSTREAM_TIMEOUT"],
+      connection: ["unavailable", `the upstream is unreachable: ${text}`, "UPSTREAM_UNAVAILABLE"],
+    },
   };
-  const [kind, message, code] = table[v.tag] ?? ["internal", `a platform call failed: ${v.tag}`, "PLATFORM_ERROR"];
+  const [kind, message, code] = tables[iface][v.tag] ?? ["internal", `a platform call failed: ${v.tag}`, "PLATFORM_ERROR"];
   return new HttpError(kind, message, code);
 }
 
-function call(f, ...args) {
+/** Calls `f` of interface `iface`, throwing its WIT error as an `HttpError`. */
+function call(iface, f, ...args) {
   try {
     return f(...args);
   } catch (e) {
-    throw failure(e);
+    throw failure(e, iface);
   }
 }
 
@@ -242,14 +251,14 @@ function rows(r) {
 
 /** The tenant's database: `?` placeholders, JS values as parameters, rows as objects. */
 export const db = {
-  query: (sql, ...params) => rows(call(witDb.query, sql, params.map(toValue))),
-  execute: (sql, ...params) => Number(call(witDb.execute, sql, params.map(toValue))),
+  query: (sql, ...params) => rows(call("db", witDb.query, sql, params.map(toValue))),
+  execute: (sql, ...params) => Number(call("db", witDb.execute, sql, params.map(toValue))),
   /** Runs `fn(tx)` in one transaction: committed if it returns, rolled back if it throws. */
   async transaction(fn) {
-    const tx = call(witDb.begin);
+    const tx = call("db", witDb.begin);
     const handle = {
-      query: (sql, ...params) => rows(call((...a) => tx.query(...a), sql, params.map(toValue))),
-      execute: (sql, ...params) => Number(call((...a) => tx.execute(...a), sql, params.map(toValue))),
+      query: (sql, ...params) => rows(call("db", (...a) => tx.query(...a), sql, params.map(toValue))),
+      execute: (sql, ...params) => Number(call("db", (...a) => tx.execute(...a), sql, params.map(toValue))),
     };
     let result;
     try {
@@ -262,7 +271,7 @@ export const db = {
       }
       throw e;
     }
-    call(witDb.Transaction.commit, tx);
+    call("db", witDb.Transaction.commit, tx);
     return result;
   },
 };
@@ -277,13 +286,23 @@ export const http = {
       h = [...headers, ["content-type", "application/json"]];
     }
     if (typeof b === "string") b = encoder.encode(b);
-    const r = call(witHttp.fetch, { method, url, headers: h, body: b, timeoutMs });
+    const r = call("http", witHttp.fetch, { method, url, headers: h, body: b, timeoutMs });
     return {
       status: r.status,
       headers: r.headers,
       body: r.body,
       text: () => decoder.decode(r.body),
-      json: () => JSON.parse(decoder.decode(r.body)),
+      json: () => {
+        try {
+          return JSON.parse(decoder.decode(r.body));
+        } catch (e) {
+          throw new HttpError(
+            "unavailable",
+            `the upstream answered with JSON this endpoint cannot read: ${e.message}`,
+            "UPSTREAM_INVALID_RESPONSE",
+          );
+        }
+      },
     };
   },
 };
