@@ -203,6 +203,13 @@ impl Loader<'_> {
         let prepared = self.sandbox.prepare(&component).map_err(|err| err.to_string())?;
         let compile = |p: &Option<std::path::PathBuf>| p.as_deref().map(Schema::load).transpose();
         let body_schema = compile(&e.policy.schema)?;
+        if let Some(why) = body_schema.as_ref().and_then(Schema::needs_tree) {
+            tracing::warn!(
+                route = %e.route,
+                "the body schema uses {why}: its bodies are checked on a parsed tree, \
+                 about ten times the CPU per MiB (docs/security.md, known limits)"
+            );
+        }
         let outbound = if e.policy.allowed_hosts.is_empty() {
             None
         } else {
