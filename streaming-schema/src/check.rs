@@ -140,15 +140,13 @@ impl Seed<'_, '_, '_> {
             found.push(format!("{expected} was expected"));
         }
         match value {
-            Shown::Str(s) => {
-                if node.min_length.is_some() || node.max_length.is_some() {
-                    let n = s.chars().count() as u64;
-                    if let Some(min) = node.min_length.filter(|min| n < *min) {
-                        found.push(format!("{value} is shorter than {min} {}", plural(min, "character", "characters")));
-                    }
-                    if let Some(max) = node.max_length.filter(|max| n > *max) {
-                        found.push(format!("{value} is longer than {max} {}", plural(max, "character", "characters")));
-                    }
+            Shown::Str(s) if node.min_length.is_some() || node.max_length.is_some() => {
+                let n = s.chars().count() as u64;
+                if let Some(min) = node.min_length.filter(|min| n < *min) {
+                    found.push(format!("{value} is shorter than {min} {}", plural(min, "character", "characters")));
+                }
+                if let Some(max) = node.max_length.filter(|max| n > *max) {
+                    found.push(format!("{value} is longer than {max} {}", plural(max, "character", "characters")));
                 }
             }
             Shown::Num(n) => range(node, n, value, &mut found),

@@ -305,6 +305,52 @@ async fn anonymous_signature_work_is_bounded() {
 }
 
 #[tokio::test]
+async fn anonymous_schema_work_is_one_pass_and_its_answer_stays_small() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = dir.path().join("tasks.schema.json");
+    std::fs::write(
+        &schema,
+        r#"{"type":"array","items":{"type":"object","required":["title"],"additionalProperties":false,
+            "properties":{"title":{"type":"string","maxLength":20},"done":{"type":"boolean","default":false}}}}"#,
+    )
+    .unwrap();
+    let s = Server::start(&format!(
+        "[platform]\n{ADMIN_SECTION}\n[[endpoint]]\nroute = \"POST /tasks\"\ncomponent = {}\nlimits = {{ body_kb = 2048 }}\nschema = {:?}\n",
+        component(guests::ECHO),
+        schema.display().to_string()
+    ));
+    let send = |body: String| {
+        let url = s.url("/tasks");
+        async move {
+            let resp = client().post(url).header("content-type", "application/json").body(body).send().await.unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.text().await.unwrap())
+        }
+    };
+    // A MiB in which every item fails with a value as long as it can be: the
+    // answer reports the first 20, each value abbreviated, not the MiB.
+    let item = format!(r#"{{"title":"{}"}}"#, "t".repeat(1000));
+    let (status, text) = send(format!("[{}]", vec![item; 1000].join(","))).await;
+    assert_eq!(status, 400, "{text}");
+    let answer: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(answer["code"], "VALIDATION_FAILED");
+    assert_eq!(answer["details"].as_object().unwrap().len(), 20, "{answer}");
+    assert!(text.len() < 8 << 10, "the refusal is {} bytes", text.len());
+    // Nesting the schema does not reach is skipped without recursion: refused, not a crash.
+    let deep = format!(r#"[{{"title":{}0{}}}]"#, "[".repeat(500_000), "]".repeat(500_000));
+    let (status, text) = send(deep).await;
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains(r#"is not of type \"string\""#), "{text}");
+    // A valid body missing a default in every item reaches the guest with each filled in.
+    let titles: Vec<String> = (0..2000).map(|i| format!(r#"{{"title":"task {i}"}}"#)).collect();
+    let body = format!("[{}]", titles.join(","));
+    let (status, text) = send(body.clone()).await;
+    assert_eq!(status, 200, "{text}");
+    let filled = body.len() + 2000 * r#","done":false"#.len();
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["data"]["bodyBytes"], filled);
+}
+
+#[tokio::test]
 async fn guest_sql_cannot_make_the_host_allocate_past_its_limit() {
     for backend in DbBackend::all() {
         let s = Server::start(&format!(
