@@ -11,7 +11,8 @@
 // `notFound(...)`) and the platform answers with its error envelope. Database,
 // outbound-HTTP and stream failures become `HttpError`s with the same codes as
 // the Rust SDK (DB_CONSTRAINT, UPSTREAM_TIMEOUT, ...). Any other exception is a
-// bug: it is logged and answered with 500 INTERNAL_ERROR.
+// bug: its stack is logged and the client gets 500 GUEST_TRAP, as for a Rust
+// panic or an uncaught Python exception.
 //
 // gatehouse.js is put beside index.js when the endpoint is built; it is not
 // part of the endpoint's folder.
@@ -151,8 +152,17 @@ export function endpoint(fn) {
         result = await fn(new Request(raw));
       } catch (e) {
         if (e instanceof HttpError) throw e.toWit();
-        witLog.log("error", `unhandled exception: ${e && e.stack ? e.stack : e}`);
-        throw { kind: "internal", message: "the endpoint failed; see the platform log", code: undefined, details: undefined };
+        // A bug, like a Rust panic or an uncaught Python exception: the same
+        // 500 GUEST_TRAP and message the platform gives a trapped guest, and
+        // the stack in the log.
+        // SpiderMonkey's `stack` holds the frames only: the message comes first.
+        witLog.log("error", `unhandled exception: ${e}${e && e.stack ? `\n${e.stack}` : ""}`);
+        throw {
+          kind: "internal",
+          message: "the endpoint crashed while handling the request; its log has the details",
+          code: "GUEST_TRAP",
+          details: undefined,
+        };
       }
       if (result && typeof result.status === "number" && result.body instanceof Uint8Array) return result;
       return ok(result);

@@ -1,5 +1,7 @@
-//! Each tenant's own log: every event that names a tenant (its guests' log
-//! lines and output, budget kills, deploys and rollbacks) is also kept in a
+//! Each tenant's own log: every event that names a tenant, itself or through
+//! the span it happens in (a request's span names its tenant, route and id:
+//! its guests' log lines and output, budget kills; deploys and rollbacks name
+//! the tenant themselves) is also kept in a
 //! ring of the tenant's last lines, which the admin API serves (`GET
 //! /admin/v1/tenants/{t}/logs`, also to the tenant's deploy key) and `gatehouse
 //! logs --tenant T` tails. A `tracing` layer collects them, so nothing that logs
@@ -65,7 +67,7 @@ fn keep(tenant: String, mut line: LogLine) {
 /// The `tracing` layer that files events naming a tenant.
 pub struct TenantLogLayer;
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Fields {
     tenant: Option<String>,
     message: String,
@@ -94,11 +96,51 @@ impl Visit for Fields {
     }
 }
 
-impl<S: tracing::Subscriber> Layer<S> for TenantLogLayer {
-    fn on_event(&self, event: &tracing::Event<'_>, _ctx: tracing_subscriber::layer::Context<'_, S>) {
+impl<S> Layer<S> for TenantLogLayer
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
         let mut fields = Fields::default();
-        event.record(&mut fields);
-        let Some(tenant) = fields.tenant else { return };
+        attrs.record(&mut fields);
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(fields);
+        }
+    }
+
+    fn on_record(
+        &self,
+        id: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if let Some(span) = ctx.span(id)
+            && let Some(fields) = span.extensions_mut().get_mut::<Fields>()
+        {
+            values.record(fields);
+        }
+    }
+
+    fn on_event(&self, event: &tracing::Event<'_>, ctx: tracing_subscriber::layer::Context<'_, S>) {
+        let mut own = Fields::default();
+        event.record(&mut own);
+        // The spans around the event, outermost first: their fields lead the
+        // line, and the innermost tenant named (the event's own above all) owns it.
+        let mut tenant = None;
+        let mut rest = String::new();
+        for span in ctx.event_scope(event).into_iter().flat_map(|scope| scope.from_root()) {
+            if let Some(f) = span.extensions().get::<Fields>() {
+                tenant = f.tenant.clone().or(tenant);
+                join(&mut rest, &f.rest);
+            }
+        }
+        let Some(tenant) = own.tenant.or(tenant) else { return };
+        join(&mut rest, &own.rest);
         let meta = event.metadata();
         let time_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -111,10 +153,20 @@ impl<S: tracing::Subscriber> Layer<S> for TenantLogLayer {
                 time_ms,
                 level: meta.level().to_string(),
                 target: meta.target().to_string(),
-                message: fields.message,
-                fields: fields.rest,
+                message: own.message,
+                fields: rest,
             },
         );
+    }
+}
+
+/// Appends `more` to a `key=value` list.
+fn join(list: &mut String, more: &str) {
+    if !more.is_empty() {
+        if !list.is_empty() {
+            list.push(' ');
+        }
+        list.push_str(more);
     }
 }
 
@@ -131,7 +183,15 @@ mod tests {
             tracing::warn!(tenant = %"logs-b", "other tenant");
             tracing::info!("no tenant at all");
             tracing::info!(tenant = "logs-a", "second");
+            // A request's span names the tenant for every line inside it.
+            let span = tracing::info_span!("request", tenant = "logs-d", route = "GET /y", request_id = "r1");
+            span.in_scope(|| tracing::info!(target: "gatehouse::guest", stream = "stdout", "from the guest"));
+            tracing::info!("outside the span again");
         });
+        let d = lines("logs-d", 0, 10);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].message, "from the guest");
+        assert_eq!(d[0].fields, "route=\"GET /y\" request_id=\"r1\" stream=\"stdout\"");
         let a = lines("logs-a", 0, 10);
         assert_eq!(a.iter().map(|l| l.message.as_str()).collect::<Vec<_>>(), ["first", "second"]);
         assert_eq!(a[0].fields, "route=\"GET /x\"");

@@ -117,10 +117,26 @@ pub fn component(path: &str) -> String {
     format!("{path:?}")
 }
 
-/// The repository's own platform.toml, with its relative paths made absolute.
+/// The repository's own platform.toml, with its relative paths made absolute
+/// and only its Rust endpoints.
 pub fn repo_config() -> String {
     let text = std::fs::read_to_string(PathBuf::from(guests::REPO_ROOT).join("platform.toml")).expect("platform.toml");
-    text.replace("= \"endpoints/", &format!("= \"{}/endpoints/", guests::REPO_ROOT))
+    rust_endpoints_only(&text).replace("= \"endpoints/", &format!("= \"{}/endpoints/", guests::REPO_ROOT))
+}
+
+/// A platform.toml without its Python and JavaScript endpoints, so a test of
+/// the Rust examples needs only the Rust toolchain (the languages tests serve
+/// the others with their own configs).
+fn rust_endpoints_only(text: &str) -> String {
+    let mut blocks = text.split("\n[[endpoint]]");
+    let mut out = blocks.next().unwrap_or_default().to_string();
+    for block in blocks {
+        if !block.contains("component = \"endpoints/py-") && !block.contains("component = \"endpoints/js-") {
+            out.push_str("\n[[endpoint]]");
+            out.push_str(block);
+        }
+    }
+    out
 }
 
 impl Server {
@@ -190,6 +206,16 @@ impl Server {
     pub async fn stats(&self) -> serde_json::Value {
         let resp = client().get(self.admin_url("/admin/v1/stats")).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
         json(resp).await["data"].clone()
+    }
+
+    /// Waits (10 s at most) until the server has started `n` guest instances:
+    /// the readiness signal for "that request is now running".
+    pub async fn until_instances_started(&self, n: u64) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.stats().await["instancesStarted"].as_u64().unwrap_or(0) < n {
+            assert!(Instant::now() < deadline, "fewer than {n} instances started within 10 s");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 
     /// The server process's id.
@@ -415,6 +441,17 @@ pub fn mock_upstream() -> std::net::SocketAddr {
     addr
 }
 
+/// A gate the mock upstream's streaming completion waits on after its first
+/// token when the prompt starts with `hold:NAME`; a test opens it with
+/// `notify_one()` once it has seen that token, proving by order that tokens
+/// are relayed as they come.
+pub fn upstream_gate(name: &str) -> std::sync::Arc<tokio::sync::Notify> {
+    static GATES: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Notify>>>,
+    > = std::sync::LazyLock::new(Default::default);
+    GATES.lock().unwrap().entry(name.to_string()).or_default().clone()
+}
+
 async fn chat_completion(
     headers: axum::http::HeaderMap,
     body: axum::Json<serde_json::Value>,
@@ -425,17 +462,27 @@ async fn chat_completion(
         return (axum::http::StatusCode::UNAUTHORIZED, "bad key").into_response();
     }
     let prompt = body["messages"][0]["content"].as_str().unwrap_or("").to_string();
+    // `hold:NAME …`: after its first token the stream waits for `upstream_gate(NAME)`.
+    let (gate, prompt) = match prompt.split_once(' ') {
+        Some((first, rest)) if first.starts_with("hold:") => (Some(upstream_gate(&first[5..])), rest.to_string()),
+        _ => (None, prompt),
+    };
     let words = prompt.split_whitespace().count() as u64;
     if body["stream"] == true {
         // One delta every 200 ms, like a model generating: "echo:", then each word.
         let mut tokens = vec!["echo:".to_string()];
         tokens.extend(prompt.split_whitespace().map(|w| format!(" {w}")));
         let model = body["model"].clone();
-        let events = futures_util::stream::unfold((tokens.into_iter(), false), move |(mut rest, finished)| {
-            let model = model.clone();
+        let events = futures_util::stream::unfold((tokens.into_iter(), 0usize), move |(mut rest, sent)| {
+            let (model, gate) = (model.clone(), gate.clone());
             async move {
-                if finished {
+                if sent == usize::MAX {
                     return None;
+                }
+                if sent == 1
+                    && let Some(gate) = gate
+                {
+                    let _ = tokio::time::timeout(Duration::from_secs(30), gate.notified()).await;
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 let chunk = match rest.next() {
@@ -444,10 +491,13 @@ async fn chat_completion(
                         serde_json::json!({"model": model, "choices": [{"index": 0, "delta": {"content": tok}}]})
                     ),
                     None => {
-                        return Some((Ok::<_, std::convert::Infallible>("data: [DONE]\n\n".to_string()), (rest, true)));
+                        return Some((
+                            Ok::<_, std::convert::Infallible>("data: [DONE]\n\n".to_string()),
+                            (rest, usize::MAX),
+                        ));
                     }
                 };
-                Some((Ok(chunk), (rest, false)))
+                Some((Ok(chunk), (rest, sent + 1)))
             }
         });
         return ([("content-type", "text/event-stream")], axum::body::Body::from_stream(events)).into_response();
@@ -634,5 +684,52 @@ impl CuttableProxy {
             .await
             .expect("the proxy did not close its connections")
             .expect("the proxy's thread ended");
+    }
+}
+
+/// The task-import example as an endpoint at [`IMPORT_ROUTE`], for tests that
+/// need a caller to gain an open task.
+pub fn task_import_endpoint() -> String {
+    format!(
+        "\n[[endpoint]]\nroute = \"POST {IMPORT_ROUTE}\"\ncomponent = {}\nauth = \"required\"\nschema = {}\n",
+        example("task_import"),
+        repo_file("endpoints/task-import/schema.json")
+    )
+}
+
+/// Where [`task_import_endpoint`] serves.
+pub const IMPORT_ROUTE: &str = "/test/tasks/import";
+
+/// Proves by order alone, with no clock, that a notifications stream (the
+/// examples' `…/notifications/stream`, which counts the caller's open tasks in
+/// every event) is sent as the guest writes it: the first event must say no
+/// task is open; only then does the caller import one, and a later event must
+/// count it. Had the stream been held back until the guest returned, every
+/// event would predate the import. `stream_path` should ask for enough events
+/// (`limit`) to outlast the import; the caller then leaves.
+pub async fn stream_is_sent_as_written(s: &Server, key: &str, stream_path: &str) {
+    let mut resp = client().get(s.url(stream_path)).bearer_auth(key).send().await.unwrap();
+    assert_eq!(resp.status(), 200, "{stream_path}");
+    let (mut buffer, mut events, mut imported) = (String::new(), Vec::<String>::new(), false);
+    loop {
+        while let Some(end) = buffer.find("\n\n") {
+            events.push(buffer[..end].to_string());
+            buffer.drain(..end + 2);
+        }
+        if !imported && !events.is_empty() {
+            assert!(events[0].contains("\"openTasks\":0"), "{stream_path}: {}", events[0]);
+            let body = serde_json::json!({ "tasks": [{ "title": "counted by a later event" }] });
+            let answer = client().post(s.url(IMPORT_ROUTE)).bearer_auth(key).json(&body).send().await.unwrap();
+            assert_eq!(answer.status(), 201, "{}", answer.text().await.unwrap_or_default());
+            imported = true;
+        } else if events.last().is_some_and(|e| e.contains("\"openTasks\":1")) {
+            return;
+        }
+        let chunk =
+            tokio::time::timeout(Duration::from_secs(10), resp.chunk()).await.expect("an event in time").unwrap();
+        let Some(chunk) = chunk else {
+            panic!("{stream_path}: the stream ended before an event counted the imported task: {events:?}")
+        };
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
     }
 }

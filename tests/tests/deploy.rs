@@ -310,13 +310,26 @@ async fn a_deploy_under_load_fails_no_request() {
             }
         }));
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Each deploy lands while requests flow: before each, and after the last,
+    // the workers must have been answered 20 more times (a count, not a clock).
+    let served_past = |mark: u64| {
+        let (ok, failed) = (ok.clone(), failed.clone());
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while ok.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed) < mark + 20 {
+                assert!(Instant::now() < deadline, "the workers stopped being answered");
+                tokio::task::yield_now().await;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    };
     for v in 1..=5 {
+        served_past(ok.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed)).await;
         let (status, body) =
             deploy(&s, "acme", bundle("shop", &echo_at("/api/echo", &format!("v{v}")), &[]), ADMIN_TOKEN).await;
         assert_eq!(status, 201, "{body}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    served_past(ok.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed)).await;
     stop.store(true, Ordering::Relaxed);
     for w in workers {
         w.await.unwrap();

@@ -1,5 +1,6 @@
 //! The example endpoints of the product docs, served from the repository's own
-//! platform.toml by a real gatehouse process, over real HTTP.
+//! platform.toml (its Rust endpoints: these tests need no other toolchain) by a
+//! real gatehouse process, over real HTTP.
 
 use gatehouse_tests::{Server, client, json, repo_config};
 use serde_json::json;

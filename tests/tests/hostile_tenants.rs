@@ -947,3 +947,52 @@ async fn outbound_ipv6_entries_match_tunnels_are_refused_and_logged_urls_keep_no
     assert!(s.until_log(&["token=redacted"], Duration::from_secs(10)).await, "{}", s.log());
     assert!(!s.log().contains("SECRET-"), "a query value reached the log");
 }
+
+#[tokio::test]
+async fn no_guest_state_survives_its_request_and_its_transactions_end_with_it() {
+    for backend in DbBackend::all() {
+        let s = Server::start(&format!(
+            "{}\n[[endpoint]]\nroute = \"GET /probe\"\ncomponent = {}\n",
+            backend.platform_section(),
+            component(guests::HOSTILE)
+        ));
+        let probe = |act: &'static str| {
+            let url = s.url(&format!("/probe?do={act}"));
+            async move { json(client().get(url).send().await.unwrap()).await["data"].clone() }
+        };
+        // Each request gets a fresh instance: a static a guest bumps is 1 every time.
+        for _ in 0..5 {
+            let got = probe("remember").await;
+            assert_eq!(got["calls"], 1, "a guest saw state an earlier request left: {got}");
+        }
+        // At most four transactions at once; left open, they end with the request.
+        // The pool has eight connections, so leaked ones would starve the third request.
+        for _ in 0..3 {
+            let got = probe("hold-transactions").await;
+            assert_eq!(got["opened"], 4, "{got}");
+            assert!(got["refusal"].as_str().unwrap().contains("4 transactions open at once"), "{got}");
+        }
+        backend.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_wasi_http_guests_outgoing_body_is_bounded() {
+    let up = gatehouse_tests::mock_upstream();
+    let s = Server::start(&format!(
+        "[platform]\n\n[outbound]\nallow_private = [\"127.0.0.1/32\"]\n\n[[endpoint]]\nroute = \"GET /proxy\"\ncomponent = {}\nallowed_hosts = [\"http://{up}\"]\nlimits = {{ wall_ms = 60000, cpu_ms = 20000 }}\n",
+        component(guests::WASI_HTTP_PROXY),
+    ));
+    let post = |mib: usize| {
+        let url = s.url(&format!("/proxy?fetch=http://{up}/hello&post={mib}"));
+        async move { json(client().get(url).send().await.unwrap()).await }
+    };
+    // One MiB goes out (the mock answers a POST with its status).
+    let got = post(1).await;
+    assert!(got["fetched"].is_u64(), "{got}");
+    // Eleven MiB is over the 10 MiB a request body may carry: refused, nothing sent.
+    let got = post(11).await;
+    assert!(got["error"].as_str().unwrap_or("").contains("HttpRequestBodySize"), "{got}");
+    // The node is fine, and the same guest still calls out.
+    assert!(post(1).await["fetched"].is_u64());
+}

@@ -1,39 +1,28 @@
-//! `gatehouse:endpoint/log`: guest log lines, into the platform log with the
-//! request's tenant, route and id. Bounded per request.
-
-use std::sync::Arc;
+//! `gatehouse:endpoint/log`: guest log lines, into the platform log inside the
+//! request's span (which names its tenant, route and id). Bounded per request.
 
 use wasmtime::component::{HasData, Linker};
 
 use crate::capabilities::wit_log as wit;
-use crate::context::RequestContext;
 
 /// How many lines one request may log; past it lines are dropped (and that is logged once).
 pub(crate) const MAX_LOG_LINES_PER_REQUEST: u32 = 1000;
 /// The longest message kept; a longer one is cut, marked with `…`.
 pub(crate) const MAX_LOG_MESSAGE_BYTES: usize = 8 * 1024;
 
-/// Per-request state: the context and how much has been logged.
+/// Per-request state: how much has been logged.
+#[derive(Default)]
 pub(crate) struct LogState {
-    context: Arc<RequestContext>,
     lines: u32,
-}
-
-impl LogState {
-    pub(crate) fn new(context: Arc<RequestContext>) -> Self {
-        Self { context, lines: 0 }
-    }
 }
 
 impl wit::Host for LogState {
     fn log(&mut self, level: wit::Level, message: String) {
         self.lines += 1;
-        let c = &self.context;
         if self.lines > MAX_LOG_LINES_PER_REQUEST {
             if self.lines == MAX_LOG_LINES_PER_REQUEST + 1 {
                 tracing::warn!(
                     target: "gatehouse::guest",
-                    tenant = %c.tenant, route = %c.route, request_id = %c.request_id,
                     limit = MAX_LOG_LINES_PER_REQUEST,
                     "guest log lines over the per-request limit; the rest are dropped"
                 );
@@ -44,7 +33,7 @@ impl wit::Host for LogState {
         let message = printable(&message);
         macro_rules! emit {
             ($lvl:ident) => {
-                tracing::$lvl!(target: "gatehouse::guest", tenant = %c.tenant, route = %c.route, request_id = %c.request_id, "{message}")
+                tracing::$lvl!(target: "gatehouse::guest", "{message}")
             };
         }
         match level {
@@ -124,13 +113,7 @@ mod tests {
 
     #[test]
     fn lines_past_the_limit_are_counted_not_kept() {
-        let context = Arc::new(RequestContext {
-            request_id: "r".into(),
-            tenant: "t".into(),
-            route: "GET /".into(),
-            raw_query: None,
-        });
-        let mut state = LogState::new(context);
+        let mut state = LogState::default();
         for _ in 0..MAX_LOG_LINES_PER_REQUEST + 5 {
             state.log(wit::Level::Debug, "x".into());
         }

@@ -51,59 +51,61 @@ impl WasiHttpHooks for HttpOutState {
         drop(fut);
         let url = request.uri().to_string();
         let client = self.take_call();
-        let context = self.context();
-        Box::new(async move {
-            let client: Arc<HttpOut> = match client {
-                Ok(c) => c,
-                Err(e) => {
-                    log_refusal(&context, &url, &e);
-                    return Err(to_error(e));
+        // wasmtime-wasi-http runs this future in a task of its own: carry the
+        // request's span into it, so its log lines name tenant, route and id.
+        let span = tracing::Span::current();
+        Box::new(tracing::Instrument::instrument(
+            async move {
+                let client: Arc<HttpOut> = match client {
+                    Ok(c) => c,
+                    Err(e) => {
+                        log_refusal(&url, &e);
+                        return Err(to_error(e));
+                    }
+                };
+                let (parts, body) = request.into_parts();
+                let body = Limited::new(body, MAX_OUTGOING_BODY)
+                    .collect()
+                    .await
+                    .map_err(|_| Error::HttpRequestBodySize(Some(MAX_OUTGOING_BODY as u64)))?
+                    .to_bytes();
+                let timeout = options.and_then(|o| o.first_byte_timeout.or(o.connect_timeout));
+                let out = wit::OutgoingRequest {
+                    method: parts.method.as_str().to_string(),
+                    url: url.clone(),
+                    headers: parts
+                        .headers
+                        .iter()
+                        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                        .collect(),
+                    body: if body.is_empty() { None } else { Some(body.to_vec()) },
+                    timeout_ms: timeout.map(|t| t.as_millis().min(u32::MAX as u128) as u32),
+                };
+                let answer = match client.fetch(out).await {
+                    Ok(a) => a,
+                    Err(e) => {
+                        log_refusal(&url, &e);
+                        return Err(to_error(e));
+                    }
+                };
+                let mut response = http::Response::builder().status(answer.status);
+                for (k, v) in &answer.headers {
+                    response = response.header(k, v);
                 }
-            };
-            let (parts, body) = request.into_parts();
-            let body = Limited::new(body, MAX_OUTGOING_BODY)
-                .collect()
-                .await
-                .map_err(|_| Error::HttpRequestBodySize(Some(MAX_OUTGOING_BODY as u64)))?
-                .to_bytes();
-            let timeout = options.and_then(|o| o.first_byte_timeout.or(o.connect_timeout));
-            let out = wit::OutgoingRequest {
-                method: parts.method.as_str().to_string(),
-                url: url.clone(),
-                headers: parts
-                    .headers
-                    .iter()
-                    .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-                    .collect(),
-                body: if body.is_empty() { None } else { Some(body.to_vec()) },
-                timeout_ms: timeout.map(|t| t.as_millis().min(u32::MAX as u128) as u32),
-            };
-            let answer = match client.fetch(out).await {
-                Ok(a) => a,
-                Err(e) => {
-                    log_refusal(&context, &url, &e);
-                    return Err(to_error(e));
-                }
-            };
-            let mut response = http::Response::builder().status(answer.status);
-            for (k, v) in &answer.headers {
-                response = response.header(k, v);
-            }
-            let body = Full::new(Bytes::from(answer.body)).map_err(|never| match never {}).boxed_unsync();
-            let response = response.body(body).map_err(|e| Error::InternalError(Some(e.to_string())))?;
-            let done: Box<dyn Future<Output = Result<(), Error>> + Send> = Box::new(async { Ok(()) });
-            Ok((response, done))
-        })
+                let body = Full::new(Bytes::from(answer.body)).map_err(|never| match never {}).boxed_unsync();
+                let response = response.body(body).map_err(|e| Error::InternalError(Some(e.to_string())))?;
+                let done: Box<dyn Future<Output = Result<(), Error>> + Send> = Box::new(async { Ok(()) });
+                Ok((response, done))
+            },
+            span,
+        ))
     }
 }
 
-fn log_refusal(c: &crate::context::RequestContext, url: &str, e: &wit::HttpError) {
+fn log_refusal(url: &str, e: &wit::HttpError) {
     let url = super::http_out::redact_query(url);
     let url = url.as_str();
-    tracing::warn!(
-        tenant = %c.tenant, route = %c.route, request_id = %c.request_id, url,
-        "outbound wasi:http request refused or failed: {e:?}"
-    );
+    tracing::warn!(url, "outbound wasi:http request refused or failed: {e:?}");
 }
 
 fn to_error(e: wit::HttpError) -> Error {

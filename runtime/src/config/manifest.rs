@@ -101,7 +101,7 @@ impl AppManifest {
             }
             None => None,
         };
-        let source = SecretSource { table: secrets, from_env: false };
+        let source = SecretSource { table: secrets, env: None };
         let endpoints = parse_endpoints(&path, raw.endpoint, dir, limits, &source)?;
         Ok(Self { path, name: raw.app.name, migrations, endpoints })
     }

@@ -241,8 +241,10 @@ struct RawSandbox {
     max_instances_per_tenant: Option<u32>,
 }
 
-/// Environment overrides, read once by the CLI and passed in so loading stays pure.
-#[derive(Debug, Clone, Default)]
+/// What loading takes from the process environment, read once (by the CLI,
+/// through [`Overrides::from_env`]) and passed in, so parsing itself never
+/// reads the environment. Its `Debug` names the variables, never their values.
+#[derive(Clone, Default)]
 pub struct Overrides {
     /// `GATEHOUSE_LISTEN` or `--listen`.
     pub listen: Option<String>,
@@ -258,10 +260,23 @@ pub struct Overrides {
     pub database_url: Option<String>,
     /// `GATEHOUSE_STORE_SCHEMA`.
     pub store_schema: Option<String>,
+    /// Every variable (UTF-8 ones), for platform.toml secrets not set in
+    /// `[secrets]`, `admin.token_env` and `GATEHOUSE_ADMIN_TOKEN`.
+    pub vars: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for Overrides {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Overrides")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("vars", &self.vars.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Overrides {
-    /// Reads the `GATEHOUSE_*` variables.
+    /// Reads the `GATEHOUSE_*` variables and captures the rest.
     pub fn from_env() -> Self {
         let var = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
         Self {
@@ -272,6 +287,9 @@ impl Overrides {
             redis_url: var("GATEHOUSE_REDIS_URL").map(|v| v.to_string_lossy().into_owned()),
             database_url: var("GATEHOUSE_DATABASE_URL").map(|v| v.to_string_lossy().into_owned()),
             store_schema: var("GATEHOUSE_STORE_SCHEMA").map(|v| v.to_string_lossy().into_owned()),
+            vars: std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
         }
     }
 }
@@ -381,12 +399,16 @@ impl PlatformConfig {
         }
         let session = match &raw.auth.session {
             Some(s) => Some(
-                super::session::session(s, &base, &policy::SecretSource { table: &raw.secrets, from_env: true })
-                    .map_err(|(k, p)| invalid(k, p))?,
+                super::session::session(
+                    s,
+                    &base,
+                    &policy::SecretSource { table: &raw.secrets, env: Some(&overrides.vars) },
+                )
+                .map_err(|(k, p)| invalid(k, p))?,
             ),
             None => None,
         };
-        let admin = policy::admin(&raw.admin).map_err(|(k, p)| invalid(k, p))?;
+        let admin = policy::admin(&raw.admin, &overrides.vars).map_err(|(k, p)| invalid(k, p))?;
         let rate_limit = policy::rate_limit_section(&raw.rate_limit).map_err(|(k, p)| invalid(k, p))?;
         let outbound = super::outbound::outbound(&raw.outbound).map_err(|(k, p)| invalid(k, p))?;
         let mut database = DatabaseSection::default();
@@ -471,7 +493,7 @@ impl PlatformConfig {
         }
 
         let server = super::server::resolve(&raw.server).map_err(|(k, p)| invalid(k, p))?;
-        let secrets = policy::SecretSource { table: &raw.secrets, from_env: true };
+        let secrets = policy::SecretSource { table: &raw.secrets, env: Some(&overrides.vars) };
         let endpoints = parse_endpoints(path, raw.endpoint, &base, limits, &secrets)?;
         Ok(Self {
             path: path.to_path_buf(),

@@ -242,7 +242,8 @@ pub(super) struct RawPolicy {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SecretSource<'a> {
     pub(crate) table: &'a BTreeMap<String, String>,
-    pub(crate) from_env: bool,
+    /// The process environment as the CLI read it; `None` for a tenant's app.
+    pub(crate) env: Option<&'a BTreeMap<String, String>>,
 }
 
 /// Resolves a named secret from `source`.
@@ -251,7 +252,7 @@ pub(super) fn resolve_secret(name: &str, source: &SecretSource<'_>) -> Option<su
         .table
         .get(name)
         .cloned()
-        .or_else(|| if source.from_env { std::env::var(name).ok() } else { None })
+        .or_else(|| source.env.and_then(|env| env.get(name)).cloned())
         .filter(|v| !v.is_empty())
         .map(super::Secret::new)
 }
@@ -377,7 +378,7 @@ pub(super) fn endpoint_policy(
     })
 }
 
-pub(super) fn admin(raw: &RawAdmin) -> Result<AdminConfig, Problem> {
+pub(super) fn admin(raw: &RawAdmin, env: &BTreeMap<String, String>) -> Result<AdminConfig, Problem> {
     let listen_text = raw.listen.clone().unwrap_or_else(|| "127.0.0.1:8081".into());
     let listen = listen_text
         .parse()
@@ -385,8 +386,8 @@ pub(super) fn admin(raw: &RawAdmin) -> Result<AdminConfig, Problem> {
     let token = match (&raw.token, &raw.token_env) {
         (Some(_), Some(_)) => return Err(("admin.token".into(), "set `token` or `token_env`, not both".into())),
         (Some(t), None) => Some(t.clone()),
-        (None, Some(var)) => std::env::var(var).ok().filter(|v| !v.is_empty()),
-        (None, None) => std::env::var("GATEHOUSE_ADMIN_TOKEN").ok().filter(|v| !v.is_empty()),
+        (None, Some(var)) => env.get(var).filter(|v| !v.is_empty()).cloned(),
+        (None, None) => env.get("GATEHOUSE_ADMIN_TOKEN").filter(|v| !v.is_empty()).cloned(),
     };
     if let Some(t) = &token
         && t.len() < 16
@@ -406,4 +407,47 @@ pub(super) fn rate_limit_section(raw: &RawRateLimitSection) -> Result<RateLimitS
         None => None,
     };
     Ok(RateLimitSection { tenant, on_backend_error: raw.on_backend_error.unwrap_or_default() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn secrets_come_from_the_table_then_the_captured_environment_and_apps_never_see_it() {
+        let table = env(&[("WH", "from-table")]);
+        let vars = env(&[("WH", "from-env"), ("ONLY_ENV", "yes"), ("EMPTY", "")]);
+        let platform = SecretSource { table: &table, env: Some(&vars) };
+        let app = SecretSource { table: &table, env: None };
+        let get = |name: &str, s: &SecretSource<'_>| resolve_secret(name, s).map(|v| v.expose().to_string());
+        assert_eq!(get("WH", &platform).as_deref(), Some("from-table"));
+        assert_eq!(get("ONLY_ENV", &platform).as_deref(), Some("yes"));
+        assert_eq!(get("EMPTY", &platform), None, "an empty value is no secret");
+        assert_eq!(get("ONLY_ENV", &app), None, "a tenant's app never reads the platform's environment");
+    }
+
+    #[test]
+    fn the_admin_token_comes_from_the_file_the_named_variable_or_gatehouse_admin_token() {
+        let raw = |token: Option<&str>, token_env: Option<&str>| RawAdmin {
+            listen: None,
+            token: token.map(String::from),
+            token_env: token_env.map(String::from),
+        };
+        let vars =
+            env(&[("MY_TOKEN", "a-token-from-my-variable"), ("GATEHOUSE_ADMIN_TOKEN", "the-default-variable-token")]);
+        let token = |r: RawAdmin| admin(&r, &vars).map(|a| a.token);
+        assert_eq!(
+            token(raw(Some("written-in-the-file-itself"), None)).unwrap().as_deref(),
+            Some("written-in-the-file-itself")
+        );
+        assert_eq!(token(raw(None, Some("MY_TOKEN"))).unwrap().as_deref(), Some("a-token-from-my-variable"));
+        assert_eq!(token(raw(None, None)).unwrap().as_deref(), Some("the-default-variable-token"));
+        assert_eq!(admin(&raw(None, None), &BTreeMap::new()).unwrap().token, None);
+        assert!(token(raw(Some("x"), Some("MY_TOKEN"))).unwrap_err().1.contains("not both"));
+        assert!(token(raw(Some("short"), None)).unwrap_err().1.contains("16 characters"));
+    }
 }

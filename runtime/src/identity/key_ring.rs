@@ -1,74 +1,38 @@
-//! API keys in memory, kept in step with the store: before each key lookup the
-//! store's change counter is read (one `pread`). If any process (this server's
-//! admin API, the CLI) committed a change, the keys are reloaded, so a
-//! revocation applies from the next request on.
+//! API keys in memory, kept in step with the store by a [`Mirror`]: a
+//! revocation, by this server's admin API or by the CLI, applies from the
+//! next request on.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use subtle::ConstantTimeEq;
-use tokio::sync::RwLock;
 
 use super::api_key;
 use crate::clock::unix_now;
 use crate::identity::{Principal, PrincipalKind};
-use crate::store::{KeyRecord, Store, StoreError};
+use crate::store::{Boxed, KeyRecord, Mirror, Store, StoreError};
+
+/// The keys by id.
+type ById = HashMap<String, KeyRecord>;
+
+fn read(store: &Store) -> Boxed<'_, Result<ById, StoreError>> {
+    Box::pin(async move { Ok(store.list_keys(None).await?.into_iter().map(|k| (k.id.clone(), k)).collect()) })
+}
 
 /// The cache of keys by id.
 pub struct KeyRing {
-    store: Store,
-    state: RwLock<State>,
+    keys: Mirror<ById>,
 }
-
-struct State {
-    counter: u64,
-    by_id: HashMap<String, KeyRecord>,
-    /// After a failed reload, the next try waits until then.
-    retry_at: Option<std::time::Instant>,
-}
-
-/// How long a failed reload is not retried: a dead store must not cost every request a timeout.
-const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl KeyRing {
     /// Loads every key from `store`.
     pub async fn load(store: Store) -> Result<Self, StoreError> {
-        let counter = store.change_counter();
-        let by_id = store.list_keys(None).await?.into_iter().map(|k| (k.id.clone(), k)).collect();
-        Ok(Self { store, state: RwLock::new(State { counter, by_id, retry_at: None }) })
+        Ok(Self { keys: Mirror::load(store, "API keys", read).await? })
     }
 
     /// The store behind the ring (for the admin API).
     pub fn store(&self) -> &Store {
-        &self.store
-    }
-
-    /// Reloads the keys if the store changed. If the store cannot be read,
-    /// the keys as last read stay in force (a revocation needs that same store,
-    /// so none can be missed for long) and the reload is retried a second later.
-    async fn refresh_if_changed(&self) {
-        let now = self.store.change_counter();
-        {
-            let state = self.state.read().await;
-            if state.counter == now || state.retry_at.is_some_and(|t| std::time::Instant::now() < t) {
-                return;
-            }
-        }
-        let mut state = self.state.write().await;
-        if state.counter == now || state.retry_at.is_some_and(|t| std::time::Instant::now() < t) {
-            return;
-        }
-        match self.store.list_keys(None).await {
-            Ok(keys) => {
-                state.by_id = keys.into_iter().map(|k| (k.id.clone(), k)).collect();
-                state.counter = now;
-                state.retry_at = None;
-            }
-            Err(e) => {
-                tracing::error!("reloading API keys failed: {e}; using the keys as last read");
-                state.retry_at = Some(std::time::Instant::now() + RETRY_AFTER);
-            }
-        }
+        self.keys.store()
     }
 
     /// The principal for a presented key on an endpoint of `tenant`. Errors
@@ -76,9 +40,8 @@ impl KeyRing {
     pub async fn authenticate(&self, presented: &str, tenant: &Arc<str>) -> Result<Principal, String> {
         const INVALID: &str = "the API key is not valid";
         let id = api_key::id_of(presented).ok_or(INVALID)?;
-        self.refresh_if_changed().await;
-        let state = self.state.read().await;
-        let record = state.by_id.get(id).ok_or(INVALID)?;
+        let keys = self.keys.current().await;
+        let record = keys.get(id).ok_or(INVALID)?;
         // Compare the hashes in constant time: timing must not tell how much matched.
         let presented_hash = api_key::hash(presented);
         if !bool::from(presented_hash.as_bytes().ct_eq(record.hash.as_bytes())) {

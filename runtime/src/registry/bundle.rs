@@ -14,6 +14,47 @@ use sha2::{Digest, Sha256};
 /// Files in one bundle, at most.
 pub(super) const MAX_FILES: usize = 1000;
 
+/// Why an upload is not a bundle. Each says what to change in the upload.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    /// The bytes are not an (uncompressed) tar archive.
+    #[error("not a tar archive: {0}; upload an uncompressed tar (what `gatehouse deploy` sends)")]
+    NotTar(std::io::Error),
+    /// An entry's path cannot be read.
+    #[error("a path in the archive is unreadable: {0}")]
+    UnreadablePath(std::io::Error),
+    /// A link, device or other entry that is not a plain file.
+    #[error("{0} is not a regular file; a bundle holds files only")]
+    NotAFile(String),
+    /// A path that is absolute or has `..`: it would leave the bundle's folder.
+    #[error("{0} leaves the bundle; use plain relative paths")]
+    LeavesBundle(String),
+    /// A dot-file or dot-folder.
+    #[error("{0}: hidden files are not part of an app")]
+    Hidden(String),
+    /// A path that is not UTF-8.
+    #[error("{0} is not UTF-8")]
+    NotUtf8(String),
+    /// An entry whose path is empty.
+    #[error("an empty path in the archive")]
+    EmptyPath,
+    /// The files add up to more than the limit.
+    #[error("the bundle is over {0} bytes (deploy.max_bundle_mb)")]
+    TooLarge(usize),
+    /// More files than [`MAX_FILES`].
+    #[error("the bundle has more than {MAX_FILES} files")]
+    TooManyFiles,
+    /// One path twice.
+    #[error("{0} is in the archive twice")]
+    Duplicate(String),
+    /// An entry's contents could not be read.
+    #[error("{0}: {1}")]
+    Unreadable(String, std::io::Error),
+    /// No files at all.
+    #[error("the bundle is empty")]
+    Empty,
+}
+
 /// A bundle's files, by relative path.
 #[derive(Debug, Clone, Default)]
 pub struct Bundle {
@@ -23,38 +64,38 @@ pub struct Bundle {
 
 impl Bundle {
     /// Reads a tar archive of at most `max_bytes` of file contents.
-    pub fn from_tar(bytes: &[u8], max_bytes: usize) -> Result<Self, String> {
+    pub fn from_tar(bytes: &[u8], max_bytes: usize) -> Result<Self, BundleError> {
         let mut archive = tar::Archive::new(bytes);
         let mut files = BTreeMap::new();
         let mut total = 0usize;
-        let entries = archive.entries().map_err(|e| format!("not a tar archive: {e}"))?;
+        let entries = archive.entries().map_err(BundleError::NotTar)?;
         for entry in entries {
-            let mut entry = entry.map_err(|e| format!("not a tar archive: {e}"))?;
+            let mut entry = entry.map_err(BundleError::NotTar)?;
             let kind = entry.header().entry_type();
-            let path = entry.path().map_err(|e| format!("a path in the archive is unreadable: {e}"))?.into_owned();
+            let path = entry.path().map_err(BundleError::UnreadablePath)?.into_owned();
             if kind.is_dir() {
                 continue;
             }
             if !kind.is_file() {
-                return Err(format!("{} is not a regular file; a bundle holds files only", path.display()));
+                return Err(BundleError::NotAFile(path.display().to_string()));
             }
             let name = clean_path(&path)?;
             let size = usize::try_from(entry.header().size().unwrap_or(u64::MAX)).unwrap_or(usize::MAX);
             total = total.saturating_add(size);
             if total > max_bytes {
-                return Err(format!("the bundle is over {max_bytes} bytes (deploy.max_bundle_mb)"));
+                return Err(BundleError::TooLarge(max_bytes));
             }
             let mut data = Vec::with_capacity(size);
-            entry.read_to_end(&mut data).map_err(|e| format!("{name}: {e}"))?;
+            entry.read_to_end(&mut data).map_err(|e| BundleError::Unreadable(name.clone(), e))?;
             if files.insert(name.clone(), data).is_some() {
-                return Err(format!("{name} is in the archive twice"));
+                return Err(BundleError::Duplicate(name));
             }
             if files.len() > MAX_FILES {
-                return Err(format!("the bundle has more than {MAX_FILES} files"));
+                return Err(BundleError::TooManyFiles);
             }
         }
         if files.is_empty() {
-            return Err("the bundle is empty".into());
+            return Err(BundleError::Empty);
         }
         Ok(Self { files })
     }
@@ -119,23 +160,24 @@ impl Bundle {
 
 /// A relative path of plain parts, as `a/b/c`; anything that could leave the
 /// bundle's folder is refused.
-fn clean_path(path: &Path) -> Result<String, String> {
+fn clean_path(path: &Path) -> Result<String, BundleError> {
+    let shown = || path.display().to_string();
     let mut parts = Vec::new();
     for c in path.components() {
         match c {
             Component::Normal(p) => {
-                let p = p.to_str().ok_or_else(|| format!("{} is not UTF-8", path.display()))?;
+                let p = p.to_str().ok_or_else(|| BundleError::NotUtf8(shown()))?;
                 if p.starts_with('.') && p != "." {
-                    return Err(format!("{}: hidden files are not part of an app", path.display()));
+                    return Err(BundleError::Hidden(shown()));
                 }
                 parts.push(p);
             }
             Component::CurDir => {}
-            _ => return Err(format!("{} leaves the bundle; use plain relative paths", path.display())),
+            _ => return Err(BundleError::LeavesBundle(shown())),
         }
     }
     if parts.is_empty() {
-        return Err("an empty path in the archive".into());
+        return Err(BundleError::EmptyPath);
     }
     Ok(parts.join("/"))
 }
@@ -174,11 +216,16 @@ mod tests {
     #[test]
     fn escapes_and_oversize_are_refused() {
         let e = Bundle::from_tar(&raw_tar("../evil", b"x"), 1 << 20).unwrap_err();
-        assert!(e.contains("leaves the bundle"), "{e}");
+        assert!(matches!(&e, BundleError::LeavesBundle(p) if p == "../evil"), "{e}");
         let e = Bundle::from_tar(&raw_tar("/etc/passwd", b"x"), 1 << 20).unwrap_err();
-        assert!(e.contains("leaves the bundle"), "{e}");
+        assert!(matches!(e, BundleError::LeavesBundle(_)), "{e}");
+        let e = Bundle::from_tar(&raw_tar(".env", b"x"), 1 << 20).unwrap_err();
+        assert!(matches!(e, BundleError::Hidden(_)), "{e}");
         let e = Bundle::from_tar(&raw_tar("big", &[0; 2000]), 1000).unwrap_err();
-        assert!(e.contains("over 1000 bytes"), "{e}");
-        assert!(Bundle::from_tar(b"not a tar at all, clearly", 1000).is_err());
+        assert!(e.to_string().contains("over 1000 bytes"), "{e}");
+        assert!(matches!(
+            Bundle::from_tar(b"not a tar at all, clearly", 1000),
+            Err(BundleError::NotTar(_) | BundleError::Empty)
+        ));
     }
 }

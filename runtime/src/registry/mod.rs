@@ -14,10 +14,10 @@ mod tenant;
 
 pub use artifact_cache::{ArtifactCache, Origin};
 pub use build::{BuildError, Language, WASM_TARGET, build_component, ensure_wasm_target};
-pub use bundle::Bundle;
+pub use bundle::{Bundle, BundleError};
 pub use directory::{Directory, Resolved, Unresolved};
 pub use live::{ChangeError, DeployReport, Registry};
 pub use load::{Endpoint, LoadCounts, LoadError, Loader, TenantServices};
-pub use routes::{Lookup, RouteTable};
+pub use routes::{Lookup, RouteConflict, RouteTable};
 pub use sync::{spawn_sync, spawn_watch};
 pub use tenant::{LiveApp, Quotas, RateQuota, SessionSettings, Tenant, TenantSettings};

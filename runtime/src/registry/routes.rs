@@ -25,14 +25,40 @@ pub enum Lookup<'a> {
     NotFound,
 }
 
+/// Why a set of endpoints cannot share one route table. Nothing is swapped in.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouteConflict {
+    /// One method and pattern, twice.
+    #[error("`{0}` is routed twice")]
+    Twice(String),
+    /// One route claimed by two owners (platform.toml, or an app).
+    #[error("route `{route}` of {owner} is already served by {other}")]
+    Claimed {
+        /// The route.
+        route: String,
+        /// Who claims it now.
+        owner: String,
+        /// Who serves it already.
+        other: String,
+    },
+    /// Two patterns that would match the same paths ambiguously (`/a/{x}` and `/a/{y}`).
+    #[error("route path `{path}` conflicts with another route: {reason}")]
+    Overlap {
+        /// The pattern refused.
+        path: String,
+        /// The router's explanation.
+        reason: String,
+    },
+}
+
 impl RouteTable {
     /// Builds a table from endpoints; patterns that would overlap ambiguously are refused.
-    pub fn build(endpoints: Vec<Arc<Endpoint>>) -> Result<Self, String> {
+    pub fn build(endpoints: Vec<Arc<Endpoint>>) -> Result<Self, RouteConflict> {
         let mut by_path: BTreeMap<String, BTreeMap<Method, Arc<Endpoint>>> = BTreeMap::new();
         for e in endpoints {
             let methods = by_path.entry(e.route.path.clone()).or_default();
             if methods.insert(e.route.method, e.clone()).is_some() {
-                return Err(format!("`{}` is routed twice", e.route));
+                return Err(RouteConflict::Twice(e.route.to_string()));
             }
         }
         let mut table = RouteTable::default();
@@ -40,7 +66,7 @@ impl RouteTable {
             table
                 .router
                 .insert(path.clone(), methods)
-                .map_err(|err| format!("route path `{path}` conflicts with another route: {err}"))?;
+                .map_err(|err| RouteConflict::Overlap { path: path.clone(), reason: err.to_string() })?;
             table.patterns.push(path);
         }
         Ok(table)

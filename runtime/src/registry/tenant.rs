@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Endpoint, RouteTable, TenantServices};
+use super::{Endpoint, RouteConflict, RouteTable, TenantServices};
 use crate::config::{JwtAlgorithm, PlatformConfig, RateKey, RateLimitRule, SessionConfig, SessionKey, parse_duration};
 use crate::identity::SessionVerifier;
 
@@ -267,7 +267,7 @@ pub struct LiveApp {
 
 impl Tenant {
     /// The same tenant with `apps` instead of its current apps; fails if routes collide.
-    pub fn with_apps(&self, apps: BTreeMap<String, Arc<LiveApp>>) -> Result<Self, String> {
+    pub fn with_apps(&self, apps: BTreeMap<String, Arc<LiveApp>>) -> Result<Self, RouteConflict> {
         let routes = assemble(&self.base, &apps)?;
         Ok(Self {
             name: self.name.clone(),
@@ -291,7 +291,10 @@ impl Tenant {
 
 /// One route table from the platform.toml endpoints and every app's;
 /// a route claimed twice names both owners.
-pub(super) fn assemble(base: &[Arc<Endpoint>], apps: &BTreeMap<String, Arc<LiveApp>>) -> Result<RouteTable, String> {
+pub(super) fn assemble(
+    base: &[Arc<Endpoint>],
+    apps: &BTreeMap<String, Arc<LiveApp>>,
+) -> Result<RouteTable, RouteConflict> {
     let mut owners: BTreeMap<String, String> = BTreeMap::new();
     let mut all = Vec::new();
     for e in base {
@@ -301,7 +304,11 @@ pub(super) fn assemble(base: &[Arc<Endpoint>], apps: &BTreeMap<String, Arc<LiveA
     for (name, app) in apps {
         for e in &app.endpoints {
             if let Some(other) = owners.insert(e.route.to_string(), format!("app `{name}`")) {
-                return Err(format!("route `{}` of app `{name}` is already served by {other}", e.route));
+                return Err(RouteConflict::Claimed {
+                    route: e.route.to_string(),
+                    owner: format!("app `{name}`"),
+                    other,
+                });
             }
             all.push(e.clone());
         }

@@ -1,33 +1,30 @@
 //! Turns a guest that did not finish into the client's envelope and one log
-//! line naming the limit, the figure, tenant, route and request id.
+//! line naming the limit and the figure (the request's span adds tenant,
+//! route and request id).
 
 use std::time::Duration;
 
 use serde_json::json;
 
 use super::budget::{Budget, Exceeded};
-use crate::context::RequestContext;
 use crate::error::{ApiError, ErrorCode};
 
 /// The wall-time budget ran out.
-pub(super) fn wall_timeout(ctx: &RequestContext, limit: Duration) -> ApiError {
+pub(super) fn wall_timeout(limit: Duration) -> ApiError {
     let limit_ms = limit.as_millis() as u64;
-    tracing::warn!(
-        tenant = %ctx.tenant, route = %ctx.route, request_id = %ctx.request_id,
-        limit = "wall_ms", figure = limit_ms,
-        "guest stopped: wall-time budget of {limit_ms} ms exceeded"
-    );
+    tracing::warn!(limit = "wall_ms", figure = limit_ms, "guest stopped: wall-time budget of {limit_ms} ms exceeded");
     ApiError::new(ErrorCode::GuestTimeout, format!("the endpoint did not answer within its {limit_ms} ms time budget"))
         .with_details(json!({ "limit": "wall_ms", "value": limit_ms }))
 }
 
 /// The guest trapped, or a budget stopped it mid-run.
-pub(super) fn trapped(ctx: &RequestContext, error: &wasmtime::Error, budget: &Budget) -> ApiError {
+pub(super) fn trapped(error: &wasmtime::Error, budget: &Budget) -> ApiError {
     if let Some(desired) = budget.memory_refused() {
         let limit_mb = budget.memory_limit() / (1024 * 1024);
         tracing::warn!(
-            tenant = %ctx.tenant, route = %ctx.route, request_id = %ctx.request_id,
-            limit = "memory_mb", figure = limit_mb, requested_bytes = desired,
+            limit = "memory_mb",
+            figure = limit_mb,
+            requested_bytes = desired,
             "guest stopped: memory limit of {limit_mb} MiB exceeded (asked for {desired} bytes)"
         );
         return ApiError::new(
@@ -38,8 +35,9 @@ pub(super) fn trapped(ctx: &RequestContext, error: &wasmtime::Error, budget: &Bu
     }
     if let Some(Exceeded::Cpu { limit_ms, used_ms }) = error.downcast_ref::<Exceeded>() {
         tracing::warn!(
-            tenant = %ctx.tenant, route = %ctx.route, request_id = %ctx.request_id,
-            limit = "cpu_ms", figure = limit_ms, used_ms,
+            limit = "cpu_ms",
+            figure = limit_ms,
+            used_ms,
             "guest stopped: CPU budget of {limit_ms} ms exceeded"
         );
         return ApiError::new(
@@ -49,11 +47,7 @@ pub(super) fn trapped(ctx: &RequestContext, error: &wasmtime::Error, budget: &Bu
         .with_details(json!({ "limit": "cpu_ms", "value": limit_ms }));
     }
     if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::StackOverflow) {
-        tracing::warn!(
-            tenant = %ctx.tenant, route = %ctx.route, request_id = %ctx.request_id,
-            limit = "stack",
-            "guest stopped: its call stack overflowed (runaway recursion?)"
-        );
+        tracing::warn!(limit = "stack", "guest stopped: its call stack overflowed (runaway recursion?)");
         return ApiError::new(
             ErrorCode::GuestStackOverflow,
             "the endpoint overflowed its call stack (runaway recursion?)",
@@ -61,7 +55,6 @@ pub(super) fn trapped(ctx: &RequestContext, error: &wasmtime::Error, budget: &Bu
         .with_details(json!({ "limit": "stack" }));
     }
     tracing::error!(
-        tenant = %ctx.tenant, route = %ctx.route, request_id = %ctx.request_id,
         error = %format!("{error:?}"),
         "guest trapped"
     );
@@ -69,12 +62,11 @@ pub(super) fn trapped(ctx: &RequestContext, error: &wasmtime::Error, budget: &Bu
 }
 
 /// The guest could not be instantiated (its start code trapped, or the pool refused).
-pub(super) fn instantiate_failed(ctx: &RequestContext, error: &wasmtime::Error, budget: &Budget) -> ApiError {
+pub(super) fn instantiate_failed(error: &wasmtime::Error, budget: &Budget) -> ApiError {
     if budget.memory_refused().is_some() || error.downcast_ref::<Exceeded>().is_some() {
-        return trapped(ctx, error, budget);
+        return trapped(error, budget);
     }
     tracing::error!(
-        tenant = %ctx.tenant, route = %ctx.route, request_id = %ctx.request_id,
         error = %format!("{error:?}"),
         "guest could not be instantiated"
     );
@@ -82,12 +74,8 @@ pub(super) fn instantiate_failed(ctx: &RequestContext, error: &wasmtime::Error, 
 }
 
 /// A wasi:http guest's response body is over the proxy's limit.
-pub(super) fn response_too_large(ctx: &RequestContext, limit: usize) -> ApiError {
-    tracing::warn!(
-        tenant = %ctx.tenant, route = %ctx.route, request_id = %ctx.request_id,
-        limit = "response_bytes", figure = limit,
-        "guest stopped: its response body is over {limit} bytes"
-    );
+pub(super) fn response_too_large(limit: usize) -> ApiError {
+    tracing::warn!(limit = "response_bytes", figure = limit, "guest stopped: its response body is over {limit} bytes");
     ApiError::new(ErrorCode::ResponseTooLarge, format!("the endpoint's response is over {limit} bytes"))
         .with_details(json!({ "limit": "response_bytes", "value": limit }))
 }

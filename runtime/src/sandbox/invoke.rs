@@ -43,10 +43,7 @@ impl Sandbox {
         let _slot = match tokio::time::timeout(self.queue_timeout, self.slots.acquire()).await {
             Ok(Ok(permit)) => permit,
             _ => {
-                tracing::warn!(
-                    tenant = %context.tenant, route = %context.route, request_id = %context.request_id,
-                    "no sandbox slot free within the queue timeout"
-                );
+                tracing::warn!("no sandbox slot free within the queue timeout");
                 return Err(ApiError::new(ErrorCode::Overloaded, "the platform is at capacity; retry shortly"));
             }
         };
@@ -84,18 +81,18 @@ impl Sandbox {
         };
         let outcome = tokio::time::timeout(grants.limits.wall, run).await;
         match outcome {
-            Err(_elapsed) => Err(failure::wall_timeout(&context, grants.limits.wall)),
-            Ok(Err(Step::Instantiate(e))) => Err(failure::instantiate_failed(&context, &e, &store.data().budget)),
-            Ok(Err(Step::Call(e))) => Err(failure::trapped(&context, &e, &store.data().budget)),
-            Ok(Err(Step::Answer(problem))) => Err(invalid_response(&context, problem)),
-            Ok(Err(Step::TooLarge(limit))) => Err(failure::response_too_large(&context, limit)),
-            Ok(Ok(Err(guest_error))) => Err(guest_error_to_api(&context, guest_error)),
-            Ok(Ok(Ok(response))) => check_response(&context, response),
+            Err(_elapsed) => Err(failure::wall_timeout(grants.limits.wall)),
+            Ok(Err(Step::Instantiate(e))) => Err(failure::instantiate_failed(&e, &store.data().budget)),
+            Ok(Err(Step::Call(e))) => Err(failure::trapped(&e, &store.data().budget)),
+            Ok(Err(Step::Answer(problem))) => Err(invalid_response(problem)),
+            Ok(Err(Step::TooLarge(limit))) => Err(failure::response_too_large(limit)),
+            Ok(Ok(Err(guest_error))) => Err(guest_error_to_api(guest_error)),
+            Ok(Ok(Ok(response))) => check_response(response),
         }
     }
 }
 
-fn guest_error_to_api(ctx: &RequestContext, e: wit::Error) -> ApiError {
+fn guest_error_to_api(e: wit::Error) -> ApiError {
     use wit::ErrorKind as K;
     let code = match e.kind {
         K::BadRequest => ErrorCode::BadRequest,
@@ -114,35 +111,26 @@ fn guest_error_to_api(ctx: &RequestContext, e: wit::Error) -> ApiError {
     let mut api = ApiError::new(code, e.message);
     match e.code {
         Some(c) if is_valid_custom_code(&c) => api.custom_code = Some(c),
-        Some(c) => tracing::warn!(
-            tenant = %ctx.tenant, route = %ctx.route, request_id = %ctx.request_id,
-            "guest error code {c:?} is not UPPER_SNAKE_CASE (max 64); using {}", code.as_str()
-        ),
+        Some(c) => tracing::warn!("guest error code {c:?} is not UPPER_SNAKE_CASE (max 64); using {}", code.as_str()),
         None => {}
     }
     if let Some(details) = e.details {
         match serde_json::from_str(&details) {
             Ok(v) => api.details = Some(Box::new(v)),
-            Err(err) => tracing::warn!(
-                tenant = %ctx.tenant, route = %ctx.route, request_id = %ctx.request_id,
-                "guest error details are not JSON ({err}); dropped"
-            ),
+            Err(err) => tracing::warn!("guest error details are not JSON ({err}); dropped"),
         }
     }
     api
 }
 
-fn invalid_response(ctx: &RequestContext, what: String) -> ApiError {
-    tracing::error!(
-        tenant = %ctx.tenant, route = %ctx.route, request_id = %ctx.request_id,
-        "guest returned an invalid response: {what}"
-    );
+fn invalid_response(what: String) -> ApiError {
+    tracing::error!("guest returned an invalid response: {what}");
     ApiError::new(ErrorCode::GuestInvalidResponse, "the endpoint returned an invalid HTTP response")
         .with_details(json!({ "problem": what }))
 }
 
-fn check_response(ctx: &RequestContext, r: wit::Response) -> Result<GuestResponse, ApiError> {
-    let invalid = |what: String| invalid_response(ctx, what);
+fn check_response(r: wit::Response) -> Result<GuestResponse, ApiError> {
+    let invalid = invalid_response;
     let status = StatusCode::from_u16(r.status)
         .ok()
         .filter(|s| !s.is_informational())
@@ -165,10 +153,6 @@ fn check_response(ctx: &RequestContext, r: wit::Response) -> Result<GuestRespons
 mod tests {
     use super::*;
 
-    fn ctx() -> RequestContext {
-        RequestContext { request_id: "r".into(), tenant: "t".into(), route: "GET /".into(), raw_query: None }
-    }
-
     #[test]
     fn guest_errors_keep_their_code_and_details() {
         let e = wit::Error {
@@ -177,7 +161,7 @@ mod tests {
             code: Some("REPORT_NOT_FOUND".into()),
             details: Some(r#"{"reportId":"9"}"#.into()),
         };
-        let api = guest_error_to_api(&ctx(), e);
+        let api = guest_error_to_api(e);
         assert_eq!(api.status(), StatusCode::NOT_FOUND);
         assert_eq!(api.code_str(), "REPORT_NOT_FOUND");
         assert_eq!(api.details.unwrap()["reportId"], "9");
@@ -191,7 +175,7 @@ mod tests {
             code: Some("lower".into()),
             details: Some("{".into()),
         };
-        let api = guest_error_to_api(&ctx(), e);
+        let api = guest_error_to_api(e);
         assert_eq!(api.code_str(), "CONFLICT");
         assert!(api.details.is_none());
     }
@@ -203,12 +187,12 @@ mod tests {
             headers: vec![("content-type".into(), "text/plain".into()), ("connection".into(), "close".into())],
             body: b"hi".to_vec(),
         };
-        let r = check_response(&ctx(), ok).unwrap();
+        let r = check_response(ok).unwrap();
         assert_eq!(r.status, StatusCode::CREATED);
         assert!(r.headers.get("connection").is_none());
         let bad = wit::Response { status: 99, headers: vec![], body: vec![] };
-        assert_eq!(check_response(&ctx(), bad).unwrap_err().code, ErrorCode::GuestInvalidResponse);
+        assert_eq!(check_response(bad).unwrap_err().code, ErrorCode::GuestInvalidResponse);
         let bad = wit::Response { status: 200, headers: vec![("bad name".into(), "v".into())], body: vec![] };
-        assert_eq!(check_response(&ctx(), bad).unwrap_err().code, ErrorCode::GuestInvalidResponse);
+        assert_eq!(check_response(bad).unwrap_err().code, ErrorCode::GuestInvalidResponse);
     }
 }

@@ -9,8 +9,6 @@ use bytes::Bytes;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
 
-use crate::context::RequestContext;
-
 /// How much a guest may print per stream per request: enough for diagnostics,
 /// not enough to flood the log. Output past it is dropped, and that is logged once.
 pub(crate) const MAX_GUEST_OUTPUT_BYTES: usize = 64 * 1024;
@@ -42,15 +40,14 @@ pub(crate) struct GuestOutput {
 
 struct LineSink {
     stream: Stream,
-    context: Arc<RequestContext>,
     pending: Vec<u8>,
     written: usize,
     truncated: bool,
 }
 
 impl GuestOutput {
-    pub(crate) fn new(stream: Stream, context: Arc<RequestContext>) -> Self {
-        let sink = LineSink { stream, context, pending: Vec::new(), written: 0, truncated: false };
+    pub(crate) fn new(stream: Stream) -> Self {
+        let sink = LineSink { stream, pending: Vec::new(), written: 0, truncated: false };
         Self { sink: Arc::new(Mutex::new(sink)) }
     }
 
@@ -77,10 +74,8 @@ impl LineSink {
         }
         if take < bytes.len() && !self.truncated {
             self.truncated = true;
-            let c = &self.context;
             tracing::warn!(
                 target: "gatehouse::guest",
-                tenant = %c.tenant, route = %c.route, request_id = %c.request_id,
                 stream = self.stream.name(), limit_bytes = MAX_GUEST_OUTPUT_BYTES,
                 "guest output over the per-request limit; the rest is dropped"
             );
@@ -90,16 +85,15 @@ impl LineSink {
     fn emit(&self, line: &[u8]) {
         let line = String::from_utf8_lossy(line);
         let line = crate::capabilities::log::printable(line.trim_end_matches('\r'));
-        let c = &self.context;
         match self.stream {
             Stream::Stdout => tracing::info!(
                 target: "gatehouse::guest",
-                tenant = %c.tenant, route = %c.route, request_id = %c.request_id, stream = "stdout",
+                stream = "stdout",
                 "{line}"
             ),
             Stream::Stderr => tracing::warn!(
                 target: "gatehouse::guest",
-                tenant = %c.tenant, route = %c.route, request_id = %c.request_id, stream = "stderr",
+                stream = "stderr",
                 "{line}"
             ),
         }
@@ -173,13 +167,7 @@ mod tests {
     use super::*;
 
     fn sink() -> LineSink {
-        let context = Arc::new(RequestContext {
-            request_id: "r".into(),
-            tenant: "t".into(),
-            route: "GET /".into(),
-            raw_query: None,
-        });
-        LineSink { stream: Stream::Stdout, context, pending: Vec::new(), written: 0, truncated: false }
+        LineSink { stream: Stream::Stdout, pending: Vec::new(), written: 0, truncated: false }
     }
 
     #[test]

@@ -61,8 +61,8 @@ impl HostState {
         // arguments, no network (WasiCtxBuilder denies sockets and name lookup
         // unless asked), stdin empty, stdout/stderr into the log.
         let wasi = WasiCtxBuilder::new()
-            .stdout(GuestOutput::new(Stream::Stdout, context.clone()))
-            .stderr(GuestOutput::new(Stream::Stderr, context.clone()))
+            .stdout(GuestOutput::new(Stream::Stdout))
+            .stderr(GuestOutput::new(Stream::Stderr))
             .allow_blocking_current_thread(false)
             .build();
         Self {
@@ -75,11 +75,11 @@ impl HostState {
                 grants.secrets.clone(),
                 grants.secret_book.clone().map(|b| (b, context.tenant.clone())),
             ),
-            http_out: HttpOutState::new(grants.outbound.clone(), context.clone()),
-            db: DbState::new(grants.db.clone(), context.clone()),
+            http_out: HttpOutState::new(grants.outbound.clone()),
+            db: DbState::new(grants.db.clone()),
             stream,
             wasi_http: Default::default(),
-            log: LogState::new(context),
+            log: LogState::default(),
         }
     }
 }

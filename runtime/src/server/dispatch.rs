@@ -11,6 +11,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
 use http::{HeaderMap, HeaderValue, StatusCode};
+use tracing::Instrument;
 
 use super::{convert, request_id};
 use crate::app::App;
@@ -51,7 +52,17 @@ pub(super) async fn handle(
                 app.stats.requests.fetch_add(1, Ordering::Relaxed);
                 let cors = endpoint.policy.cors.as_ref().map(|c| gate::cors::response_headers(c, request.headers()));
                 let mut extra = cors.unwrap_or_default();
-                let mut result = serve(&app, &tenant, &endpoint, request, params, peer, &request_id, &mut extra).await;
+                // The request's one span: every line logged while serving it
+                // (gate, guest, capabilities) carries its tenant, route and id.
+                let span = tracing::info_span!(
+                    "request",
+                    tenant = %tenant.name,
+                    route = %endpoint.route_label,
+                    request_id = %request_id,
+                );
+                let mut result = serve(&app, &tenant, &endpoint, request, params, peer, &request_id, &mut extra)
+                    .instrument(span.clone())
+                    .await;
                 if prefix_len > 0
                     && let Ok(response) = &mut result
                 {
@@ -60,8 +71,8 @@ pub(super) async fn handle(
                     let prefix = &path[..prefix_len];
                     let dropped = super::credentials::confine_cookies(response.headers_mut(), prefix);
                     if dropped > 0 {
+                        let _in = span.enter();
                         tracing::warn!(
-                            tenant = %tenant.name, route = %endpoint.route_label, request_id = %request_id,
                             "dropped {dropped} Set-Cookie naming a Domain: tenants on path prefixes share one origin"
                         );
                     }
@@ -157,7 +168,7 @@ async fn serve(
     // The tenant's place in the pool before its body is read: a request
     // waiting for its tenant's share holds no body, so the host memory a
     // tenant's waiters cost stays small, whatever their bodies.
-    let place = admit(app, tenant, &context).await?;
+    let place = admit(app, tenant).await?;
     if principal.kind != crate::identity::PrincipalKind::Anonymous && !policy.forward_credentials {
         super::credentials::strip(&mut parts.headers, tenant.sessions.as_deref().map(|s| s.cookie()));
     }
@@ -185,11 +196,7 @@ async fn serve(
 }
 
 /// A place in the tenant's share of the instance pool, or 503 TENANT_OVERLOADED.
-async fn admit(
-    app: &App,
-    tenant: &Tenant,
-    context: &RequestContext,
-) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, ApiError> {
+async fn admit(app: &App, tenant: &Tenant) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, ApiError> {
     tenant.share.admit(app.sandbox.queue_timeout).await.map_err(|why| {
         let share = tenant.share.size();
         let reason = match why {
@@ -197,8 +204,8 @@ async fn admit(
             crate::sandbox::ShareRefusal::TimedOut => "none came free within sandbox.queue_timeout",
         };
         tracing::warn!(
-            tenant = %context.tenant, route = %context.route, request_id = %context.request_id,
-            limit = "max_concurrent", figure = share,
+            limit = "max_concurrent",
+            figure = share,
             "tenant at its share of {share} instances at once; {reason}"
         );
         ApiError::new(
@@ -288,29 +295,35 @@ async fn run_guest(
     let sandbox = app.sandbox.clone();
     let ep = endpoint.clone();
     let idle = endpoint.grants.limits.stream_idle;
-    let watched = context.clone();
     let run = async move {
         // The tenant's place is held for as long as its guest runs, streaming included.
         let _place = place;
         sandbox.invoke(&ep.prepared, &ep.grants, principal, context, wit_request, stream).await
     };
-    let mut task = AbortOnDrop(Some(tokio::spawn(async move {
-        tokio::select! {
-            result = run => Some(result),
-            // The client left mid-stream: stop the guest now, not at its budget.
-            () = gone.wait() => None,
-            // Streaming, but silent for too long: stop it, like any other budget.
-            () = activity.idle_for(idle) => {
-                let limit_ms = idle.as_millis() as u64;
-                tracing::warn!(
-                    tenant = %watched.tenant, route = %watched.route, request_id = %watched.request_id,
-                    limit = "stream_idle_ms", figure = limit_ms,
-                    "guest stopped: stream idle budget of {limit_ms} ms exceeded"
-                );
-                None
+    // The task runs the guest in the request's span, as if it ran here.
+    let span = tracing::Span::current();
+    let mut task = AbortOnDrop(Some(tokio::spawn(
+        async move {
+            tokio::select! {
+                result = run => Some(result),
+                // The client left mid-stream: stop the guest now, not at its budget.
+                () = gone.wait() => {
+                    tracing::info!("the client left mid-stream; guest stopped");
+                    None
+                }
+                // Streaming, but silent for too long: stop it, like any other budget.
+                () = activity.idle_for(idle) => {
+                    let limit_ms = idle.as_millis() as u64;
+                    tracing::warn!(
+                        limit = "stream_idle_ms", figure = limit_ms,
+                        "guest stopped: stream idle budget of {limit_ms} ms exceeded"
+                    );
+                    None
+                }
             }
         }
-    })));
+        .instrument(span),
+    )));
     let mut head = channel.head;
     let finished = tokio::select! {
         // A started stream wins even if the guest has already returned too:

@@ -1,7 +1,6 @@
 //! The HTTP side: listeners and the one dispatch function. Only this module knows axum.
 
 pub mod admin;
-mod admin_tenants;
 mod convert;
 mod credentials;
 mod dispatch;

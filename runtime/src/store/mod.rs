@@ -14,6 +14,7 @@ mod deployments;
 mod events;
 mod keys;
 mod migrations;
+mod mirror;
 mod secrets;
 mod storage;
 mod tenants;
@@ -30,6 +31,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub use deployments::{AppRecord, DeploymentRecord};
 pub use keys::KeyRecord;
+pub use mirror::{Mirror, Reader};
 pub use secrets::SecretRecord;
 pub use tenants::TenantRecord;
 

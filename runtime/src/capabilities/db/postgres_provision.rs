@@ -164,7 +164,7 @@ pub(super) async fn apply_migrations(
         .execute(pool)
         .await
         .map_err(|e| e.to_string())?;
-    for (name, file) in super::migration_files(dir)? {
+    for (name, file) in super::database::migration_files(dir)? {
         let name = format!("{prefix}{name}");
         let done = sqlx::query(&format!("SELECT 1 FROM {table} WHERE name = $1"))
             .bind(&name)
@@ -174,7 +174,7 @@ pub(super) async fn apply_migrations(
         if done.is_some() {
             continue;
         }
-        let sql = super::read_migration(&name, &file)?;
+        let sql = super::database::read_migration(&name, &file)?;
         tracing::info!(migration = %name, "applying database migration");
         let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
         let (pid,): (i32,) =

@@ -103,7 +103,7 @@ async fn apply_migrations(pool: &SqlitePool, dir: &Path, prefix: &str, limits: D
     .execute(pool)
     .await
     .map_err(|e| e.to_string())?;
-    for (name, file) in super::migration_files(dir)? {
+    for (name, file) in super::database::migration_files(dir)? {
         let name = format!("{prefix}{name}");
         let done = sqlx::query("SELECT 1 FROM _gatehouse_migrations WHERE name = ?")
             .bind(&name)
@@ -113,7 +113,7 @@ async fn apply_migrations(pool: &SqlitePool, dir: &Path, prefix: &str, limits: D
         if done.is_some() {
             continue;
         }
-        let sql = super::read_migration(&name, &file)?;
+        let sql = super::database::read_migration(&name, &file)?;
         tracing::info!(migration = %name, "applying database migration");
         let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
         script(&mut conn, "BEGIN IMMEDIATE").await.map_err(|e| e.to_string())?;

@@ -106,7 +106,7 @@ impl Registry {
     /// version they started on.
     pub async fn deploy(&self, tenant_name: &str, tar: &[u8]) -> Result<DeployReport, ChangeError> {
         let started = Instant::now();
-        let bundle = Bundle::from_tar(tar, self.config.deploy.max_bundle_bytes).map_err(ChangeError::Rejected)?;
+        let bundle = Bundle::from_tar(tar, self.config.deploy.max_bundle_bytes)?;
         let _change = self.lock_tenant(tenant_name).await;
         let tenant = self.live_tenant(tenant_name).await?;
         std::fs::create_dir_all(self.bundles_dir()).map_err(|e| ChangeError::Unavailable(e.to_string()))?;
@@ -138,7 +138,7 @@ impl Registry {
         let mut apps = tenant.apps.clone();
         apps.insert(manifest.name.clone(), app.clone());
         // Routes checked against the tenant's other apps before anything is written.
-        tenant.with_apps(apps).map_err(ChangeError::Rejected)?;
+        tenant.with_apps(apps)?;
         let check_ms = started.elapsed().as_millis() as u64;
         if let (Some(m), Some(db)) = (&manifest.migrations, &tenant.services.db) {
             db.migrate(m, &manifest.name)
@@ -259,7 +259,7 @@ impl Registry {
         let live = self.load_deployment(&tenant, &record).await.map_err(ChangeError::Rejected)?;
         let mut apps = tenant.apps.clone();
         apps.insert(app.to_string(), live.clone());
-        tenant.with_apps(apps).map_err(ChangeError::Rejected)?;
+        tenant.with_apps(apps)?;
         self.store.set_active_version(tenant_name, app, Some(version)).await?;
         self.put_app(&tenant, app, Some(live))?;
         tracing::info!(target: "gatehouse::deploy", tenant = tenant_name, app, version, "rolled back");
@@ -288,7 +288,7 @@ impl Registry {
             Some(l) => apps.insert(app.to_string(), l),
             None => apps.remove(app),
         };
-        let next = Arc::new(tenant.with_apps(apps).map_err(ChangeError::Rejected)?);
+        let next = Arc::new(tenant.with_apps(apps)?);
         self.swap(|d| {
             d.tenants.insert(next.name.to_string(), next);
         });

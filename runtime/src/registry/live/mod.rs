@@ -93,6 +93,18 @@ pub enum ChangeError {
     Unavailable(String),
 }
 
+impl From<super::routes::RouteConflict> for ChangeError {
+    fn from(e: super::routes::RouteConflict) -> Self {
+        ChangeError::Rejected(e.to_string())
+    }
+}
+
+impl From<super::bundle::BundleError> for ChangeError {
+    fn from(e: super::bundle::BundleError) -> Self {
+        ChangeError::Rejected(e.to_string())
+    }
+}
+
 impl From<crate::store::StoreError> for ChangeError {
     fn from(e: crate::store::StoreError) -> Self {
         Self::Unavailable(e.to_string())
@@ -255,7 +267,7 @@ impl Registry {
             None => None,
         };
         let quotas = settings.resolved_quotas(&self.config);
-        let routes = assemble(&base, &apps)?;
+        let routes = assemble(&base, &apps).map_err(|e| e.to_string())?;
         Ok(Tenant {
             name: record.name.as_str().into(),
             sessions,

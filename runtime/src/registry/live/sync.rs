@@ -124,7 +124,7 @@ impl Registry {
                 *slot = f.clone();
             }
         }
-        let routes = assemble(&base, &tenant.apps)?;
+        let routes = assemble(&base, &tenant.apps).map_err(|e| e.to_string())?;
         let next = Arc::new(Tenant {
             name: tenant.name.clone(),
             sessions: tenant.sessions.clone(),

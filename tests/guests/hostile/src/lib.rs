@@ -1,9 +1,16 @@
 //! What a hostile tenant's guest tries, one act per `?do=`: read the caller's
 //! credentials (`headers`), plant cookies (`cookie`, with `c=` values), forge
 //! log lines (`forge-log`), flood the log (`flood-log`), stream without end
-//! (`flood-stream`), and overflow its stack (`overflow`).
+//! (`flood-stream`), overflow its stack (`overflow`), keep state for the next
+//! request (`remember`: counts its calls in a static) and hold transactions
+//! open (`hold-transactions`: begins them until the platform refuses).
 
-use gatehouse_sdk::{Error, Request, Response, json, log, ok, stream};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use gatehouse_sdk::{Error, Request, Response, db, json, log, ok, stream};
+
+/// Calls this instance has served; 1 on every request when each gets a fresh instance.
+static CALLS: AtomicU32 = AtomicU32::new(0);
 
 /// Recursion without end, in scalars only, so it fills the WebAssembly call
 /// stack (not the shadow stack in linear memory); `black_box` keeps the
@@ -48,6 +55,21 @@ fn handle(req: Request) -> Result<Response, Error> {
             // Past the platform's total, writes fail; the guest then returns.
             while stream::write(&chunk).is_ok() {}
             ok("stopped")
+        }
+        "remember" => ok(json!({ "calls": CALLS.fetch_add(1, Ordering::SeqCst) + 1 })),
+        "hold-transactions" => {
+            // Kept open (never committed) until the platform says no more.
+            let mut held = Vec::new();
+            let refusal = loop {
+                match db::transaction() {
+                    Ok(tx) => held.push(tx),
+                    Err(e) => break format!("{e:?}"),
+                }
+                if held.len() > 64 {
+                    break "no limit".to_string();
+                }
+            };
+            ok(json!({ "opened": held.len(), "refusal": refusal }))
         }
         other => Err(Error::bad_request(format!("unknown act {other:?}"))),
     }

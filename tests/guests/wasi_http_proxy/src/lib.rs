@@ -2,7 +2,9 @@
 //! and `config`. It echoes what it was given as JSON; with `?fetch=<url>` it
 //! makes an outgoing wasi:http request and reports the status or the error,
 //! so a test can prove outgoing requests meet the endpoint's allow-list; with
-//! `?big=<MiB>` it answers that many MiB, to meet the response limit.
+//! `?big=<MiB>` it answers that many MiB, to meet the response limit; with
+//! `?fetch=<url>&post=<MiB>` the outgoing request is a POST of that many MiB,
+//! to meet the outgoing body limit.
 
 use std::io::{Read as _, Write as _};
 
@@ -31,8 +33,10 @@ impl wasip2::exports::http::incoming_handler::Guest for Proxy {
         if let Some(mib) = query.split('&').find_map(|pair| pair.strip_prefix("big=")) {
             return respond_big(out, mib.parse().unwrap_or(1));
         }
+        let post: usize =
+            query.split('&').find_map(|pair| pair.strip_prefix("post=")).and_then(|m| m.parse().ok()).unwrap_or(0);
         let (status, json) = match fetch {
-            Some(url) => fetch_status(url),
+            Some(url) => fetch_status(url, post),
             None => {
                 let who = auth::current();
                 let kind = match who.kind {
@@ -56,8 +60,9 @@ impl wasip2::exports::http::incoming_handler::Guest for Proxy {
     }
 }
 
-/// `http://host:port/path` → an outgoing request's status, or the error code's name.
-fn fetch_status(url: &str) -> (u16, String) {
+/// `http://host:port/path` → an outgoing request's status, or the error code's
+/// name; with `post_mib` > 0, a POST of that many MiB.
+fn fetch_status(url: &str, post_mib: usize) -> (u16, String) {
     let url = url.replace("%3A", ":").replace("%2F", "/");
     let (scheme, rest) = match url.split_once("://") {
         Some(("https", rest)) => (Scheme::Https, rest.to_string()),
@@ -72,9 +77,26 @@ fn fetch_status(url: &str) -> (u16, String) {
     let _ = request.set_scheme(Some(&scheme));
     let _ = request.set_authority(Some(&authority));
     let _ = request.set_path_with_query(Some(&path));
+    let body = (post_mib > 0).then(|| {
+        let _ = request.set_method(&wasip2::http::types::Method::Post);
+        request.body().expect("the body, once")
+    });
     let result = match outgoing_handler::handle(request, None) {
         Err(e) => Err(format!("{e:?}")),
         Ok(future) => {
+            if let Some(body) = body {
+                // Written while the host sends; past its limit the stream fails.
+                if let Ok(mut stream) = body.write() {
+                    let chunk = vec![b'p'; 64 << 10];
+                    for _ in 0..post_mib * 16 {
+                        if stream.write_all(&chunk).is_err() {
+                            break;
+                        }
+                    }
+                    let _ = stream.flush();
+                }
+                let _ = OutgoingBody::finish(body, None);
+            }
             future.subscribe().block();
             match future.get() {
                 Some(Ok(Ok(response))) => Ok(response.status()),

@@ -1,0 +1,186 @@
+//! The grant: one tenant's database, opened (and migrated) when the tenant is
+//! loaded and shared by its endpoints: its pool on SQLite or Postgres, its
+//! limits, and where later migrations (an app's, at deploy) go.
+
+use std::path::Path;
+use std::time::Duration;
+
+use sqlx::{PgPool, SqlitePool};
+
+use super::{DbLimits, PgIsolation, postgres_provision, relay, sqlite};
+
+/// One tenant's database.
+pub struct TenantDatabase {
+    pub(super) backend: Backend,
+    pub(super) limits: DbLimits,
+    /// On Postgres: a schema, or a database, of its own.
+    isolation: PgIsolation,
+    /// On Postgres: the relay its connections go through (it refuses
+    /// oversized rows); it stops with the database.
+    _relay: Option<relay::Relay>,
+    /// Where later migrations (an app's, at deploy) go.
+    home: Home,
+}
+
+enum Home {
+    SqliteFile(std::path::PathBuf),
+    PostgresSchema(String),
+}
+
+pub(super) enum Backend {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl std::fmt::Debug for TenantDatabase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TenantDatabase").field("backend", &self.backend_name()).field("limits", &self.limits).finish()
+    }
+}
+
+impl TenantDatabase {
+    /// The tenant's SQLite file (created), migrated and guarded.
+    pub fn open_sqlite<'a>(
+        path: &'a Path,
+        migrations: Option<&'a Path>,
+        limits: DbLimits,
+    ) -> crate::store::Boxed<'a, Result<Self, String>> {
+        Box::pin(async move {
+            let dir = migrations.map(|m| backend_dir(m, "sqlite"));
+            let pool = sqlite::open(path, dir.as_deref(), limits).await?;
+            Ok(Self {
+                backend: Backend::Sqlite(pool),
+                limits,
+                isolation: PgIsolation::default(),
+                _relay: None,
+                home: Home::SqliteFile(path.to_path_buf()),
+            })
+        })
+    }
+
+    /// The tenant's Postgres schema, reached through the tenant's own login
+    /// role (created or updated now through `admin_url`, with `password`), migrated as that role.
+    pub fn open_postgres<'a>(
+        admin_url: &'a str,
+        tenant: &'a str,
+        password: &'a str,
+        migrations: Option<&'a Path>,
+        limits: DbLimits,
+        isolation: PgIsolation,
+    ) -> crate::store::Boxed<'a, Result<Self, String>> {
+        Box::pin(async move {
+            let dir = migrations.map(|m| backend_dir(m, "postgres"));
+            let (pool, relay) =
+                postgres_provision::open(admin_url, tenant, password, dir.as_deref(), limits, isolation).await?;
+            let home = Home::PostgresSchema(postgres_provision::schema_name(tenant));
+            Ok(Self { backend: Backend::Postgres(pool), limits, isolation, _relay: Some(relay), home })
+        })
+    }
+
+    /// Applies `migrations` not yet applied (an app's, at deploy), as the
+    /// tenant, each recorded as `<label>/<file>` so apps' files never clash.
+    pub fn migrate<'a>(&'a self, migrations: &'a Path, label: &'a str) -> crate::store::Boxed<'a, Result<(), String>> {
+        Box::pin(self.migrate_now(migrations, label))
+    }
+
+    async fn migrate_now(&self, migrations: &Path, label: &str) -> Result<(), String> {
+        let prefix = format!("{label}/");
+        match (&self.home, &self.backend) {
+            (Home::SqliteFile(path), _) => {
+                sqlite::migrate(path, &backend_dir(migrations, "sqlite"), &prefix, self.limits).await
+            }
+            (Home::PostgresSchema(schema), Backend::Postgres(pool)) => {
+                postgres_provision::apply_migrations(
+                    pool,
+                    schema,
+                    &backend_dir(migrations, "postgres"),
+                    &prefix,
+                    self.limits,
+                )
+                .await
+            }
+            (Home::PostgresSchema(_), Backend::Sqlite(_)) => Err("a Postgres home with a SQLite pool".into()),
+        }
+    }
+
+    /// Bytes the tenant's database takes: its SQLite file (and write-ahead
+    /// log), or its Postgres schema's relations.
+    pub fn size_bytes(&self) -> crate::store::Boxed<'_, Result<u64, String>> {
+        Box::pin(async move {
+            match (&self.home, &self.backend) {
+                (Home::SqliteFile(path), _) => Ok(sqlite::size_bytes(path)),
+                (Home::PostgresSchema(schema), Backend::Postgres(pool)) => {
+                    postgres_provision::size_bytes(pool, schema, self.isolation).await
+                }
+                (Home::PostgresSchema(_), Backend::Sqlite(_)) => Err("a Postgres home with a SQLite pool".into()),
+            }
+        })
+    }
+
+    /// Retires the database of a deleted tenant, so a new tenant of the same
+    /// name starts empty: its connections are closed, then its SQLite folder
+    /// is moved under `archive`, or its Postgres schema is renamed
+    /// `archived_<schema>_<unix time>`, handed to the platform's role, and the
+    /// tenant's role dropped (through `admin_url`). Returns where it went.
+    pub fn retire<'a>(
+        &'a self,
+        archive: &'a Path,
+        admin_url: Option<&'a str>,
+    ) -> crate::store::Boxed<'a, Result<String, String>> {
+        Box::pin(async move {
+            let stamp = crate::clock::unix_now();
+            match (&self.home, &self.backend) {
+                (Home::SqliteFile(path), Backend::Sqlite(pool)) => {
+                    let _ = tokio::time::timeout(Duration::from_secs(5), pool.close()).await;
+                    sqlite::archive(path, archive, stamp)
+                }
+                (Home::PostgresSchema(schema), Backend::Postgres(pool)) => {
+                    let _ = tokio::time::timeout(Duration::from_secs(5), pool.close()).await;
+                    let url = admin_url.ok_or("no platform.database_url to retire a Postgres schema with")?;
+                    postgres_provision::archive(url, schema, stamp, self.isolation).await
+                }
+                _ => Err("the tenant's database home and pool disagree".into()),
+            }
+        })
+    }
+
+    /// `sqlite` or `postgres`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// Migrations may differ per backend: `<dir>/sqlite` or `<dir>/postgres` if
+/// that folder exists, else `<dir>` itself.
+fn backend_dir(dir: &Path, backend: &str) -> std::path::PathBuf {
+    let specific = dir.join(backend);
+    if specific.is_dir() { specific } else { dir.to_path_buf() }
+}
+
+/// The largest migration file read: migrations are schema changes and seed
+/// rows, not bulk loads.
+const MAX_MIGRATION_BYTES: u64 = 1 << 20;
+
+/// Reads one migration file, refusing one over `MAX_MIGRATION_BYTES`.
+pub(super) fn read_migration(name: &str, file: &Path) -> Result<String, String> {
+    let size = std::fs::metadata(file).map_err(|e| format!("cannot read {name}: {e}"))?.len();
+    if size > MAX_MIGRATION_BYTES {
+        return Err(format!("migration {name} is {size} bytes, over the {MAX_MIGRATION_BYTES}-byte limit"));
+    }
+    std::fs::read_to_string(file).map_err(|e| format!("cannot read {name}: {e}"))
+}
+
+/// A migrations folder's `*.sql` files in name order, as (file name, path).
+pub(super) fn migration_files(dir: &Path) -> Result<Vec<(String, std::path::PathBuf)>, String> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("cannot read migrations in {}: {e}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .map(|p| (p.file_name().unwrap_or_default().to_string_lossy().into_owned(), p))
+        .collect();
+    files.sort();
+    Ok(files)
+}
