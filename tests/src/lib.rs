@@ -426,6 +426,8 @@ pub fn mock_upstream() -> std::net::SocketAddr {
                     }),
                 )
                 .route("/big", get(|| async { vec![b'x'; 2 << 20] }))
+                // Reads a POSTed body whole (up to 2 MiB) and answers its length.
+                .route("/upload", axum::routing::post(|body: axum::body::Bytes| async move { body.len().to_string() }))
                 .route("/v1/chat/completions", axum::routing::post(chat_completion))
                 .route(
                     "/slow",
