@@ -48,7 +48,7 @@ pub enum StartupError {
     Engine(String),
     /// The endpoints or deployed apps could not be loaded.
     #[error("{0}")]
-    Registry(String),
+    Registry(crate::registry::LoadFailure),
     /// The platform database.
     #[error(transparent)]
     Store(#[from] StoreError),

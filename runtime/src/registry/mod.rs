@@ -16,7 +16,7 @@ pub use artifact_cache::{ArtifactCache, Origin};
 pub use build::{BuildError, Language, WASM_TARGET, build_component, ensure_wasm_target};
 pub use bundle::{Bundle, BundleError};
 pub use directory::{Directory, Resolved, Unresolved};
-pub use live::{ChangeError, DeployReport, Registry};
+pub use live::{ChangeError, DeployReport, LoadFailure, Registry};
 pub use load::{Endpoint, LoadCounts, LoadError, Loader, TenantServices};
 pub use routes::{Lookup, RouteConflict, RouteTable};
 pub use sync::{spawn_sync, spawn_watch};

@@ -11,7 +11,7 @@ impl Registry {
     }
 
     /// A stored deployment's files, unpacked on this node (from the store's blobs if new here).
-    pub(super) async fn materialize(&self, d: &DeploymentRecord) -> Result<PathBuf, String> {
+    pub(super) async fn materialize(&self, d: &DeploymentRecord) -> Result<PathBuf, LoadFailure> {
         let dir = self.bundles_dir().join(&d.bundle_hash);
         if dir.join(".complete").is_file() {
             return Ok(dir);
@@ -21,13 +21,13 @@ impl Registry {
             let data = self
                 .store
                 .get_blob(hash)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or_else(|| format!("file {name} of {}@{} is missing from the store", d.app, d.version))?;
+                .await?
+                .ok_or_else(|| LoadFailure::deployment(d, format!("file {name} is missing from the store")))?;
             bundle.files.insert(name.clone(), data);
         }
-        std::fs::create_dir_all(self.bundles_dir()).map_err(|e| e.to_string())?;
-        bundle.unpack(&self.bundles_dir()).map_err(|e| format!("cannot unpack {}@{}: {e}", d.app, d.version))
+        let unpack = |e: std::io::Error| LoadFailure::deployment(d, format!("cannot unpack: {e}"));
+        std::fs::create_dir_all(self.bundles_dir()).map_err(unpack)?;
+        bundle.unpack(&self.bundles_dir()).map_err(unpack)
     }
 
     /// Reads, checks and loads an unpacked app for `tenant`. Everything a
@@ -97,7 +97,7 @@ impl Registry {
         let endpoints = self
             .load_blocking(manifest.endpoints.clone(), tenant.name.to_string(), tenant.services.clone(), false)
             .await
-            .map_err(|e| ChangeError::Rejected(strip_dir(&e, &dir)))?;
+            .map_err(|e| ChangeError::Rejected(strip_dir(&e.to_string(), &dir)))?;
         Ok((manifest, endpoints))
     }
 
@@ -256,7 +256,7 @@ impl Registry {
         let record = self.store.get_deployment(tenant_name, app, version).await?.ok_or_else(|| {
             ChangeError::NotFound(format!("app {app} of tenant {tenant_name} has no version {version}"))
         })?;
-        let live = self.load_deployment(&tenant, &record).await.map_err(ChangeError::Rejected)?;
+        let live = self.load_deployment(&tenant, &record).await?;
         let mut apps = tenant.apps.clone();
         apps.insert(app.to_string(), live.clone());
         tenant.with_apps(apps)?;
@@ -295,9 +295,14 @@ impl Registry {
         Ok(())
     }
 
-    pub(super) async fn load_deployment(&self, tenant: &Tenant, d: &DeploymentRecord) -> Result<Arc<LiveApp>, String> {
+    pub(super) async fn load_deployment(
+        &self,
+        tenant: &Tenant,
+        d: &DeploymentRecord,
+    ) -> Result<Arc<LiveApp>, LoadFailure> {
         let dir = self.materialize(d).await?;
-        let (_, endpoints) = self.prepare_app(tenant, dir, Some(&d.app)).await.map_err(|e| e.to_string())?;
+        let (_, endpoints) =
+            self.prepare_app(tenant, dir, Some(&d.app)).await.map_err(|e| LoadFailure::deployment(d, e))?;
         Ok(Arc::new(LiveApp { version: d.version, bundle_hash: d.bundle_hash.clone(), endpoints }))
     }
 }

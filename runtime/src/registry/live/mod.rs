@@ -7,8 +7,11 @@
 //! written to the store, then swapped in; if any step fails, nothing changed.
 
 mod deploy;
+mod error;
 mod sync;
 mod tenants;
+
+pub use error::LoadFailure;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -119,7 +122,7 @@ impl Registry {
         store: Store,
         sandbox: Arc<Sandbox>,
         secrets: Arc<SecretBook>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, LoadFailure> {
         let cache = ArtifactCache::new(&config.platform.cache_dir);
         let name = config.platform.tenant.clone();
         let directory = Directory {
@@ -142,21 +145,22 @@ impl Registry {
             cached: AtomicU64::new(0),
         };
         // The config tenant exists in the store too, so keys, secrets and apps can name it.
-        if registry.store.get_tenant(&name).await.map_err(|e| e.to_string())?.is_none() {
-            registry.store.create_tenant(&name, "{}").await.map_err(|e| e.to_string())?;
+        if registry.store.get_tenant(&name).await?.is_none() {
+            registry.store.create_tenant(&name, "{}").await?;
         }
-        let record = registry.store.get_tenant(&name).await.map_err(|e| e.to_string())?.ok_or("tenant vanished")?;
+        let record = registry
+            .store
+            .get_tenant(&name)
+            .await?
+            .ok_or_else(|| LoadFailure::tenant(&name, "vanished from the store while it was being created"))?;
         let services = registry.open_services(&record, true).await?;
         let endpoints = registry.config.endpoints.clone();
         let base = registry.load_blocking(endpoints, name.clone(), services.clone(), true).await?;
-        let tenant = registry
-            .build_tenant(&record, services, base, BTreeMap::new())
-            .await
-            .map_err(|e| format!("{}: {e}", registry.config.path.display()))?;
+        let tenant = registry.build_tenant(&record, services, base, BTreeMap::new()).await?;
         registry.swap(|d| {
             d.tenants.insert(name.clone(), Arc::new(tenant));
         });
-        registry.sync().await.map_err(|e| format!("loading deployed apps: {e}"))?;
+        registry.sync().await?;
         Ok(registry)
     }
 
@@ -200,7 +204,11 @@ impl Registry {
 
     /// Opens a tenant's database (its SQLite file, or its Postgres schema and
     /// role); the config tenant's gets platform.toml's migrations.
-    async fn open_services(&self, record: &TenantRecord, is_config_tenant: bool) -> Result<TenantServices, String> {
+    async fn open_services(
+        &self,
+        record: &TenantRecord,
+        is_config_tenant: bool,
+    ) -> Result<TenantServices, LoadFailure> {
         let config = &self.config;
         let tenant = record.name.as_str();
         let migrations = if is_config_tenant { config.database.migrations.as_deref() } else { None };
@@ -213,8 +221,7 @@ impl Registry {
                 let password = self
                     .store
                     .tenant_db_password(tenant, || crate::identity::api_key::random_base62(32).unwrap_or_default())
-                    .await
-                    .map_err(|e| e.to_string())?;
+                    .await?;
                 TenantDatabase::open_postgres(url, tenant, &password, migrations, limits, config.database.isolation)
                     .await
             }
@@ -223,12 +230,12 @@ impl Registry {
                 TenantDatabase::open_sqlite(&path, migrations, limits).await
             }
         }
-        .map_err(|problem| format!("the database of tenant {tenant}: {problem}"))?;
+        .map_err(|problem| LoadFailure::tenant(tenant, format!("its database: {problem}")))?;
         tracing::info!(backend = db.backend_name(), %tenant, "tenant database ready");
         Ok(TenantServices { db: Some(Arc::new(db)), secret_book: Some(self.secrets.clone()) })
     }
 
-    async fn tenant_secrets(&self, tenant: &str) -> Result<BTreeMap<String, String>, ChangeError> {
+    async fn tenant_secrets(&self, tenant: &str) -> Result<BTreeMap<String, String>, crate::store::StoreError> {
         Ok(self
             .store
             .all_secrets()
@@ -245,14 +252,16 @@ impl Registry {
         services: TenantServices,
         base: Vec<Arc<Endpoint>>,
         apps: BTreeMap<String, Arc<LiveApp>>,
-    ) -> Result<Tenant, String> {
+    ) -> Result<Tenant, LoadFailure> {
         let is_config_tenant = record.name == self.config.platform.tenant;
-        let settings = TenantSettings::parse(&record.settings)?;
-        let secrets = self.tenant_secrets(&record.name).await.map_err(|e| e.to_string())?;
+        let settings = TenantSettings::parse(&record.settings).map_err(|p| LoadFailure::tenant(&record.name, p))?;
+        let secrets = self.tenant_secrets(&record.name).await?;
         let sessions: Option<Arc<SessionVerifier>> = match settings.session_verifier(&secrets) {
             Ok(Some(v)) => Some(Arc::new(v)),
             Ok(None) if is_config_tenant => match &self.config.session {
-                Some(s) => Some(Arc::new(SessionVerifier::new(s).map_err(|p| format!("auth.session: {p}"))?)),
+                Some(s) => Some(Arc::new(SessionVerifier::new(s).map_err(|p| {
+                    LoadFailure::tenant(&record.name, format!("{}: auth.session: {p}", self.config.path.display()))
+                })?)),
                 None => None,
             },
             Ok(None) => None,
@@ -261,13 +270,13 @@ impl Registry {
                 None
             }
         };
-        let rate_ceiling = match settings.rate_ceiling()? {
+        let rate_ceiling = match settings.rate_ceiling().map_err(|p| LoadFailure::tenant(&record.name, p))? {
             Some(r) => Some(r),
             None if is_config_tenant => self.config.rate_limit.tenant,
             None => None,
         };
         let quotas = settings.resolved_quotas(&self.config);
-        let routes = assemble(&base, &apps).map_err(|e| e.to_string())?;
+        let routes = assemble(&base, &apps)?;
         Ok(Tenant {
             name: record.name.as_str().into(),
             sessions,
@@ -293,7 +302,7 @@ impl Registry {
         tenant: String,
         services: TenantServices,
         from_source: bool,
-    ) -> Result<Vec<Arc<Endpoint>>, String> {
+    ) -> Result<Vec<Arc<Endpoint>>, LoadFailure> {
         let sandbox = self.sandbox.clone();
         let cache = self.cache.clone();
         let store = self.store.clone();
@@ -315,10 +324,10 @@ impl Registry {
             };
             let mut counts = LoadCounts::default();
             let result = loader.load(&endpoints, tenant.as_str().into(), &services, &mut counts);
-            (result.map_err(|e| e.to_string()), counts)
+            (result.map_err(|e| LoadFailure::Endpoints(e.to_string())), counts)
         })
         .await
-        .map_err(|e| format!("loading endpoints panicked: {e}"))?;
+        .map_err(|e| LoadFailure::Endpoints(format!("loading endpoints panicked: {e}")))?;
         self.compiled.fetch_add(counts.compiled, Ordering::Relaxed);
         self.cached.fetch_add(counts.cached, Ordering::Relaxed);
         result

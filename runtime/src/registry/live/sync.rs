@@ -11,10 +11,10 @@ impl Registry {
     /// Each tenant is brought in step under its own change lock and swapped on
     /// its own; a tenant in the middle of a change here is skipped. Returns
     /// whether every tenant was brought in step (else: try again later).
-    pub async fn sync(&self) -> Result<bool, String> {
+    pub async fn sync(&self) -> Result<bool, LoadFailure> {
         let _syncing = self.syncing.lock().await;
-        let records = self.store.list_tenants().await.map_err(|e| e.to_string())?;
-        let active = self.store.active_deployments().await.map_err(|e| e.to_string())?;
+        let records = self.store.list_tenants().await?;
+        let active = self.store.active_deployments().await?;
         let config_tenant = self.config.platform.tenant.clone();
         let mut complete = true;
         for record in &records {
@@ -108,10 +108,10 @@ impl Registry {
 
     /// Replaces the config tenant's platform.toml endpoints that came from
     /// `component` (a rebuilt source folder, for `serve --watch`).
-    pub async fn reload_source(&self, component: &std::path::Path) -> Result<usize, String> {
+    pub async fn reload_source(&self, component: &std::path::Path) -> Result<usize, ChangeError> {
         let name = self.config.platform.tenant.clone();
         let _change = self.lock_tenant(&name).await;
-        let tenant = self.live_tenant(&name).await.map_err(|e| e.to_string())?;
+        let tenant = self.live_tenant(&name).await?;
         let configs: Vec<EndpointConfig> =
             self.config.endpoints.iter().filter(|e| e.component == component).cloned().collect();
         if configs.is_empty() {
@@ -124,7 +124,7 @@ impl Registry {
                 *slot = f.clone();
             }
         }
-        let routes = assemble(&base, &tenant.apps).map_err(|e| e.to_string())?;
+        let routes = assemble(&base, &tenant.apps)?;
         let next = Arc::new(Tenant {
             name: tenant.name.clone(),
             sessions: tenant.sessions.clone(),

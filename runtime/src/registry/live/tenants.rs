@@ -14,14 +14,14 @@ impl Registry {
         let not_found =
             || ChangeError::NotFound(format!("no tenant {name}; create it with `gatehouse tenants create {name}`"));
         let record = self.store.get_tenant(name).await?.ok_or_else(not_found)?;
-        let tenant = self.bring_in(&record).await.map_err(ChangeError::Unavailable)?;
+        let tenant = self.bring_in(&record).await?;
         Ok(tenant)
     }
 
     /// Opens a stored tenant this node does not serve yet and serves it (with
     /// no apps: the caller or the next sync adds them). The caller holds the
     /// tenant's change lock.
-    pub(super) async fn bring_in(&self, record: &TenantRecord) -> Result<Arc<Tenant>, String> {
+    pub(super) async fn bring_in(&self, record: &TenantRecord) -> Result<Arc<Tenant>, LoadFailure> {
         let services = self.open_services(record, false).await?;
         let tenant = Arc::new(self.build_tenant(record, services, Vec::new(), BTreeMap::new()).await?);
         let next = tenant.clone();
@@ -58,10 +58,8 @@ impl Registry {
         let record =
             self.store.get_tenant(name).await?.ok_or_else(|| ChangeError::NotFound(format!("no tenant {name}")))?;
         let tenant = self.live_tenant(name).await?;
-        let next = self
-            .build_tenant(&record, tenant.services.clone(), tenant.base.clone(), tenant.apps.clone())
-            .await
-            .map_err(ChangeError::Rejected)?;
+        let next =
+            self.build_tenant(&record, tenant.services.clone(), tenant.base.clone(), tenant.apps.clone()).await?;
         let next = keep_share(next, &tenant);
         self.swap(|d| {
             d.tenants.insert(name.to_string(), Arc::new(next));
