@@ -7,6 +7,10 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+pub mod config;
+
+pub use config::Platform;
+
 /// Paths of the built guests; see build.rs.
 pub mod guests {
     include!(concat!(env!("OUT_DIR"), "/guests.rs"));
@@ -607,6 +611,17 @@ impl DbBackend {
             v.push(DbBackend::Postgres { url, tenant: unique_tenant("pg") });
         }
         v
+    }
+
+    /// A platform on this backend: its `[platform]` keys set.
+    pub fn platform(&self) -> Platform {
+        match self {
+            DbBackend::Sqlite => Platform::new(),
+            DbBackend::Postgres { url, tenant } => Platform::new()
+                .platform("database_url", &config::quote(url))
+                .platform("tenant", &config::quote(tenant))
+                .platform("store_schema", &config::quote(&store_schema(tenant))),
+        }
     }
 
     /// The `[platform]` lines that select this backend.

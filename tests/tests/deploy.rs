@@ -7,14 +7,11 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use gatehouse::registry::Bundle;
-use gatehouse_tests::{ADMIN_SECTION, ADMIN_TOKEN, Server, client, component, guests, json, retagged};
+use gatehouse_tests::{ADMIN_TOKEN, Platform, Server, client, guests, json, retagged};
 use serde_json::{Value, json};
 
-fn platform() -> String {
-    format!(
-        "[platform]\n{ADMIN_SECTION}\n[[endpoint]]\nroute = \"GET /api/who\"\ncomponent = {}\n",
-        component(guests::ECHO)
-    )
+fn platform() -> Platform {
+    Platform::new().admin().endpoint("GET /api/who", guests::ECHO)
 }
 
 /// A bundle: a manifest for app `name` with `endpoints` (TOML), the echo
@@ -53,7 +50,7 @@ async fn get(s: &Server, tenant: &str, path: &str) -> (u16, Value) {
 
 #[tokio::test]
 async fn tenants_are_routed_by_host_and_prefix_and_kept_apart() {
-    let s = Server::start(&platform());
+    let s = platform().start();
     let (ok, out, err) = s.cli(&["tenants", "create", "acme"]);
     assert!(ok, "{err}");
     assert!(out.contains("acme.localhost") && out.contains("/t/acme/"), "{out}");
@@ -105,7 +102,7 @@ async fn tenants_are_routed_by_host_and_prefix_and_kept_apart() {
 
 #[tokio::test]
 async fn keys_sessions_and_quotas_belong_to_their_tenant() {
-    let s = Server::start(&platform());
+    let s = platform().start();
     assert!(s.cli(&["tenants", "create", "acme", "--rate-limit", "3/1m", "--memory-mb", "32"]).0);
     assert!(s.cli(&["tenants", "create", "beta"]).0);
     let secure = "[[endpoint]]\nroute = \"GET /api/me\"\ncomponent = \"echo.wasm\"\nauth = \"required\"\n";
@@ -166,7 +163,7 @@ async fn keys_sessions_and_quotas_belong_to_their_tenant() {
 
 #[tokio::test]
 async fn nothing_goes_live_unchecked_and_the_old_version_keeps_serving() {
-    let s = Server::start(&platform());
+    let s = platform().start();
     assert!(s.cli(&["tenants", "create", "acme"]).0);
     let (status, body) = deploy(&s, "acme", bundle("shop", &echo_at("/api/echo", "v1"), &[]), ADMIN_TOKEN).await;
     assert_eq!(status, 201, "{body}");
@@ -228,7 +225,7 @@ async fn nothing_goes_live_unchecked_and_the_old_version_keeps_serving() {
 
 #[tokio::test]
 async fn versions_rollback_undeploy_and_a_restart() {
-    let mut s = Server::start(&platform());
+    let mut s = platform().start();
     assert!(s.cli(&["tenants", "create", "acme"]).0);
     let migrations: &[(&str, &[u8])] = &[("migrations/001_notes.sql", b"CREATE TABLE notes (id INTEGER PRIMARY KEY);")];
     let v1 = format!("[database]\nmigrations = \"migrations\"\n\n{}", echo_at("/api/echo", "v1"));
@@ -284,7 +281,7 @@ async fn versions_rollback_undeploy_and_a_restart() {
 
 #[tokio::test]
 async fn a_deploy_under_load_fails_no_request() {
-    let s = Server::start(&platform());
+    let s = platform().start();
     assert!(s.cli(&["tenants", "create", "acme"]).0);
     assert_eq!(deploy(&s, "acme", bundle("shop", &echo_at("/api/echo", "v0"), &[]), ADMIN_TOKEN).await.0, 201);
     let stop = Arc::new(AtomicBool::new(false));
@@ -343,7 +340,7 @@ async fn a_deploy_under_load_fails_no_request() {
 
 #[tokio::test]
 async fn a_deploy_key_deploys_to_its_own_tenant_only() {
-    let s = Server::start(&platform());
+    let s = platform().start();
     assert!(s.cli(&["tenants", "create", "acme"]).0);
     assert!(s.cli(&["tenants", "create", "beta"]).0);
     let deploy_key = s.create_key(&["--tenant", "acme", "--scopes", "deploy"]);
@@ -363,7 +360,7 @@ async fn a_deploy_key_deploys_to_its_own_tenant_only() {
 
 #[tokio::test]
 async fn the_cli_builds_packs_and_deploys_with_progress() {
-    let s = Server::start(&platform());
+    let s = platform().start();
     assert!(s.cli(&["tenants", "create", "acme"]).0);
     let app = tempfile::tempdir().unwrap();
     let hello = gatehouse_tests::repo_file("endpoints/hello");
@@ -432,7 +429,7 @@ async fn watch_rebuilds_a_changed_endpoint_in_place() {
 async fn a_component_that_compiles_too_slowly_is_refused() {
     // The bound is for uploads: platform.toml's own endpoint starts whether or
     // not another test has compiled it already.
-    let s = Server::start(&format!("{}\n[sandbox]\ncompile_timeout = \"1ms\"\n", platform()));
+    let s = platform().section("sandbox", &[("compile_timeout", "\"1ms\"")]).start();
     assert!(s.cli(&["tenants", "create", "acme"]).0);
     let tag = format!("{:?}", Instant::now());
     let fresh = retagged(std::fs::read(guests::ECHO).unwrap(), &tag);
@@ -464,7 +461,10 @@ fn compile_children(parent: u32) -> usize {
 
 #[tokio::test]
 async fn components_and_bundles_over_their_size_bounds_are_refused_in_the_envelope() {
-    let s = Server::start(&format!("{}\n[sandbox]\nmax_component_mb = 1\n\n[deploy]\nmax_bundle_mb = 3\n", platform()));
+    let s = platform()
+        .section("sandbox", &[("max_component_mb", "1")])
+        .section("deploy", &[("max_bundle_mb", "3")])
+        .start();
     assert!(s.cli(&["tenants", "create", "acme"]).0);
     assert_eq!(deploy(&s, "acme", bundle("shop", &echo_at("/api/echo", "v1"), &[]), ADMIN_TOKEN).await.0, 201);
     let mb = |n: f64| vec![b'x'; (n * 1048576.0) as usize];
@@ -504,7 +504,7 @@ async fn components_and_bundles_over_their_size_bounds_are_refused_in_the_envelo
 
 #[tokio::test]
 async fn each_tenant_reads_its_own_log_lines() {
-    let s = Server::start(&platform());
+    let s = platform().start();
     assert!(s.cli(&["tenants", "create", "acme"]).0);
     assert!(s.cli(&["tenants", "create", "beta"]).0);
     let printer = std::fs::read(guests::STDOUT_LOG).unwrap();

@@ -7,17 +7,12 @@
 
 use std::time::{Duration, Instant};
 
+use gatehouse_tests::config::quote;
 use gatehouse_tests::{
-    ADMIN_SECTION, DbBackend, Server, TenantCleanup, app_bundle, client, component, guests, json, retagged,
-    unique_tenant,
+    DbBackend, Platform, Server, TenantCleanup, app_bundle, client, guests, json, retagged, unique_tenant,
 };
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// The echo guest at `GET /api/who` for the config tenant: "everyone else".
-fn echo_endpoint() -> String {
-    format!("\n[[endpoint]]\nroute = \"GET /api/who\"\ncomponent = {}\n", component(guests::ECHO))
-}
 
 /// A tenant name for this test (and its Postgres role and schema, dropped at the end).
 fn tenant(prefix: &str, backend: &DbBackend) -> (String, Option<TenantCleanup>) {
@@ -60,11 +55,12 @@ async fn run_each(s: &Server, tenant: &str, statements: &[&str]) -> Vec<Value> {
 #[tokio::test]
 async fn migrations_run_under_the_guests_guard_and_a_refused_one_changes_nothing() {
     for backend in DbBackend::all() {
-        let s = Server::start(&format!(
-            "{}{ADMIN_SECTION}\n[database]\nmigration_timeout = \"2s\"\n{}",
-            backend.platform_section(),
-            echo_endpoint()
-        ));
+        let s = backend
+            .platform()
+            .admin()
+            .section("database", &[("migration_timeout", "\"2s\"")])
+            .endpoint("GET /api/who", guests::ECHO)
+            .start();
         let (name, _cleanup) = tenant("mig", &backend);
         s.create_tenant(&name, json!({})).await;
         let wasm = sql_wasm();
@@ -132,11 +128,12 @@ async fn migrations_run_under_the_guests_guard_and_a_refused_one_changes_nothing
 #[tokio::test]
 async fn a_spinning_migration_holds_nothing_another_tenant_needs() {
     for backend in DbBackend::all() {
-        let s = Server::start(&format!(
-            "{}{ADMIN_SECTION}\n[database]\nmigration_timeout = \"4s\"\n{}",
-            backend.platform_section(),
-            echo_endpoint()
-        ));
+        let s = backend
+            .platform()
+            .admin()
+            .section("database", &[("migration_timeout", "\"4s\"")])
+            .endpoint("GET /api/who", guests::ECHO)
+            .start();
         let (spinner, _a) = tenant("spin", &backend);
         let (bystander, _b) = tenant("calm", &backend);
         s.create_tenant(&spinner, json!({})).await;
@@ -204,16 +201,19 @@ async fn a_spinning_migration_holds_nothing_another_tenant_needs() {
 }
 
 /// A config tenant with the echo guest, and room for `flood` to take its share.
-fn shared_node() -> String {
-    format!(
-        "[platform]\n{ADMIN_SECTION}\n[sandbox]\nmax_instances = 4\nmax_instances_per_tenant = 2\nqueue_timeout = \"300ms\"\n{}",
-        echo_endpoint()
-    )
+fn shared_node() -> Platform {
+    Platform::new()
+        .admin()
+        .section(
+            "sandbox",
+            &[("max_instances", "4"), ("max_instances_per_tenant", "2"), ("queue_timeout", "\"300ms\"")],
+        )
+        .endpoint("GET /api/who", guests::ECHO)
 }
 
 #[tokio::test]
 async fn a_tenant_flooding_the_node_keeps_to_its_share_and_everyone_else_is_served() {
-    let s = Server::start(&shared_node());
+    let s = shared_node().start();
     s.create_tenant("flood", json!({})).await;
     let sleeps = std::fs::read(guests::SLEEPS).unwrap();
     let app = "[[endpoint]]\nroute = \"GET /slow\"\ncomponent = \"sleeps.wasm\"\nlimits = { wall_ms = 20000 }\n";
@@ -249,7 +249,7 @@ async fn a_tenant_flooding_the_node_keeps_to_its_share_and_everyone_else_is_serv
 
 #[tokio::test]
 async fn a_deploy_asking_more_than_the_tenants_ceilings_is_refused() {
-    let s = Server::start(&shared_node());
+    let s = shared_node().start();
     s.create_tenant("capped", json!({"quotas": {"cpuMs": 100, "wallMs": 5000, "maxConcurrent": 1}})).await;
     let echo = std::fs::read(guests::ECHO).unwrap();
     for (limits, key) in [("cpu_ms = 200", "quotas.cpuMs"), ("wall_ms = 60000", "quotas.wallMs")] {
@@ -269,16 +269,18 @@ async fn a_deploy_asking_more_than_the_tenants_ceilings_is_refused() {
 }
 
 /// A Stripe-signed webhook on the echo guest.
-fn webhook_node() -> String {
-    format!(
-        "[platform]\n{ADMIN_SECTION}\n[secrets]\nWH = \"whsec_test\"\n\n[[endpoint]]\nroute = \"POST /hook\"\ncomponent = {}\nlimits = {{ body_kb = 2048 }}\nsignature = {{ scheme = \"stripe\", secret = \"WH\" }}\n",
-        component(guests::ECHO)
-    )
+fn webhook_node() -> Platform {
+    Platform::new()
+        .admin()
+        .section("secrets", &[("WH", "\"whsec_test\"")])
+        .endpoint("POST /hook", guests::ECHO)
+        .with("limits", "{ body_kb = 2048 }")
+        .with("signature", "{ scheme = \"stripe\", secret = \"WH\" }")
 }
 
 #[tokio::test]
 async fn anonymous_signature_work_is_bounded() {
-    let s = Server::start(&webhook_node());
+    let s = webhook_node().start();
     let body = vec![b'x'; 1 << 20];
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     let good = gatehouse::gate::signature::stripe_header("whsec_test", now, &body);
@@ -314,11 +316,12 @@ async fn anonymous_schema_work_is_one_pass_and_its_answer_stays_small() {
             "properties":{"title":{"type":"string","maxLength":20},"done":{"type":"boolean","default":false}}}}"#,
     )
     .unwrap();
-    let s = Server::start(&format!(
-        "[platform]\n{ADMIN_SECTION}\n[[endpoint]]\nroute = \"POST /tasks\"\ncomponent = {}\nlimits = {{ body_kb = 2048 }}\nschema = {:?}\n",
-        component(guests::ECHO),
-        schema.display().to_string()
-    ));
+    let s = Platform::new()
+        .admin()
+        .endpoint("POST /tasks", guests::ECHO)
+        .with("limits", "{ body_kb = 2048 }")
+        .with("schema", &quote(&schema.display().to_string()))
+        .start();
     let send = |body: String| {
         let url = s.url("/tasks");
         async move {
@@ -353,11 +356,13 @@ async fn anonymous_schema_work_is_one_pass_and_its_answer_stays_small() {
 #[tokio::test]
 async fn guest_sql_cannot_make_the_host_allocate_past_its_limit() {
     for backend in DbBackend::all() {
-        let s = Server::start(&format!(
-            "{}{ADMIN_SECTION}\n[database]\nmax_result_kb = 1024\n\n[[endpoint]]\nroute = \"POST /api/sql\"\ncomponent = {}\nlimits = {{ memory_mb = 64 }}\n",
-            backend.platform_section(),
-            component(guests::SQL_RUNNER)
-        ));
+        let s = backend
+            .platform()
+            .admin()
+            .section("database", &[("max_result_kb", "1024")])
+            .endpoint("POST /api/sql", guests::SQL_RUNNER)
+            .with("limits", "{ memory_mb = 64 }")
+            .start();
         let statements: Vec<&str> = match backend {
             DbBackend::Sqlite => vec![
                 "SELECT randomblob(900000000) AS b",
@@ -437,11 +442,13 @@ async fn on_postgres_over_tls_huge_values_are_still_refused_before_they_are_read
         return;
     }
     let sql_node = |backend: &DbBackend| {
-        format!(
-            "{}{ADMIN_SECTION}\n[database]\nmax_result_kb = 1024\n\n[[endpoint]]\nroute = \"POST /api/sql\"\ncomponent = {}\nlimits = {{ memory_mb = 64 }}\n",
-            backend.platform_section(),
-            component(guests::SQL_RUNNER)
-        )
+        backend
+            .platform()
+            .admin()
+            .section("database", &[("max_result_kb", "1024")])
+            .endpoint("POST /api/sql", guests::SQL_RUNNER)
+            .with("limits", "{ memory_mb = 64 }")
+            .toml()
     };
     let mut urls = vec![with_params(&url, "sslmode=require")];
     // Checked against the server's own certificate, which Debian makes for `localhost`.
@@ -481,11 +488,20 @@ async fn on_postgres_over_tls_huge_values_are_still_refused_before_they_are_read
 
 #[tokio::test]
 async fn stalled_connections_are_closed_and_normal_requests_served_throughout() {
-    let s = Server::start(&format!(
-        "[platform]\n{ADMIN_SECTION}\n[server]\nheader_read_timeout = \"1s\"\nidle_timeout = \"2s\"\nbody_read_timeout = \"1s\"\nmax_connections = 300\n\n[[endpoint]]\nroute = \"POST /api/who\"\ncomponent = {}\n{}",
-        component(guests::ECHO),
-        echo_endpoint()
-    ));
+    let s = Platform::new()
+        .admin()
+        .section(
+            "server",
+            &[
+                ("header_read_timeout", "\"1s\""),
+                ("idle_timeout", "\"2s\""),
+                ("body_read_timeout", "\"1s\""),
+                ("max_connections", "300"),
+            ],
+        )
+        .endpoint("POST /api/who", guests::ECHO)
+        .endpoint("GET /api/who", guests::ECHO)
+        .start();
     let addr = s.base.trim_start_matches("http://").to_string();
     // Half a request head each, then nothing.
     let mut stalled = Vec::new();
@@ -525,10 +541,11 @@ async fn stalled_connections_are_closed_and_normal_requests_served_throughout() 
 
 #[tokio::test]
 async fn past_the_connection_cap_new_clients_wait_and_are_then_served() {
-    let s = Server::start(&format!(
-        "[platform]\n{ADMIN_SECTION}\n[server]\nheader_read_timeout = \"1s\"\nmax_connections = 20\n{}",
-        echo_endpoint()
-    ));
+    let s = Platform::new()
+        .admin()
+        .section("server", &[("header_read_timeout", "\"1s\""), ("max_connections", "20")])
+        .endpoint("GET /api/who", guests::ECHO)
+        .start();
     let addr = s.base.trim_start_matches("http://").to_string();
     let mut stalled = Vec::new();
     for _ in 0..40 {
@@ -551,7 +568,7 @@ fn probe_app(extra: &str) -> String {
 
 #[tokio::test]
 async fn guests_never_see_the_callers_credentials_and_cookies_stay_home() {
-    let s = Server::start(&format!("[platform]\n{ADMIN_SECTION}\n{}", echo_endpoint()));
+    let s = Platform::new().admin().endpoint("GET /api/who", guests::ECHO).start();
     s.create_tenant("acme", json!({})).await;
     let hostile = std::fs::read(guests::HOSTILE).unwrap();
     let manifest = format!(
@@ -592,11 +609,7 @@ async fn guests_never_see_the_callers_credentials_and_cookies_stay_home() {
 
 #[tokio::test]
 async fn guest_output_cannot_forge_log_lines_and_a_stack_overflow_has_its_own_code() {
-    let s = Server::start(&format!(
-        "[platform]\n\n[[endpoint]]\nroute = \"GET /probe\"\ncomponent = {}\n{}",
-        component(guests::HOSTILE),
-        echo_endpoint()
-    ));
+    let s = Platform::new().endpoint("GET /probe", guests::HOSTILE).endpoint("GET /api/who", guests::ECHO).start();
     let resp = client().get(s.url("/probe?do=forge-log")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert!(s.until_log(&["ok\\n2026-01-01"], Duration::from_secs(10)).await, "{}", s.log());
@@ -613,13 +626,12 @@ async fn guest_output_cannot_forge_log_lines_and_a_stack_overflow_has_its_own_co
 
 #[tokio::test]
 async fn a_wasi_http_guest_sees_the_query_as_sent_and_meets_the_response_limit() {
-    let s = Server::start(&format!(
-        // CPU to spare: the response limit, not the CPU budget, must stop the 17 MiB answer
-        // (epoch ticks count while a loaded machine deschedules the guest).
-        "[platform]\n\n[[endpoint]]\nroute = \"GET /proxy\"\ncomponent = {}\nlimits = {{ cpu_ms = 10000 }}\n{}",
-        component(guests::WASI_HTTP_PROXY),
-        echo_endpoint()
-    ));
+    let s = // CPU to spare: the response limit, not the CPU budget, must stop the 17 MiB answer
+    // (epoch ticks count while a loaded machine deschedules the guest).
+    Platform::new()
+        .endpoint("GET /proxy", guests::WASI_HTTP_PROXY)
+        .with("limits", "{ cpu_ms = 10000 }").endpoint("GET /api/who", guests::ECHO)
+        .start();
     let query = "url=http://example.com/a?b=1&c=%41%2F";
     let resp = client().get(s.url(&format!("/proxy?{query}"))).send().await.unwrap();
     assert_eq!(resp.status(), 200);
@@ -636,7 +648,7 @@ async fn a_wasi_http_guest_sees_the_query_as_sent_and_meets_the_response_limit()
 async fn postgres_session_state_ends_with_the_request_and_the_platform_channel_is_out_of_reach() {
     let Some(url) = gatehouse_tests::database_url() else { return };
     let backend = DbBackend::Postgres { url: url.clone(), tenant: unique_tenant("pgs") };
-    let s = Server::start(&format!("{}{ADMIN_SECTION}\n{}", backend.platform_section(), echo_endpoint()));
+    let s = backend.platform().admin().endpoint("GET /api/who", guests::ECHO).start();
     let (a, _ca) = tenant("pga", &backend);
     let (b, _cb) = tenant("pgb", &backend);
     let wasm = sql_wasm();
@@ -710,7 +722,11 @@ async fn store_count(s: &Server, sql: &str, bind: &str) -> i64 {
 
 #[tokio::test]
 async fn refused_uploads_and_pruned_versions_leave_nothing_behind() {
-    let s = Server::start(&format!("[platform]\n{ADMIN_SECTION}\n[deploy]\nkeep_versions = 1\n{}", echo_endpoint()));
+    let s = Platform::new()
+        .admin()
+        .section("deploy", &[("keep_versions", "1")])
+        .endpoint("GET /api/who", guests::ECHO)
+        .start();
     s.create_tenant("keeper", json!({})).await;
     let bundles = s.data_dir().join("bundles");
     let app = "[[endpoint]]\nroute = \"GET /e\"\ncomponent = \"e.wasm\"\n";
@@ -751,7 +767,7 @@ async fn refused_uploads_and_pruned_versions_leave_nothing_behind() {
 
 #[tokio::test]
 async fn a_tenant_at_its_storage_quota_is_refused_clearly() {
-    let s = Server::start(&format!("[platform]\n{ADMIN_SECTION}\n{}", echo_endpoint()));
+    let s = Platform::new().admin().endpoint("GET /api/who", guests::ECHO).start();
     s.create_tenant("small", json!({"quotas": {"storageMb": 1}})).await;
     let wasm = sql_wasm();
     // A bundle over the quota.
@@ -776,7 +792,7 @@ async fn a_tenant_at_its_storage_quota_is_refused_clearly() {
 #[tokio::test]
 async fn a_deleted_tenant_leaves_nothing_for_a_new_tenant_of_its_name() {
     for backend in DbBackend::all() {
-        let s = Server::start(&format!("{}{ADMIN_SECTION}\n{}", backend.platform_section(), echo_endpoint()));
+        let s = backend.platform().admin().endpoint("GET /api/who", guests::ECHO).start();
         let (name, _cleanup) = tenant("gone", &backend);
         let wasm = sql_wasm();
         let table: (&str, &[u8]) = ("migrations/001.sql", b"CREATE TABLE notes (body TEXT);");
@@ -813,7 +829,7 @@ async fn a_deleted_tenant_leaves_nothing_for_a_new_tenant_of_its_name() {
 
 #[tokio::test]
 async fn tenant_names_that_would_share_a_role_are_refused() {
-    let s = Server::start(&format!("[platform]\n{ADMIN_SECTION}\n{}", echo_endpoint()));
+    let s = Platform::new().admin().endpoint("GET /api/who", guests::ECHO).start();
     s.create_tenant("a-b", json!({})).await;
     let (status, body) = s.admin_call(reqwest::Method::POST, "/admin/v1/tenants", Some(json!({"name": "a_b"}))).await;
     assert_eq!(status, 400, "{body}");
@@ -824,11 +840,12 @@ async fn on_postgres_a_database_per_tenant_hides_the_other_tenants_catalogs() {
     let Some(url) = gatehouse_tests::database_url() else { return };
     for isolation in ["schema", "database"] {
         let backend = DbBackend::Postgres { url: url.clone(), tenant: unique_tenant("iso") };
-        let s = Server::start(&format!(
-            "{}{ADMIN_SECTION}\n[database]\nisolation = \"{isolation}\"\n{}",
-            backend.platform_section(),
-            echo_endpoint()
-        ));
+        let s = backend
+            .platform()
+            .admin()
+            .section("database", &[("isolation", &quote(isolation))])
+            .endpoint("GET /api/who", guests::ECHO)
+            .start();
         let (a, _ca) = tenant("isoa", &backend);
         let (b, _cb) = tenant("isob", &backend);
         let wasm = sql_wasm();
@@ -875,11 +892,11 @@ async fn on_postgres_a_database_per_tenant_hides_the_other_tenants_catalogs() {
 
 #[tokio::test]
 async fn a_guests_log_lines_and_stream_are_bounded_while_it_runs() {
-    let s = Server::start(&format!(
-        "[platform]\n\n[[endpoint]]\nroute = \"GET /probe\"\ncomponent = {}\nlimits = {{ cpu_ms = 10000, wall_ms = 60000 }}\n{}",
-        component(guests::HOSTILE),
-        echo_endpoint()
-    ));
+    let s = Platform::new()
+        .endpoint("GET /probe", guests::HOSTILE)
+        .with("limits", "{ cpu_ms = 10000, wall_ms = 60000 }")
+        .endpoint("GET /api/who", guests::ECHO)
+        .start();
     // 5000 log lines: 1000 kept, one warning for the rest.
     assert_eq!(client().get(s.url("/probe?do=flood-log")).send().await.unwrap().status(), 200);
     assert!(s.until_log(&["over the per-request limit"], Duration::from_secs(10)).await);
@@ -924,11 +941,11 @@ async fn outbound_ipv6_entries_match_tunnels_are_refused_and_logged_urls_keep_no
     let tunnels = ["[2002:7f00:1::1]", "[2001:0:4136:e378::1]", "[64:ff9b:1::a00:1]", "[fec0::1]"];
     let mut allowed: Vec<String> = tunnels.iter().map(|t| format!("\"http://{t}\"")).collect();
     allowed.push(format!("\"http://[::1]:{port}\""));
-    let s = Server::start(&format!(
-        "[platform]\n\n[outbound]\nallow_private = [\"::1/128\"]\n\n[[endpoint]]\nroute = \"GET /fetch\"\ncomponent = {}\nallowed_hosts = [{}]\n",
-        component(guests::FETCHER),
-        allowed.join(", ")
-    ));
+    let s = Platform::new()
+        .section("outbound", &[("allow_private", "[\"::1/128\"]")])
+        .endpoint("GET /fetch", guests::FETCHER)
+        .with("allowed_hosts", &format!("[{}]", allowed.join(", ")))
+        .start();
     let fetch = |url: String| {
         let base = s.url("/fetch");
         async move {
@@ -953,11 +970,7 @@ async fn outbound_ipv6_entries_match_tunnels_are_refused_and_logged_urls_keep_no
 #[tokio::test]
 async fn no_guest_state_survives_its_request_and_its_transactions_end_with_it() {
     for backend in DbBackend::all() {
-        let s = Server::start(&format!(
-            "{}\n[[endpoint]]\nroute = \"GET /probe\"\ncomponent = {}\n",
-            backend.platform_section(),
-            component(guests::HOSTILE)
-        ));
+        let s = backend.platform().endpoint("GET /probe", guests::HOSTILE).start();
         let probe = |act: &'static str| {
             let url = s.url(&format!("/probe?do={act}"));
             async move { json(client().get(url).send().await.unwrap()).await["data"].clone() }
@@ -981,10 +994,12 @@ async fn no_guest_state_survives_its_request_and_its_transactions_end_with_it() 
 #[tokio::test]
 async fn a_wasi_http_guests_outgoing_body_is_bounded() {
     let up = gatehouse_tests::mock_upstream();
-    let s = Server::start(&format!(
-        "[platform]\n\n[outbound]\nallow_private = [\"127.0.0.1/32\"]\n\n[[endpoint]]\nroute = \"GET /proxy\"\ncomponent = {}\nallowed_hosts = [\"http://{up}\"]\nlimits = {{ wall_ms = 60000, cpu_ms = 20000 }}\n",
-        component(guests::WASI_HTTP_PROXY),
-    ));
+    let s = Platform::new()
+        .section("outbound", &[("allow_private", "[\"127.0.0.1/32\"]")])
+        .endpoint("GET /proxy", guests::WASI_HTTP_PROXY)
+        .with("allowed_hosts", &format!("[\"http://{up}\"]"))
+        .with("limits", "{ wall_ms = 60000, cpu_ms = 20000 }")
+        .start();
     let post = |mib: usize| {
         let url = s.url(&format!("/proxy?fetch=http://{up}/upload&post={mib}"));
         async move { json(client().get(url).send().await.unwrap()).await }
