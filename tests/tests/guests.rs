@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use gatehouse_tests::{Server, client, component, guests, json, run_expecting_exit};
+use gatehouse_tests::config::quote;
+use gatehouse_tests::{Platform, Server, client, guests, json, run_expecting_exit};
 use serde_json::json;
 
 macro_rules! assert_test_exists {
@@ -14,24 +15,12 @@ macro_rules! assert_test_exists {
 }
 gatehouse_tests::foreach_guest!(assert_test_exists);
 
-/// A server with the hello example beside the guest under test.
-fn with_hello(route: &str, guest: &str, extra: &str) -> Server {
-    Server::start(&format!(
-        r#"
-        {admin}
-        [[endpoint]]
-        route = "GET /hello"
-        component = {hello}
-
-        [[endpoint]]
-        route = "{route}"
-        component = {guest}
-        {extra}
-        "#,
-        admin = gatehouse_tests::ADMIN_SECTION,
-        hello = component(&format!("{}/wasm32-wasip2/release/hello.wasm", guests::BUILD_DIR)),
-        guest = component(guest),
-    ))
+/// A platform with the hello example beside the guest under test (add its keys, then start it).
+fn with_hello(route: &str, guest: &str) -> Platform {
+    Platform::new()
+        .admin()
+        .endpoint("GET /hello", &format!("{}/wasm32-wasip2/release/hello.wasm", guests::BUILD_DIR))
+        .endpoint(route, guest)
 }
 
 async fn hello_is_healthy(s: &Server) {
@@ -42,7 +31,7 @@ async fn hello_is_healthy(s: &Server) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn busy_loop() {
-    let s = with_hello("GET /loop", guests::BUSY_LOOP, "limits = { cpu_ms = 200, wall_ms = 2000 }");
+    let s = with_hello("GET /loop", guests::BUSY_LOOP).with("limits", "{ cpu_ms = 200, wall_ms = 2000 }").start();
     let started = Instant::now();
     let looping = tokio::spawn({
         let url = s.url("/loop");
@@ -79,7 +68,7 @@ async fn busy_loop() {
 
 #[tokio::test]
 async fn sleeps() {
-    let s = with_hello("GET /sleep", guests::SLEEPS, "limits = { wall_ms = 300 }");
+    let s = with_hello("GET /sleep", guests::SLEEPS).with("limits", "{ wall_ms = 300 }").start();
     let started = Instant::now();
     let resp = client().get(s.url("/sleep?ms=60000")).send().await.unwrap();
     let elapsed = started.elapsed();
@@ -96,7 +85,7 @@ async fn sleeps() {
 
 #[tokio::test]
 async fn grow_memory() {
-    let s = with_hello("GET /grow", guests::GROW_MEMORY, "limits = { memory_mb = 16 }");
+    let s = with_hello("GET /grow", guests::GROW_MEMORY).with("limits", "{ memory_mb = 16 }").start();
     for _ in 0..3 {
         let resp = client().get(s.url("/grow")).send().await.unwrap();
         assert_eq!(resp.status(), 500);
@@ -110,7 +99,7 @@ async fn grow_memory() {
 
 #[tokio::test]
 async fn panics() {
-    let s = with_hello("GET /panic", guests::PANICS, "");
+    let s = with_hello("GET /panic", guests::PANICS).start();
     let resp = client().get(s.url("/panic")).send().await.unwrap();
     assert_eq!(resp.status(), 500);
     let request_id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
@@ -125,7 +114,7 @@ async fn panics() {
 
 #[tokio::test]
 async fn stdout_log() {
-    let s = with_hello("GET /print", guests::STDOUT_LOG, "");
+    let s = with_hello("GET /print", guests::STDOUT_LOG).start();
     let resp = client().get(s.url("/print")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let id = resp.headers()["x-request-id"].to_str().unwrap().to_string();
@@ -154,7 +143,7 @@ async fn stdout_log() {
 
 #[tokio::test]
 async fn escape() {
-    let s = with_hello("GET /escape", guests::ESCAPE, "");
+    let s = with_hello("GET /escape", guests::ESCAPE).start();
     let resp = client().get(s.url("/escape")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     let got = json(resp).await;
@@ -170,20 +159,15 @@ async fn escape() {
 
 #[tokio::test]
 async fn echo() {
-    let s = Server::start(&format!(
-        r#"
-        [secrets]
-        NOT_GRANTED = "a secret another endpoint may hold"
-        API_TOKEN = "granted-token-value"
-
-        [[endpoint]]
-        route = "POST /items/{{id}}/{{slug}}"
-        component = {echo}
-        variables = {{ GREETING = "hi there" }}
-        secrets = ["API_TOKEN"]
-        "#,
-        echo = component(guests::ECHO),
-    ));
+    let s = Platform::new()
+        .section(
+            "secrets",
+            &[("NOT_GRANTED", "\"a secret another endpoint may hold\""), ("API_TOKEN", "\"granted-token-value\"")],
+        )
+        .endpoint("POST /items/{id}/{slug}", guests::ECHO)
+        .with("variables", "{ GREETING = \"hi there\" }")
+        .with("secrets", "[\"API_TOKEN\"]")
+        .start();
     let resp = client()
         .post(s.url("/items/42/blue-car?q=a%20b&tag=x&tag=y"))
         .header("X-Probe", "yes")
@@ -211,7 +195,7 @@ async fn echo() {
 
 #[test]
 fn no_handler() {
-    let config = format!("[[endpoint]]\nroute = \"GET /x\"\ncomponent = {}\n", component(guests::NO_HANDLER));
+    let config = Platform::new().endpoint("GET /x", guests::NO_HANDLER).toml();
     let (status, stdout, stderr) = run_expecting_exit(&config);
     assert!(!status.success());
     assert!(!stdout.contains("listening"), "{stdout}");
@@ -225,7 +209,7 @@ fn no_handler() {
 
 #[test]
 fn bad_import() {
-    let config = format!("[[endpoint]]\nroute = \"GET /x\"\ncomponent = {}\n", component(guests::BAD_IMPORT));
+    let config = Platform::new().endpoint("GET /x", guests::BAD_IMPORT).toml();
     let (status, stdout, stderr) = run_expecting_exit(&config);
     assert!(!status.success());
     assert!(!stdout.contains("listening"), "{stdout}");
@@ -237,10 +221,7 @@ fn bad_import() {
 #[tokio::test]
 async fn wasi_http_hello() {
     // A standard wasi:http/proxy component, unchanged: what `wasmtime serve` runs.
-    let s = Server::start(&format!(
-        "[[endpoint]]\nroute = \"GET /x\"\ncomponent = {}\n",
-        component(guests::WASI_HTTP_HELLO)
-    ));
+    let s = Platform::new().endpoint("GET /x", guests::WASI_HTTP_HELLO).start();
     let resp = client().get(s.url("/x")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "application/json");
@@ -255,30 +236,18 @@ async fn wasi_http_proxy() {
     let up = gatehouse_tests::mock_upstream();
     let schema = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(schema.path(), r#"{"type":"object","required":["name"]}"#).unwrap();
-    let proxy = component(guests::WASI_HTTP_PROXY);
-    let s = Server::start(&format!(
-        r#"
-        {admin}
-        [outbound]
-        allow_private = ["127.0.0.1/32"]
-
-        [[endpoint]]
-        route = "GET /proxy"
-        component = {proxy}
-        auth = "required"
-        scopes = ["read"]
-        rate_limit = {{ limit = 3, window = "1m", by = "key" }}
-        variables = {{ GREETING = "hi from config" }}
-        allowed_hosts = ["http://{up}"]
-
-        [[endpoint]]
-        route = "POST /proxy/validated"
-        component = {proxy}
-        schema = {schema:?}
-        "#,
-        schema = schema.path().display().to_string(),
-        admin = gatehouse_tests::ADMIN_SECTION,
-    ));
+    let s = Platform::new()
+        .admin()
+        .section("outbound", &[("allow_private", "[\"127.0.0.1/32\"]")])
+        .endpoint("GET /proxy", guests::WASI_HTTP_PROXY)
+        .with("auth", "\"required\"")
+        .with("scopes", "[\"read\"]")
+        .with("rate_limit", "{ limit = 3, window = \"1m\", by = \"key\" }")
+        .with("variables", "{ GREETING = \"hi from config\" }")
+        .with("allowed_hosts", &format!("[\"http://{up}\"]"))
+        .endpoint("POST /proxy/validated", guests::WASI_HTTP_PROXY)
+        .with("schema", &quote(&schema.path().display().to_string()))
+        .start();
     let reader = s.create_key(&["--scopes", "read"]);
     let writer = s.create_key(&["--scopes", "write"]);
     let started = s.stats().await["instancesStarted"].as_u64().unwrap_or(0);
@@ -317,11 +286,12 @@ async fn wasi_http_proxy() {
 #[tokio::test]
 async fn wasi_http_outgoing_requests_meet_the_allow_list() {
     let up = gatehouse_tests::mock_upstream();
-    let s = Server::start(&format!(
-        "[outbound]\nallow_private = [\"127.0.0.1/32\"]\n\n[[endpoint]]\nroute = \"GET /proxy\"\ncomponent = {}\nallowed_hosts = [\"http://{up}\"]\n\n[[endpoint]]\nroute = \"GET /closed\"\ncomponent = {}\n",
-        component(guests::WASI_HTTP_PROXY),
-        component(guests::WASI_HTTP_PROXY),
-    ));
+    let s = Platform::new()
+        .section("outbound", &[("allow_private", "[\"127.0.0.1/32\"]")])
+        .endpoint("GET /proxy", guests::WASI_HTTP_PROXY)
+        .with("allowed_hosts", &format!("[\"http://{up}\"]"))
+        .endpoint("GET /closed", guests::WASI_HTTP_PROXY)
+        .start();
     let fetch = |route: &str, url: &str| client().get(s.url(&format!("{route}?fetch={url}"))).send();
     assert_eq!(json(fetch("/proxy", &format!("http://{up}/hello")).await.unwrap()).await, json!({"fetched": 200}));
     for refused in ["http://169.254.169.254/latest/meta-data", "http://127.0.0.2:9/x", "http://example.com/"] {
@@ -344,26 +314,16 @@ async fn wasi_http_outgoing_requests_meet_the_allow_list() {
 async fn stopped_guests_return_their_pool_slots() {
     // Two slots only. Kill more busy guests than there are slots, one wave
     // after another: if a killed guest kept its slot, later waves would starve.
-    let s = Server::start(&format!(
-        r#"
-        [sandbox]
-        max_instances = 2
-        # The pool is under test, not a tenant's share of it.
-        max_instances_per_tenant = 2
-        queue_timeout = "10s"
-
-        [[endpoint]]
-        route = "GET /hello"
-        component = {hello}
-
-        [[endpoint]]
-        route = "GET /loop"
-        component = {busy}
-        limits = {{ cpu_ms = 100, wall_ms = 1000 }}
-        "#,
-        hello = component(&format!("{}/wasm32-wasip2/release/hello.wasm", guests::BUILD_DIR)),
-        busy = component(guests::BUSY_LOOP),
-    ));
+    let s = Platform::new()
+        .section(
+            "sandbox",
+            // The pool is under test, not a tenant's share of it.
+            &[("max_instances", "2"), ("max_instances_per_tenant", "2"), ("queue_timeout", "\"10s\"")],
+        )
+        .endpoint("GET /hello", &format!("{}/wasm32-wasip2/release/hello.wasm", guests::BUILD_DIR))
+        .endpoint("GET /loop", guests::BUSY_LOOP)
+        .with("limits", "{ cpu_ms = 100, wall_ms = 1000 }")
+        .start();
     for _wave in 0..3 {
         let mut calls = Vec::new();
         for _ in 0..4 {
@@ -379,21 +339,12 @@ async fn stopped_guests_return_their_pool_slots() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_pool_answers_overloaded_after_the_queue_timeout() {
-    let s = Server::start(&format!(
-        r#"
-        {admin}
-        [sandbox]
-        max_instances = 1
-        queue_timeout = "100ms"
-
-        [[endpoint]]
-        route = "GET /sleep"
-        component = {sleeps}
-        limits = {{ wall_ms = 3000 }}
-        "#,
-        sleeps = component(guests::SLEEPS),
-        admin = gatehouse_tests::ADMIN_SECTION,
-    ));
+    let s = Platform::new()
+        .admin()
+        .section("sandbox", &[("max_instances", "1"), ("queue_timeout", "\"100ms\"")])
+        .endpoint("GET /sleep", guests::SLEEPS)
+        .with("limits", "{ wall_ms = 3000 }")
+        .start();
     let holder = tokio::spawn({
         let url = s.url("/sleep?ms=1500");
         async move { client().get(url).send().await.unwrap().status() }
@@ -417,11 +368,12 @@ async fn fetch_through(s: &Server, url: &str, times: u32) -> serde_json::Value {
     json(resp).await
 }
 
-fn fetch_server(allowed: &str, outbound: &str) -> Server {
-    Server::start(&format!(
-        "[outbound]\n{outbound}\n[[endpoint]]\nroute = \"GET /fetch\"\ncomponent = {}\nallowed_hosts = [{allowed}]\n",
-        component(guests::FETCHER)
-    ))
+fn fetch_server(allowed: &str, outbound: &[(&str, &str)]) -> Server {
+    Platform::new()
+        .section("outbound", outbound)
+        .endpoint("GET /fetch", guests::FETCHER)
+        .with("allowed_hosts", &format!("[{allowed}]"))
+        .start()
 }
 
 #[tokio::test]
@@ -430,7 +382,12 @@ async fn fetcher() {
     let port = up.port();
     let s = fetch_server(
         &format!("\"http://127.0.0.1:{port}\", \"http://localhost:{port}\""),
-        "allow_private = [\"127.0.0.1/32\"]\ntimeout = \"1s\"\nmax_response_kb = 1024\nmax_calls = 3",
+        &[
+            ("allow_private", "[\"127.0.0.1/32\"]"),
+            ("timeout", "\"1s\""),
+            ("max_response_kb", "1024"),
+            ("max_calls", "3"),
+        ],
     );
     // Allowed: the loopback upstream, because the platform config allows 127.0.0.1/32.
     let got = fetch_through(&s, &format!("http://127.0.0.1:{port}/hello"), 1).await;
@@ -476,7 +433,7 @@ async fn outbound_loopback_is_refused_unless_the_platform_allows_it() {
     let up = gatehouse_tests::mock_upstream();
     let port = up.port();
     // The endpoint lists loopback hosts, but the platform does not allow private ranges.
-    let s = fetch_server(&format!("\"http://127.0.0.1:{port}\", \"http://localhost:{port}\""), "");
+    let s = fetch_server(&format!("\"http://127.0.0.1:{port}\", \"http://localhost:{port}\""), &[]);
     // The same address in every spelling the URL parser accepts.
     for host in ["127.0.0.1", "2130706433", "0177.0.0.1", "0x7f.0.0.1", "127.1"] {
         let got = fetch_through(&s, &format!("http://{host}:{port}/hello"), 1).await;
@@ -490,14 +447,10 @@ async fn outbound_loopback_is_refused_unless_the_platform_allows_it() {
 
 #[tokio::test]
 async fn outbound_needs_allowed_hosts_and_refuses_allow_everything() {
-    let s =
-        Server::start(&format!("[[endpoint]]\nroute = \"GET /fetch\"\ncomponent = {}\n", component(guests::FETCHER)));
+    let s = Platform::new().endpoint("GET /fetch", guests::FETCHER).start();
     let got = fetch_through(&s, "https://example.com/", 1).await;
     assert!(got["error"].as_str().unwrap().contains("no allowed_hosts"), "{got}");
-    let config = format!(
-        "[[endpoint]]\nroute = \"GET /f\"\ncomponent = {}\nallowed_hosts = [\"*\"]\n",
-        component(guests::FETCHER)
-    );
+    let config = Platform::new().endpoint("GET /f", guests::FETCHER).with("allowed_hosts", "[\"*\"]").toml();
     let (status, _, stderr) = run_expecting_exit(&config);
     assert!(!status.success());
     assert!(
@@ -507,11 +460,18 @@ async fn outbound_needs_allowed_hosts_and_refuses_allow_everything() {
 }
 
 fn db_server() -> Server {
-    Server::start(&format!(
-        "[database]\nmigrations = {}\nstatement_timeout = \"500ms\"\nmax_rows = 10000\nmax_result_kb = 200\n\n[[endpoint]]\nroute = \"GET /db\"\ncomponent = {}\n",
-        gatehouse_tests::repo_file("endpoints/migrations"),
-        component(guests::DB_PROBE)
-    ))
+    Platform::new()
+        .section(
+            "database",
+            &[
+                ("migrations", &gatehouse_tests::repo_file("endpoints/migrations")),
+                ("statement_timeout", "\"500ms\""),
+                ("max_rows", "10000"),
+                ("max_result_kb", "200"),
+            ],
+        )
+        .endpoint("GET /db", guests::DB_PROBE)
+        .start()
 }
 
 async fn probe(s: &Server, mode: &str) -> reqwest::Response {
@@ -561,13 +521,18 @@ async fn db_probe() {
     assert_eq!(probe_json(&s, "count").await["count"], 2);
 }
 
+/// A platform on the Postgres at `url` as `tenant`, with the examples' migrations.
+fn on_postgres(url: &str, tenant: &str, database: &[(&str, &str)]) -> Platform {
+    let migrations = gatehouse_tests::repo_file("endpoints/migrations");
+    let mut keys = vec![("migrations", migrations.as_str()), ("statement_timeout", "\"500ms\"")];
+    keys.extend_from_slice(database);
+    gatehouse_tests::DbBackend::Postgres { url: url.into(), tenant: tenant.into() }
+        .platform()
+        .section("database", &keys)
+}
+
 fn pg_tenant_server(url: &str, tenant: &str) -> Server {
-    Server::start(&format!(
-        "[platform]\ndatabase_url = {url:?}\ntenant = {tenant:?}\nstore_schema = {:?}\n\n[database]\nmigrations = {}\nstatement_timeout = \"500ms\"\n\n[[endpoint]]\nroute = \"POST /sql\"\ncomponent = {}\n",
-        gatehouse_tests::store_schema(tenant),
-        gatehouse_tests::repo_file("endpoints/migrations"),
-        component(guests::SQL_RUNNER)
-    ))
+    on_postgres(url, tenant, &[]).endpoint("POST /sql", guests::SQL_RUNNER).start()
 }
 
 async fn run_sql(s: &Server, statements: &[(&str, bool)], tx: bool) -> Vec<serde_json::Value> {
@@ -646,12 +611,7 @@ async fn db_probe_on_postgres_rolls_back_and_limits() {
     let Some(url) = gatehouse_tests::database_url() else { return };
     let tenant = gatehouse_tests::unique_tenant("probe");
     let _cleanup = gatehouse_tests::TenantCleanup { url: url.clone(), tenant: tenant.clone() };
-    let s = Server::start(&format!(
-        "[platform]\ndatabase_url = {url:?}\ntenant = {tenant:?}\nstore_schema = {:?}\n\n[database]\nmigrations = {}\nstatement_timeout = \"500ms\"\nmax_result_kb = 200\n\n[[endpoint]]\nroute = \"GET /db\"\ncomponent = {}\n",
-        gatehouse_tests::store_schema(&tenant),
-        gatehouse_tests::repo_file("endpoints/migrations"),
-        component(guests::DB_PROBE)
-    ));
+    let s = on_postgres(&url, &tenant, &[("max_result_kb", "200")]).endpoint("GET /db", guests::DB_PROBE).start();
     assert!(probe_json(&s, "write").await["ok"].is_string());
     let resp = probe(&s, "trap").await;
     assert_eq!(resp.status(), 500);
@@ -673,7 +633,7 @@ async fn db_probe_on_postgres_rolls_back_and_limits() {
 /// a guest with a scheme of its own still sees `Authorization`.
 #[tokio::test]
 async fn hostile() {
-    let s = with_hello("GET /probe", guests::HOSTILE, "");
+    let s = with_hello("GET /probe", guests::HOSTILE).start();
     let resp = client().get(s.url("/probe?do=headers")).header("authorization", "Basic dTpw").send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(json(resp).await["data"]["authorization"], "Basic dTpw");
