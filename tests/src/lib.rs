@@ -371,7 +371,12 @@ pub async fn json(resp: reqwest::Response) -> serde_json::Value {
 
 /// `component = ...` for an example endpoint built by build.rs (`hello`, `profile`, `ai_generate`, ...).
 pub fn example(name: &str) -> String {
-    component(&format!("{}/wasm32-wasip2/release/{name}.wasm", guests::BUILD_DIR))
+    component(&example_path(name))
+}
+
+/// The path of an example endpoint built by build.rs, for [`Platform::endpoint`].
+pub fn example_path(name: &str) -> String {
+    format!("{}/wasm32-wasip2/release/{name}.wasm", guests::BUILD_DIR)
 }
 
 /// A repository file's absolute path, TOML-quoted (schemas, fixtures).

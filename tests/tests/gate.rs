@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use gatehouse_tests::{ADMIN_SECTION, ADMIN_TOKEN, Server, client, example, json, repo_file};
+use gatehouse_tests::config::quote;
+use gatehouse_tests::{ADMIN_TOKEN, Platform, Server, client, example_path, json, repo_file};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 
@@ -14,39 +15,23 @@ fn now() -> i64 {
 
 /// Profile (auth required) and AI generation (scope, rate limit, schema, an
 /// OpenAI-style upstream mocked on loopback) behind the admin API.
-fn keyed_server(extra: &str) -> Server {
+fn keyed_server() -> Server {
     let upstream = gatehouse_tests::mock_upstream();
-    Server::start(&format!(
-        r#"
-        {ADMIN_SECTION}
-        {extra}
-        [outbound]
-        allow_private = ["127.0.0.1/32"]
-
-        [secrets]
-        OPENAI_API_KEY = "{key}"
-
-        [[endpoint]]
-        route = "GET /api/user/profile"
-        component = {profile}
-        auth = "required"
-
-        [[endpoint]]
-        route = "POST /api/v1/ai/generate"
-        component = {ai}
-        auth = "required"
-        scopes = ["write"]
-        rate_limit = {{ limit = 20, window = "1h", by = "user" }}
-        schema = {schema}
-        allowed_hosts = ["http://{upstream}"]
-        secrets = ["OPENAI_API_KEY"]
-        variables = {{ OPENAI_BASE_URL = "http://{upstream}", OPENAI_MODEL = "gpt-mock" }}
-        "#,
-        key = gatehouse_tests::UPSTREAM_KEY,
-        profile = example("profile"),
-        ai = example("ai_generate"),
-        schema = repo_file("endpoints/ai-generate/schema.json"),
-    ))
+    Platform::new()
+        .admin()
+        .section("outbound", &[("allow_private", "[\"127.0.0.1/32\"]")])
+        .section("secrets", &[("OPENAI_API_KEY", &quote(gatehouse_tests::UPSTREAM_KEY))])
+        .endpoint("GET /api/user/profile", &example_path("profile"))
+        .with("auth", "\"required\"")
+        .endpoint("POST /api/v1/ai/generate", &example_path("ai_generate"))
+        .with("auth", "\"required\"")
+        .with("scopes", "[\"write\"]")
+        .with("rate_limit", "{ limit = 20, window = \"1h\", by = \"user\" }")
+        .with("schema", &repo_file("endpoints/ai-generate/schema.json"))
+        .with("allowed_hosts", &format!("[\"http://{upstream}\"]"))
+        .with("secrets", "[\"OPENAI_API_KEY\"]")
+        .with("variables", &format!("{{ OPENAI_BASE_URL = \"http://{upstream}\", OPENAI_MODEL = \"gpt-mock\" }}"))
+        .start()
 }
 
 async fn instances(s: &Server) -> u64 {
@@ -55,7 +40,7 @@ async fn instances(s: &Server) -> u64 {
 
 #[tokio::test]
 async fn api_keys_authenticate_by_bearer_or_header_and_missing_ones_get_401() {
-    let s = keyed_server("");
+    let s = keyed_server();
     let resp = client().get(s.url("/api/user/profile")).send().await.unwrap();
     assert_eq!(resp.status(), 401);
     assert_eq!(resp.headers()["www-authenticate"], "Bearer realm=\"gatehouse\"");
@@ -90,7 +75,7 @@ async fn api_keys_authenticate_by_bearer_or_header_and_missing_ones_get_401() {
 
 #[tokio::test]
 async fn a_key_revoked_while_in_use_stops_working_at_once() {
-    let s = keyed_server("");
+    let s = keyed_server();
     let key = s.create_key(&["--scopes", "read"]);
     let id = key.split('_').nth(2).unwrap().to_string();
     assert_eq!(client().get(s.url("/api/user/profile")).bearer_auth(&key).send().await.unwrap().status(), 200);
@@ -113,7 +98,7 @@ async fn a_key_revoked_while_in_use_stops_working_at_once() {
 
 #[tokio::test]
 async fn expired_keys_are_refused() {
-    let s = keyed_server("");
+    let s = keyed_server();
     // A lifetime of zero is over the moment the key is made: expired, without waiting.
     let key = s.create_key(&["--scopes", "read", "--expires", "0s"]);
     let resp = client().get(s.url("/api/user/profile")).bearer_auth(&key).send().await.unwrap();
@@ -126,7 +111,7 @@ async fn expired_keys_are_refused() {
 
 #[tokio::test]
 async fn the_admin_api_needs_its_token_and_manages_keys() {
-    let s = keyed_server("");
+    let s = keyed_server();
     let resp = client().get(s.admin_url("/admin/v1/keys")).send().await.unwrap();
     assert_eq!(resp.status(), 401);
     let resp = client().get(s.admin_url("/admin/v1/keys")).bearer_auth("wrong-token-wrong-token").send().await.unwrap();
@@ -155,7 +140,7 @@ async fn the_admin_api_needs_its_token_and_manages_keys() {
 
 #[tokio::test]
 async fn missing_scopes_are_403_listing_them() {
-    let s = keyed_server("");
+    let s = keyed_server();
     let key = s.create_key(&["--scopes", "read"]);
     let resp = client()
         .post(s.url("/api/v1/ai/generate"))
@@ -173,7 +158,7 @@ async fn missing_scopes_are_403_listing_them() {
 
 #[tokio::test]
 async fn ai_generate_validates_fills_defaults_and_rate_limits_per_user() {
-    let s = keyed_server("");
+    let s = keyed_server();
     let ada = s.create_key(&["--scopes", "write", "--user", "ada"]);
     let bob = s.create_key(&["--scopes", "write", "--user", "bob"]);
     let post = |key: &str, body: Value| client().post(s.url("/api/v1/ai/generate")).bearer_auth(key).json(&body).send();
@@ -239,10 +224,13 @@ async fn ai_generate_validates_fills_defaults_and_rate_limits_per_user() {
 
 #[tokio::test]
 async fn the_memory_limiter_is_exact_under_concurrency() {
-    let s = Server::start(&format!(
-        "[[endpoint]]\nroute = \"GET /hello\"\ncomponent = {}\nrate_limit = [{{ limit = 25, window = \"1h\", by = \"ip\" }}, {{ limit = 1000, window = \"1d\", by = \"ip\" }}]\n",
-        example("hello")
-    ));
+    let s = Platform::new()
+        .endpoint("GET /hello", &example_path("hello"))
+        .with(
+            "rate_limit",
+            "[{ limit = 25, window = \"1h\", by = \"ip\" }, { limit = 1000, window = \"1d\", by = \"ip\" }]",
+        )
+        .start();
     let mut calls = Vec::new();
     for _ in 0..60 {
         let url = s.url("/hello");
@@ -259,36 +247,22 @@ async fn the_memory_limiter_is_exact_under_concurrency() {
     assert_eq!(admitted, 25);
 }
 
-fn session_server(session: &str) -> Server {
-    Server::start(&format!(
-        r#"
-        [secrets]
-        SESSION_SECRET = "a-long-hs256-secret-for-tests-only"
-
-        {session}
-
-        [[endpoint]]
-        route = "GET /api/user/profile"
-        component = {profile}
-        auth = "required"
-
-        [[endpoint]]
-        route = "GET /maybe"
-        component = {profile}
-        auth = "optional"
-        "#,
-        profile = example("profile"),
-    ))
+fn session_server(session: &[(&str, &str)]) -> Server {
+    Platform::new()
+        .section("secrets", &[("SESSION_SECRET", "\"a-long-hs256-secret-for-tests-only\"")])
+        .section("auth.session", session)
+        .endpoint("GET /api/user/profile", &example_path("profile"))
+        .with("auth", "\"required\"")
+        .endpoint("GET /maybe", &example_path("profile"))
+        .with("auth", "\"optional\"")
+        .start()
 }
 
-const HS256_SESSION: &str = r#"
-[auth.session]
-algorithm = "HS256"
-secret = "SESSION_SECRET"
-issuer = "https://auth.example.com"
-audience = "gatehouse"
-cookie = "sid"
-"#;
+const ISSUER: (&str, &str) = ("issuer", "\"https://auth.example.com\"");
+const AUDIENCE: (&str, &str) = ("audience", "\"gatehouse\"");
+
+const HS256_SESSION: &[(&str, &str)] =
+    &[("algorithm", "\"HS256\""), ("secret", "\"SESSION_SECRET\""), ISSUER, AUDIENCE, ("cookie", "\"sid\"")];
 
 fn claims(exp_offset: i64) -> Value {
     json!({"sub": "user-42", "exp": now() + exp_offset, "iss": "https://auth.example.com", "aud": "gatehouse", "scope": "read profile", "plan": "pro"})
@@ -394,10 +368,8 @@ fn es256(claims: &Value, private_pem: &str, kid: Option<&str>) -> String {
 
 #[tokio::test]
 async fn es256_sessions_with_a_pem_key_and_no_algorithm_confusion() {
-    let s = session_server(&format!(
-        "[auth.session]\nalgorithm = \"ES256\"\npublic_key = {}\nissuer = \"https://auth.example.com\"\naudience = \"gatehouse\"\n",
-        repo_file("tests/fixtures/es256-public.pem")
-    ));
+    let key = repo_file("tests/fixtures/es256-public.pem");
+    let s = session_server(&[("algorithm", "\"ES256\""), ("public_key", &key), ISSUER, AUDIENCE]);
     assert_eq!(profile(&s, &es256(&claims(600), "es256-private.pem", None)).await.status(), 200);
     assert_eq!(profile(&s, &es256(&claims(600), "es256-other-private.pem", None)).await.status(), 401);
     // Algorithm confusion: an HS256 token whose HMAC key is the public key itself.
@@ -412,10 +384,8 @@ async fn es256_sessions_with_a_pem_key_and_no_algorithm_confusion() {
 
 #[tokio::test]
 async fn es256_sessions_with_a_jwks_pick_the_key_by_kid() {
-    let s = session_server(&format!(
-        "[auth.session]\nalgorithm = \"ES256\"\njwks = {}\nissuer = \"https://auth.example.com\"\naudience = \"gatehouse\"\n",
-        repo_file("tests/fixtures/jwks.json")
-    ));
+    let key = repo_file("tests/fixtures/jwks.json");
+    let s = session_server(&[("algorithm", "\"ES256\""), ("jwks", &key), ISSUER, AUDIENCE]);
     assert_eq!(profile(&s, &es256(&claims(600), "es256-private.pem", Some("test-key-1"))).await.status(), 200);
     let resp = profile(&s, &es256(&claims(600), "es256-private.pem", Some("unknown-kid"))).await;
     assert_eq!(resp.status(), 401);
@@ -424,19 +394,15 @@ async fn es256_sessions_with_a_jwks_pick_the_key_by_kid() {
 
 #[tokio::test]
 async fn stripe_webhooks_need_a_fresh_valid_signature() {
-    let s = Server::start(&format!(
-        r#"
-        {ADMIN_SECTION}
-        [secrets]
-        STRIPE_WEBHOOK_SECRET = "whsec_test_secret"
-
-        [[endpoint]]
-        route = "POST /api/v1/webhooks/stripe"
-        component = {hook}
-        signature = {{ scheme = "stripe", header = "Stripe-Signature", secret = "STRIPE_WEBHOOK_SECRET", tolerance = "5m" }}
-        "#,
-        hook = example("stripe_webhook"),
-    ));
+    let s = Platform::new()
+        .admin()
+        .section("secrets", &[("STRIPE_WEBHOOK_SECRET", "\"whsec_test_secret\"")])
+        .endpoint("POST /api/v1/webhooks/stripe", &example_path("stripe_webhook"))
+        .with(
+            "signature",
+            "{ scheme = \"stripe\", header = \"Stripe-Signature\", secret = \"STRIPE_WEBHOOK_SECRET\", tolerance = \"5m\" }",
+        )
+        .start();
     let body = r#"{"id":"evt_1","type":"checkout.session.completed","data":{"object":{}}}"#;
     let send = |sig: String| {
         client()
@@ -474,21 +440,16 @@ async fn stripe_webhooks_need_a_fresh_valid_signature() {
 
 #[tokio::test]
 async fn cors_preflights_are_answered_by_the_gate() {
-    let s = Server::start(&format!(
-        r#"
-        {ADMIN_SECTION}
-        [[endpoint]]
-        route = "GET /api/hello"
-        component = {hello}
-        cors = {{ origins = ["*"] }}
-
-        [[endpoint]]
-        route = "POST /api/items"
-        component = {hello}
-        cors = {{ origins = ["https://app.example.com"], credentials = true, headers = ["authorization", "content-type"], max_age = "1h" }}
-        "#,
-        hello = example("hello"),
-    ));
+    let s = Platform::new()
+        .admin()
+        .endpoint("GET /api/hello", &example_path("hello"))
+        .with("cors", "{ origins = [\"*\"] }")
+        .endpoint("POST /api/items", &example_path("hello"))
+        .with(
+            "cors",
+            "{ origins = [\"https://app.example.com\"], credentials = true, headers = [\"authorization\", \"content-type\"], max_age = \"1h\" }",
+        )
+        .start();
     let preflight = |origin: &str, method: &str, headers: &str| {
         client()
             .request(reqwest::Method::OPTIONS, s.url("/api/items"))
@@ -522,21 +483,12 @@ async fn cors_preflights_are_answered_by_the_gate() {
 
 #[tokio::test]
 async fn query_schemas_and_upload_policies() {
-    let s = Server::start(&format!(
-        r#"
-        [[endpoint]]
-        route = "GET /search"
-        component = {echo}
-        query_schema = {qs}
-
-        [[endpoint]]
-        route = "POST /upload"
-        component = {echo}
-        upload = {{ max_kb = 1, content_types = ["image/*", "application/pdf"] }}
-        "#,
-        echo = gatehouse_tests::component(gatehouse_tests::guests::ECHO),
-        qs = repo_file("tests/fixtures/search-query.schema.json"),
-    ));
+    let s = Platform::new()
+        .endpoint("GET /search", gatehouse_tests::guests::ECHO)
+        .with("query_schema", &repo_file("tests/fixtures/search-query.schema.json"))
+        .endpoint("POST /upload", gatehouse_tests::guests::ECHO)
+        .with("upload", "{ max_kb = 1, content_types = [\"image/*\", \"application/pdf\"] }")
+        .start();
     assert_eq!(client().get(s.url("/search?q=cats&limit=10")).send().await.unwrap().status(), 200);
     let resp = client().get(s.url("/search?q=cats&limit=500")).send().await.unwrap();
     assert_eq!(resp.status(), 400);
@@ -558,10 +510,7 @@ async fn query_schemas_and_upload_policies() {
 #[tokio::test]
 async fn oversized_bodies_are_refused_from_the_declared_length_without_reading() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let s = Server::start(&format!(
-        "[[endpoint]]\nroute = \"POST /x\"\ncomponent = {}\nlimits = {{ body_kb = 1 }}\n",
-        example("hello")
-    ));
+    let s = Platform::new().endpoint("POST /x", &example_path("hello")).with("limits", "{ body_kb = 1 }").start();
     let addr = s.base.trim_start_matches("http://").to_string();
     let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
     // Declare 100 MB and send none of it: the answer must come anyway.
@@ -578,10 +527,8 @@ async fn oversized_bodies_are_refused_from_the_declared_length_without_reading()
 
 #[tokio::test]
 async fn rs256_sessions_with_a_pem_key() {
-    let s = session_server(&format!(
-        "[auth.session]\nalgorithm = \"RS256\"\npublic_key = {}\nissuer = \"https://auth.example.com\"\naudience = \"gatehouse\"\n",
-        repo_file("tests/fixtures/rs256-public.pem")
-    ));
+    let key = repo_file("tests/fixtures/rs256-public.pem");
+    let s = session_server(&[("algorithm", "\"RS256\""), ("public_key", &key), ISSUER, AUDIENCE]);
     let pem =
         std::fs::read(format!("{}/tests/fixtures/rs256-private.pem", gatehouse_tests::guests::REPO_ROOT)).unwrap();
     let token =
@@ -600,22 +547,12 @@ async fn rs256_sessions_with_a_pem_key() {
 
 #[tokio::test]
 async fn the_tenant_ceiling_spans_every_endpoint() {
-    let s = Server::start(&format!(
-        r#"
-        [rate_limit]
-        tenant = {{ limit = 6, window = "1h" }}
-
-        [[endpoint]]
-        route = "GET /a"
-        component = {hello}
-
-        [[endpoint]]
-        route = "GET /b"
-        component = {hello}
-        rate_limit = {{ limit = 100, window = "1m", by = "ip" }}
-        "#,
-        hello = example("hello"),
-    ));
+    let s = Platform::new()
+        .section("rate_limit", &[("tenant", "{ limit = 6, window = \"1h\" }")])
+        .endpoint("GET /a", &example_path("hello"))
+        .endpoint("GET /b", &example_path("hello"))
+        .with("rate_limit", "{ limit = 100, window = \"1m\", by = \"ip\" }")
+        .start();
     let mut statuses = Vec::new();
     for i in 0..10 {
         let path = if i % 2 == 0 { "/a" } else { "/b" };
@@ -631,20 +568,12 @@ async fn the_tenant_ceiling_spans_every_endpoint() {
 
 #[tokio::test]
 async fn secrets_set_through_the_admin_api_reach_only_granted_endpoints_live() {
-    let s = Server::start(&format!(
-        r#"
-        {ADMIN_SECTION}
-        [[endpoint]]
-        route = "POST /items/{{id}}/{{slug}}"
-        component = {echo}
-        secrets = ["API_TOKEN"]
-
-        [[endpoint]]
-        route = "POST /other/{{id}}/{{slug}}"
-        component = {echo}
-        "#,
-        echo = gatehouse_tests::component(gatehouse_tests::guests::ECHO),
-    ));
+    let s = Platform::new()
+        .admin()
+        .endpoint("POST /items/{id}/{slug}", gatehouse_tests::guests::ECHO)
+        .with("secrets", "[\"API_TOKEN\"]")
+        .endpoint("POST /other/{id}/{slug}", gatehouse_tests::guests::ECHO)
+        .start();
     let token = |path: &'static str| {
         let url = s.url(path);
         async move { json(client().post(url).send().await.unwrap()).await["data"]["token"].clone() }
