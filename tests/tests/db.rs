@@ -1,66 +1,30 @@
 //! The database examples on the tenant's SQLite: posts with an ownership check,
 //! bulk task import in one transaction, analytics computed in SQL.
 
-use gatehouse_tests::{DbBackend, Server, client, example, json, repo_file};
+use gatehouse_tests::config::quote;
+use gatehouse_tests::{DbBackend, Server, client, example_path, json, repo_file};
 use serde_json::json;
 
 fn server(backend: &DbBackend) -> Server {
-    Server::start(&format!(
-        r#"
-        {platform}
-        [database]
-        migrations = {migrations}
-
-        [[endpoint]]
-        route = "POST /api/posts"
-        component = {posts}
-        auth = "required"
-
-        [[endpoint]]
-        route = "GET /api/posts/{{id}}"
-        component = {posts}
-        auth = "required"
-
-        [[endpoint]]
-        route = "DELETE /api/posts/{{id}}"
-        component = {posts}
-        auth = "required"
-
-        [[endpoint]]
-        route = "POST /api/tasks/import"
-        component = {import}
-        auth = "required"
-        schema = {schema}
-
-        [[endpoint]]
-        route = "GET /api/analytics/dashboard"
-        component = {analytics}
-        auth = "required"
-
-        [secrets]
-        DODO_WEBHOOK_SECRET = "{dodo_secret}"
-
-        [[endpoint]]
-        route = "POST /api/v1/webhooks/payments"
-        component = {payments}
-        signature = {{ scheme = "standard-webhooks", secret = "DODO_WEBHOOK_SECRET", tolerance = "5m" }}
-
-        [[endpoint]]
-        route = "POST /api/files"
-        component = {upload}
-        auth = "required"
-        upload = {{ max_kb = 64, content_types = ["image/*", "application/pdf"] }}
-        "#,
-        dodo_secret = DODO_SECRET,
-        payments = example("payment_webhook"),
-        upload = example("file_upload"),
-        platform = backend.platform_section(),
-        migrations = repo_file("endpoints/migrations"),
-        posts = example("posts"),
-        import = example("task_import"),
-        schema = repo_file("endpoints/task-import/schema.json"),
-        analytics = example("analytics"),
-    ))
+    let required = ("auth", "\"required\"");
+    let mut p = backend
+        .platform()
+        .section("database", &[("migrations", &repo_file("endpoints/migrations"))])
+        .section("secrets", &[("DODO_WEBHOOK_SECRET", &quote(DODO_SECRET))]);
+    for route in ["POST /api/posts", "GET /api/posts/{id}", "DELETE /api/posts/{id}"] {
+        p = p.endpoint(route, &example_path("posts")).with(required.0, required.1);
+    }
+    p.endpoint("POST /api/tasks/import", &example_path("task_import"))
+        .with(required.0, required.1)
+        .with("schema", &repo_file("endpoints/task-import/schema.json"))
+        .endpoint("GET /api/analytics/dashboard", &example_path("analytics"))
+        .with(required.0, required.1)
+        .endpoint("POST /api/v1/webhooks/payments", &example_path("payment_webhook"))
+        .with("signature", "{ scheme = \"standard-webhooks\", secret = \"DODO_WEBHOOK_SECRET\", tolerance = \"5m\" }")
+        .endpoint("POST /api/files", &example_path("file_upload"))
+        .with(required.0, required.1)
+        .with("upload", "{ max_kb = 64, content_types = [\"image/*\", \"application/pdf\"] }")
+        .start()
 }
 
 #[tokio::test]

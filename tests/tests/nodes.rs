@@ -6,7 +6,8 @@
 use std::time::{Duration, Instant};
 
 use gatehouse::registry::Bundle;
-use gatehouse_tests::{ADMIN_SECTION, ADMIN_TOKEN, Server, TenantCleanup, client, component, guests, json};
+use gatehouse_tests::config::quote;
+use gatehouse_tests::{ADMIN_TOKEN, Platform, Server, TenantCleanup, client, guests, json};
 use serde_json::{Value, json};
 
 const WITHIN: Duration = Duration::from_secs(1);
@@ -59,14 +60,16 @@ async fn two_nodes_on_one_postgres_and_redis_act_as_one_platform() {
         TenantCleanup { url: db.clone(), tenant: home.clone() },
         TenantCleanup { url: db.clone(), tenant: app_tenant.clone() },
     ];
-    let config = format!(
-        "[platform]\ndatabase_url = {db:?}\nredis_url = {redis:?}\ntenant = {home:?}\nstore_schema = {:?}\n{ADMIN_SECTION}\n\
-         [[endpoint]]\nroute = \"GET /api/limited\"\ncomponent = {}\nrate_limit = {{ limit = 10, window = \"1m\", by = \"ip\" }}\n",
-        gatehouse_tests::store_schema(&home),
-        component(guests::ECHO)
-    );
-    let a = Server::start(&config);
-    let b = Server::start(&config);
+    let config = Platform::new()
+        .platform("database_url", &quote(&db))
+        .platform("redis_url", &quote(&redis))
+        .platform("tenant", &quote(&home))
+        .platform("store_schema", &quote(&gatehouse_tests::store_schema(&home)))
+        .admin()
+        .endpoint("GET /api/limited", guests::ECHO)
+        .with("rate_limit", "{ limit = 10, window = \"1m\", by = \"ip\" }");
+    let a = config.start();
+    let b = config.start();
 
     // A new tenant, made on A, is served by B.
     let resp = client()

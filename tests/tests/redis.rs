@@ -3,25 +3,16 @@
 
 use std::time::{Duration, Instant};
 
-use gatehouse_tests::{Server, client, example, json, redis_url};
+use gatehouse_tests::config::quote;
+use gatehouse_tests::{Platform, client, example_path, json, redis_url};
 
-fn limited(redis: &str, tenant: &str, fail: &str) -> String {
-    format!(
-        r#"
-        [platform]
-        tenant = "{tenant}"
-        redis_url = "{redis}"
-
-        [rate_limit]
-        on_backend_error = "{fail}"
-
-        [[endpoint]]
-        route = "GET /hello"
-        component = {hello}
-        rate_limit = {{ limit = 10, window = "1h", by = "ip" }}
-        "#,
-        hello = example("hello"),
-    )
+fn limited(redis: &str, tenant: &str, fail: &str) -> Platform {
+    Platform::new()
+        .platform("tenant", &quote(tenant))
+        .platform("redis_url", &quote(redis))
+        .section("rate_limit", &[("on_backend_error", &quote(fail))])
+        .endpoint("GET /hello", &example_path("hello"))
+        .with("rate_limit", "{ limit = 10, window = \"1h\", by = \"ip\" }")
 }
 
 fn unique_tenant() -> String {
@@ -32,8 +23,8 @@ fn unique_tenant() -> String {
 async fn two_nodes_sharing_redis_admit_exactly_the_limit() {
     let Some(redis) = redis_url() else { return };
     let tenant = unique_tenant();
-    let a = Server::start(&limited(&redis, &tenant, "closed"));
-    let b = Server::start(&limited(&redis, &tenant, "closed"));
+    let a = limited(&redis, &tenant, "closed").start();
+    let b = limited(&redis, &tenant, "closed").start();
     assert!(a.log().contains("rate_limits=\"redis\""), "{}", a.log());
     let mut calls = Vec::new();
     for i in 0..40 {
@@ -60,7 +51,7 @@ fn dead_redis() -> String {
 
 #[tokio::test]
 async fn a_dead_redis_fails_closed_with_503_quickly() {
-    let s = Server::start(&limited(&dead_redis(), &unique_tenant(), "closed"));
+    let s = limited(&dead_redis(), &unique_tenant(), "closed").start();
     for _ in 0..3 {
         let started = Instant::now();
         let resp = client().get(s.url("/hello")).send().await.unwrap();
@@ -73,7 +64,7 @@ async fn a_dead_redis_fails_closed_with_503_quickly() {
 
 #[tokio::test]
 async fn a_dead_redis_fails_open_when_configured() {
-    let s = Server::start(&limited(&dead_redis(), &unique_tenant(), "open"));
+    let s = limited(&dead_redis(), &unique_tenant(), "open").start();
     for _ in 0..12 {
         assert_eq!(client().get(s.url("/hello")).send().await.unwrap().status(), 200);
     }
@@ -101,7 +92,7 @@ async fn redis_dying_mid_run_is_a_503_not_a_crash() {
         assert!(Instant::now() < deadline, "redis-server did not start");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let mut s = Server::start(&limited(&url, &unique_tenant(), "closed"));
+    let mut s = limited(&url, &unique_tenant(), "closed").start();
     assert_eq!(client().get(s.url("/hello")).send().await.unwrap().status(), 200);
     redis.kill().unwrap();
     redis.wait().unwrap();
