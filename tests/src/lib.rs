@@ -381,7 +381,12 @@ pub fn example_path(name: &str) -> String {
 
 /// A repository file's absolute path, TOML-quoted (schemas, fixtures).
 pub fn repo_file(relative: &str) -> String {
-    component(&format!("{}/{relative}", guests::REPO_ROOT))
+    component(&repo_path(relative))
+}
+
+/// The absolute path of a file or folder in the repository, for [`Platform::endpoint`].
+pub fn repo_path(relative: &str) -> String {
+    format!("{}/{relative}", guests::REPO_ROOT)
 }
 
 /// The Redis the tests may use: `REDIS_URL` (default `redis://127.0.0.1:6379`) if it
@@ -709,17 +714,16 @@ impl CuttableProxy {
     }
 }
 
-/// The task-import example as an endpoint at [`IMPORT_ROUTE`], for tests that
-/// need a caller to gain an open task.
-pub fn task_import_endpoint() -> String {
-    format!(
-        "\n[[endpoint]]\nroute = \"POST {IMPORT_ROUTE}\"\ncomponent = {}\nauth = \"required\"\nschema = {}\n",
-        example("task_import"),
-        repo_file("endpoints/task-import/schema.json")
-    )
+/// `platform` with the task-import example at [`IMPORT_ROUTE`], for tests
+/// that need a caller to gain an open task.
+pub fn with_task_import(platform: Platform) -> Platform {
+    platform
+        .endpoint(&format!("POST {IMPORT_ROUTE}"), &example_path("task_import"))
+        .with("auth", "\"required\"")
+        .with("schema", &repo_file("endpoints/task-import/schema.json"))
 }
 
-/// Where [`task_import_endpoint`] serves.
+/// Where [`with_task_import`] serves.
 pub const IMPORT_ROUTE: &str = "/test/tasks/import";
 
 /// Proves by order alone, with no clock, that a notifications stream (the

@@ -405,10 +405,7 @@ async fn watch_rebuilds_a_changed_endpoint_in_place() {
     std::fs::write(crate_dir.join("Cargo.toml"), manifest).unwrap();
     std::fs::copy(root.join("endpoints/Cargo.lock"), crate_dir.join("Cargo.lock")).unwrap();
     let s = Server::start_with_args(
-        &format!(
-            "[platform]\n[[endpoint]]\nroute = \"GET /api/hello\"\ncomponent = {:?}\n",
-            crate_dir.display().to_string()
-        ),
+        &Platform::new().endpoint("GET /api/hello", &crate_dir.display().to_string()).toml(),
         &["--watch"],
     );
     let hello = || async { client().get(s.url("/api/hello")).send().await.unwrap().json::<Value>().await.unwrap() };

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use gatehouse_tests::{
-    DbBackend, Server, client, component, example, guests, json, read_events, repo_file, run_to_exit,
+    DbBackend, Platform, Server, client, example_path, guests, json, read_events, repo_file, repo_path, run_to_exit,
 };
 use serde_json::json;
 
@@ -13,47 +13,44 @@ use serde_json::json;
 const LANGUAGES: &[(&str, &str)] = &[("rust", "/api"), ("python", "/api/py"), ("js", "/api/js")];
 
 fn polyglot(name: &str) -> String {
-    repo_file(&format!("tests/polyglot/{name}"))
+    repo_path(&format!("tests/polyglot/{name}"))
 }
 
 fn server(backend: &DbBackend) -> Server {
-    let mut config =
-        format!("{}\n[database]\nmigrations = {}\n", backend.platform_section(), repo_file("endpoints/migrations"));
+    let mut p = backend.platform().section("database", &[("migrations", &repo_file("endpoints/migrations"))]);
+    let required = "\"required\"";
     for (language, prefix) in LANGUAGES {
         let (posts, notifications) = match *language {
-            "rust" => (example("posts"), example("notifications")),
-            "python" => (repo_file("endpoints/py-posts"), repo_file("endpoints/py-notifications")),
-            _ => (repo_file("endpoints/js-posts"), repo_file("endpoints/js-notifications")),
+            "rust" => (example_path("posts"), example_path("notifications")),
+            "python" => (repo_path("endpoints/py-posts"), repo_path("endpoints/py-notifications")),
+            _ => (repo_path("endpoints/js-posts"), repo_path("endpoints/js-notifications")),
         };
         for route in [
             format!("POST {prefix}/posts"),
             format!("GET {prefix}/posts/{{id}}"),
             format!("DELETE {prefix}/posts/{{id}}"),
         ] {
-            config += &format!("\n[[endpoint]]\nroute = \"{route}\"\ncomponent = {posts}\nauth = \"required\"\n");
+            p = p.endpoint(&route, &posts).with("auth", required);
         }
-        config += &format!(
-            "\n[[endpoint]]\nroute = \"GET {prefix}/notifications/stream\"\ncomponent = {notifications}\nauth = \"required\"\nlimits = {{ wall_ms = 60000 }}\n"
-        );
+        p = p
+            .endpoint(&format!("GET {prefix}/notifications/stream"), &notifications)
+            .with("auth", required)
+            .with("limits", "{ wall_ms = 60000 }");
     }
     for (route, guest) in [("/loop/python", "py_busy_loop"), ("/loop/js", "js_busy_loop")] {
-        config += &format!(
-            "\n[[endpoint]]\nroute = \"GET {route}\"\ncomponent = {}\nlimits = {{ cpu_ms = 200, wall_ms = 10000 }}\n",
-            polyglot(guest)
-        );
+        p = p.endpoint(&format!("GET {route}"), &polyglot(guest)).with("limits", "{ cpu_ms = 200, wall_ms = 10000 }");
     }
     for (route, guest) in [
         ("/crash/python", polyglot("py_crash")),
         ("/crash/js", polyglot("js_crash")),
-        ("/crash/rust", component(guests::PANICS)),
+        ("/crash/rust", guests::PANICS.to_string()),
         ("/hello/python", polyglot("py_hello")),
         ("/hello/js", polyglot("js_hello")),
-        ("/hello/rust", example("hello")),
+        ("/hello/rust", example_path("hello")),
     ] {
-        config += &format!("\n[[endpoint]]\nroute = \"GET {route}\"\ncomponent = {guest}\n");
+        p = p.endpoint(&format!("GET {route}"), &guest);
     }
-    config += &gatehouse_tests::task_import_endpoint();
-    Server::start(&config)
+    gatehouse_tests::with_task_import(p).start()
 }
 
 #[tokio::test]
@@ -203,8 +200,7 @@ fn a_python_or_js_endpoint_that_does_not_build_names_the_compiler_error() {
     ] {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join(file), text).unwrap();
-        let config =
-            format!("[[endpoint]]\nroute = \"GET /x\"\ncomponent = {}\n", component(&dir.path().display().to_string()));
+        let config = Platform::new().endpoint("GET /x", &dir.path().display().to_string()).toml();
         let (status, _, stderr) = run_to_exit("check", &config);
         assert!(!status.success(), "{file} built");
         assert!(stderr.contains("endpoint[0] `GET /x`") && stderr.contains(needle), "{file}: {stderr}");
@@ -274,7 +270,7 @@ async fn new_scaffolds_a_working_endpoint_in_each_language_and_build_builds_them
 async fn watch_rebuilds_python_and_js_endpoints_in_place() {
     // Copies of the hello guests, so the test can edit them.
     let src = tempfile::tempdir().unwrap();
-    let mut config = String::from("[platform]\n");
+    let mut config = Platform::new();
     let mut files = Vec::new();
     for (language, guest, file) in [("python", "py_hello", "app.py"), ("js", "js_hello", "index.js")] {
         let dir = src.path().join(guest);
@@ -282,13 +278,10 @@ async fn watch_rebuilds_python_and_js_endpoints_in_place() {
         let original = std::path::Path::new(gatehouse_tests::guests::REPO_ROOT).join("tests/polyglot").join(guest);
         let text = std::fs::read_to_string(original.join(file)).unwrap();
         std::fs::write(dir.join(file), &text).unwrap();
-        config += &format!(
-            "\n[[endpoint]]\nroute = \"GET /hello/{language}\"\ncomponent = {}\n",
-            component(&dir.display().to_string())
-        );
+        config = config.endpoint(&format!("GET /hello/{language}"), &dir.display().to_string());
         files.push((language, dir.join(file), text));
     }
-    let s = Server::start_with_args(&config, &["--watch"]);
+    let s = Server::start_with_args(&config.toml(), &["--watch"]);
     let message = |language: &str| {
         let url = s.url(&format!("/hello/{language}"));
         async move { json(client().get(url).send().await.unwrap()).await["data"]["message"].clone() }

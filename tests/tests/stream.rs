@@ -2,30 +2,25 @@
 
 use std::time::Duration;
 
-use gatehouse_tests::{Server, client, example, read_events, repo_file};
+use gatehouse_tests::config::quote;
+use gatehouse_tests::{Platform, Server, client, example_path, read_events, repo_file};
 
-fn server(extra: &str) -> Server {
-    let config = format!(
-        r#"
-        {extra}
-        [database]
-        migrations = {migrations}
+/// The notifications example, with the database its events read.
+fn notifications(limits: &str) -> Platform {
+    Platform::new()
+        .section("database", &[("migrations", &repo_file("endpoints/migrations"))])
+        .endpoint("GET /api/notifications/stream", &example_path("notifications"))
+        .with("auth", "\"required\"")
+        .with("limits", limits)
+}
 
-        [[endpoint]]
-        route = "GET /api/notifications/stream"
-        component = {notifications}
-        auth = "required"
-        limits = {{ wall_ms = 60000 }}
-        "#,
-        migrations = repo_file("endpoints/migrations"),
-        notifications = example("notifications"),
-    );
-    Server::start(&(config + &gatehouse_tests::task_import_endpoint()))
+fn server(platform: Platform) -> Server {
+    gatehouse_tests::with_task_import(platform).start()
 }
 
 #[tokio::test]
 async fn events_arrive_one_by_one_as_the_guest_writes_them() {
-    let s = server("");
+    let s = server(notifications("{ wall_ms = 60000 }"));
     let key = s.create_key(&["--user", "ada"]);
     let mut resp =
         client().get(s.url("/api/notifications/stream?intervalMs=100&limit=2")).bearer_auth(&key).send().await.unwrap();
@@ -48,7 +43,9 @@ async fn events_arrive_one_by_one_as_the_guest_writes_them() {
 async fn a_client_that_leaves_ends_the_guest_at_once() {
     // One slot only: if the abandoned guest kept running (its wall budget is a
     // minute), the next request could not get a slot within the queue timeout.
-    let s = server("[sandbox]\nmax_instances = 1\nqueue_timeout = \"2s\"\n");
+    let s = server(
+        notifications("{ wall_ms = 60000 }").section("sandbox", &[("max_instances", "1"), ("queue_timeout", "\"2s\"")]),
+    );
     let key = s.create_key(&["--user", "ada"]);
     let mut resp =
         client().get(s.url("/api/notifications/stream?intervalMs=200")).bearer_auth(&key).send().await.unwrap();
@@ -64,20 +61,7 @@ async fn a_client_that_leaves_ends_the_guest_at_once() {
 
 #[tokio::test]
 async fn a_silent_stream_is_ended_by_its_idle_budget() {
-    let s = Server::start(&format!(
-        r#"
-        [database]
-        migrations = {migrations}
-
-        [[endpoint]]
-        route = "GET /api/notifications/stream"
-        component = {notifications}
-        auth = "required"
-        limits = {{ wall_ms = 60000, stream_idle_ms = 400 }}
-        "#,
-        migrations = repo_file("endpoints/migrations"),
-        notifications = example("notifications"),
-    ));
+    let s = notifications("{ wall_ms = 60000, stream_idle_ms = 400 }").start();
     let key = s.create_key(&["--user", "ada"]);
     // An event, then 5 s of silence: far past the 400 ms idle budget.
     let mut resp =
@@ -92,28 +76,17 @@ async fn a_silent_stream_is_ended_by_its_idle_budget() {
 #[tokio::test]
 async fn ai_generation_relays_upstream_tokens_as_they_arrive() {
     let upstream = gatehouse_tests::mock_upstream();
-    let s = Server::start(&format!(
-        r#"
-        [outbound]
-        allow_private = ["127.0.0.1/32"]
-
-        [secrets]
-        OPENAI_API_KEY = "{key}"
-
-        [[endpoint]]
-        route = "POST /api/v1/ai/generate/stream"
-        component = {ai}
-        auth = "required"
-        scopes = ["write"]
-        schema = {schema}
-        allowed_hosts = ["http://{upstream}"]
-        secrets = ["OPENAI_API_KEY"]
-        variables = {{ OPENAI_BASE_URL = "http://{upstream}", OPENAI_MODEL = "gpt-mock" }}
-        "#,
-        key = gatehouse_tests::UPSTREAM_KEY,
-        ai = example("ai_generate_stream"),
-        schema = repo_file("endpoints/ai-generate/schema.json"),
-    ));
+    let s = Platform::new()
+        .section("outbound", &[("allow_private", "[\"127.0.0.1/32\"]")])
+        .section("secrets", &[("OPENAI_API_KEY", &quote(gatehouse_tests::UPSTREAM_KEY))])
+        .endpoint("POST /api/v1/ai/generate/stream", &example_path("ai_generate_stream"))
+        .with("auth", "\"required\"")
+        .with("scopes", "[\"write\"]")
+        .with("schema", &repo_file("endpoints/ai-generate/schema.json"))
+        .with("allowed_hosts", &format!("[\"http://{upstream}\"]"))
+        .with("secrets", "[\"OPENAI_API_KEY\"]")
+        .with("variables", &format!("{{ OPENAI_BASE_URL = \"http://{upstream}\", OPENAI_MODEL = \"gpt-mock\" }}"))
+        .start();
     let key = s.create_key(&["--scopes", "write", "--user", "ada"]);
     // The upstream holds its stream after "echo:" until this test opens the gate.
     let gate = gatehouse_tests::upstream_gate("ai-relay");
