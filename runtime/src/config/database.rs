@@ -1,7 +1,12 @@
 //! `[database]`: what every tenant database is held to, and how tenants are
 //! kept apart on Postgres.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::policy::Problem;
 
 /// Per-statement limits.
 #[derive(Debug, Clone, Copy)]
@@ -46,4 +51,94 @@ pub enum PgIsolation {
     /// tenant's role may connect): the catalogs are the tenant's own. Creating
     /// a tenant copies `template1`; each database costs some disk.
     Database,
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Default)]
+pub struct DatabaseSection {
+    /// A folder of ordered `*.sql` files applied once to each tenant database.
+    pub migrations: Option<PathBuf>,
+    /// Per-statement limits.
+    pub limits: DbLimits,
+    /// `isolation`: on Postgres, a schema or a database per tenant.
+    pub isolation: PgIsolation,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDatabase {
+    migrations: Option<String>,
+    statement_timeout: Option<String>,
+    migration_timeout: Option<String>,
+    isolation: Option<String>,
+    max_rows: Option<usize>,
+    max_result_kb: Option<usize>,
+}
+
+/// `[database]` with its defaults filled in; `migrations` resolved against
+/// `base` (platform.toml's folder) and checked to be a folder.
+pub(super) fn resolve(raw: &RawDatabase, base: &Path) -> Result<DatabaseSection, Problem> {
+    let problem = |key: &str, text: String| (format!("database.{key}"), text);
+    let mut database = DatabaseSection::default();
+    if let Some(m) = &raw.migrations {
+        let dir = base.join(m);
+        if !dir.is_dir() {
+            return Err(problem("migrations", format!("names {m}, which is not a folder")));
+        }
+        database.migrations = Some(dir);
+    }
+    if let Some(t) = &raw.statement_timeout {
+        database.limits.statement_timeout = super::parse_duration(t).map_err(|p| problem("statement_timeout", p))?;
+    }
+    if let Some(t) = &raw.migration_timeout {
+        database.limits.migration_timeout = super::parse_duration(t).map_err(|p| problem("migration_timeout", p))?;
+    }
+    database.isolation = match raw.isolation.as_deref() {
+        None | Some("schema") => PgIsolation::Schema,
+        Some("database") => PgIsolation::Database,
+        Some(other) => {
+            return Err(problem(
+                "isolation",
+                format!(
+                    "`{other}` is neither \"schema\" (one schema per tenant) nor \"database\" (one database per tenant)"
+                ),
+            ));
+        }
+    };
+    if let Some(n) = raw.max_rows {
+        database.limits.max_rows = n;
+    }
+    if let Some(kb) = raw.max_result_kb {
+        database.limits.max_result_bytes = kb.saturating_mul(1024);
+    }
+    Ok(database)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_and_isolation_by_key() {
+        let raw = RawDatabase {
+            statement_timeout: Some("2s".into()),
+            max_result_kb: Some(10),
+            isolation: Some("database".into()),
+            ..Default::default()
+        };
+        let d = resolve(&raw, Path::new("/nowhere")).unwrap();
+        assert_eq!(d.limits.statement_timeout, Duration::from_secs(2));
+        assert_eq!(d.limits.max_result_bytes, 10 * 1024);
+        assert_eq!(d.isolation, PgIsolation::Database);
+        let bad = |raw: RawDatabase| resolve(&raw, Path::new("/nowhere")).unwrap_err().0;
+        assert_eq!(bad(RawDatabase { isolation: Some("cluster".into()), ..Default::default() }), "database.isolation");
+        assert_eq!(
+            bad(RawDatabase { migrations: Some("missing".into()), ..Default::default() }),
+            "database.migrations"
+        );
+        assert_eq!(
+            bad(RawDatabase { migration_timeout: Some("x".into()), ..Default::default() }),
+            "database.migration_timeout"
+        );
+    }
 }

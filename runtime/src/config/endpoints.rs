@@ -9,8 +9,10 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::cors::RawCors;
-use super::platform::*;
+use super::limits::Limits;
+use super::platform::EndpointConfig;
 use super::policy::{self, RawPolicy, RawRules, RawSignature, RawUpload};
+use super::sandbox::MAX_MEMORY_MB;
 use super::{AuthMode, ConfigError, RoutePattern};
 
 #[derive(Deserialize, Default, Clone, Copy)]

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::endpoints::{RawEndpoint, parse_endpoints};
-use super::platform::Limits;
+use super::limits::Limits;
 use super::policy::SecretSource;
 use super::{ConfigError, EndpointConfig};
 

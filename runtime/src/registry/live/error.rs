@@ -36,6 +36,14 @@ pub enum LoadFailure {
     /// An endpoint could not be built, compiled or checked (the message names it and the fix).
     #[error("{0}")]
     Endpoints(String),
+    /// What platform.toml declares does not load: the file, then why.
+    #[error("{}: {source}", path.display())]
+    InConfig {
+        /// platform.toml.
+        path: std::path::PathBuf,
+        /// Why.
+        source: Box<LoadFailure>,
+    },
 }
 
 impl LoadFailure {
@@ -55,6 +63,9 @@ impl From<LoadFailure> for super::ChangeError {
     fn from(e: LoadFailure) -> Self {
         match e {
             LoadFailure::Store(e) => Self::Unavailable(e.to_string()),
+            LoadFailure::InConfig { source, .. } if matches!(*source, LoadFailure::Store(_)) => {
+                Self::Unavailable(source.to_string())
+            }
             other => Self::Rejected(other.to_string()),
         }
     }

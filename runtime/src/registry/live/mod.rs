@@ -156,7 +156,10 @@ impl Registry {
         let services = registry.open_services(&record, true).await?;
         let endpoints = registry.config.endpoints.clone();
         let base = registry.load_blocking(endpoints, name.clone(), services.clone(), true).await?;
-        let tenant = registry.build_tenant(&record, services, base, BTreeMap::new()).await?;
+        let tenant = registry
+            .build_tenant(&record, services, base, BTreeMap::new())
+            .await
+            .map_err(|e| LoadFailure::InConfig { path: registry.config.path.clone(), source: Box::new(e) })?;
         registry.swap(|d| {
             d.tenants.insert(name.clone(), Arc::new(tenant));
         });
