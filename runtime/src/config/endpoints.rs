@@ -11,8 +11,11 @@ use serde::Deserialize;
 use super::cors::RawCors;
 use super::limits::Limits;
 use super::platform::EndpointConfig;
-use super::policy::{self, RawPolicy, RawRules, RawSignature, RawUpload};
+use super::policy::{self, RawPolicy};
+use super::rate_limit::RawRules;
 use super::sandbox::MAX_MEMORY_MB;
+use super::signature::RawSignature;
+use super::upload::RawUpload;
 use super::{AuthMode, ConfigError, RoutePattern};
 
 #[derive(Deserialize, Default, Clone, Copy)]

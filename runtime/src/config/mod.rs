@@ -1,5 +1,6 @@
 //! `platform.toml`, typed: what the operator declares and the defaults that fill the gaps.
 
+mod admin;
 mod allowed_host;
 mod cidr;
 mod cors;
@@ -15,12 +16,16 @@ mod overrides;
 mod platform;
 mod platform_section;
 mod policy;
+mod rate_limit;
 mod route;
 mod sandbox;
 mod secret;
 mod server;
 mod session;
+mod signature;
+mod upload;
 
+pub use admin::AdminConfig;
 pub use allowed_host::AllowedHost;
 pub use cidr::Cidr;
 pub use cors::{AllowedOrigins, CorsPolicy};
@@ -34,12 +39,12 @@ pub use outbound::OutboundSettings;
 pub use overrides::Overrides;
 pub use platform::{EndpointConfig, PlatformConfig};
 pub use platform_section::{LogFormat, PlatformSection};
-pub use policy::{
-    AdminConfig, AuthMode, EndpointPolicy, FailMode, RateKey, RateLimitRule, RateLimitSection, SignaturePolicy,
-    SignatureScheme, UploadPolicy,
-};
+pub use policy::{AuthMode, EndpointPolicy};
+pub use rate_limit::{FailMode, RateKey, RateLimitRule, RateLimitSection};
 pub use route::{Method, RoutePattern};
 pub use sandbox::SandboxSection;
 pub use secret::Secret;
 pub use server::ServerSection;
 pub use session::{JwtAlgorithm, SessionConfig, SessionKey};
+pub use signature::{SignaturePolicy, SignatureScheme};
+pub use upload::UploadPolicy;

@@ -3,11 +3,13 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::admin::RawAdmin;
 use super::database::{DatabaseSection, RawDatabase};
 use super::deploy::{DeploySection, RawDeploy};
 use super::outbound::RawOutbound;
 use super::platform_section::{PlatformSection, RawPlatform};
-use super::policy::{self, RawAdmin, RawAuthSection, RawRateLimitSection};
+use super::policy::{self, RawAuthSection};
+use super::rate_limit::RawRateLimitSection;
 use super::sandbox::{RawSandbox, SandboxSection};
 use super::{
     AdminConfig, ConfigError, EndpointPolicy, Limits, Overrides, RateLimitSection, RoutePattern, SessionConfig,
@@ -119,8 +121,8 @@ impl PlatformConfig {
             Some(s) => Some(super::session::session(s, &base, &secrets).map_err(invalid)?),
             None => None,
         };
-        let admin = policy::admin(&raw.admin, &overrides.vars).map_err(invalid)?;
-        let rate_limit = policy::rate_limit_section(&raw.rate_limit).map_err(invalid)?;
+        let admin = super::admin::admin(&raw.admin, &overrides.vars).map_err(invalid)?;
+        let rate_limit = super::rate_limit::rate_limit_section(&raw.rate_limit).map_err(invalid)?;
         let outbound = super::outbound::outbound(&raw.outbound).map_err(invalid)?;
         let database = super::database::resolve(&raw.database, &base).map_err(invalid)?;
         let limits = apply_limits(super::limits::defaults(), raw.limits, "limits").map_err(invalid)?;
