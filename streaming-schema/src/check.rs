@@ -48,6 +48,9 @@ impl Run {
     }
 }
 
+/// Unexpected property names a violation shows before it just counts them.
+const SHOWN_NAMES: usize = 5;
+
 /// Checks one value against one node (`None`: anything is valid).
 struct Seed<'r, 'p, 'a> {
     run: &'r mut Run,
@@ -291,7 +294,9 @@ impl<'de> Visitor<'de> for Seed<'_, '_, '_> {
         self.container(Shown::Object);
         let node = self.node.expect("checked");
         let mut seen = Seen::new(node.tracks_slots, node.slots.len());
-        let mut unexpected: Vec<String> = Vec::new();
+        // The first few unexpected names, shown abbreviated, and how many in all:
+        // an object of 50,000 unknown keys must not become a 1 MiB message.
+        let (mut unexpected, mut unexpected_count): (Vec<String>, usize) = (Vec::new(), 0);
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             let slot = node.slot(&key);
             if let Some(i) = slot {
@@ -303,7 +308,10 @@ impl<'de> Visitor<'de> for Seed<'_, '_, '_> {
                 (None, Additional::Any) => None,
                 (None, Additional::Schema(schema)) => Some(&**schema),
                 (None, Additional::Forbidden) => {
-                    unexpected.push(key.into_owned());
+                    unexpected_count += 1;
+                    if unexpected.len() < SHOWN_NAMES {
+                        unexpected.push(format!("'{}'", crate::message::abbreviated(&key)));
+                    }
                     map.next_value::<IgnoredAny>()?;
                     continue;
                 }
@@ -311,10 +319,12 @@ impl<'de> Visitor<'de> for Seed<'_, '_, '_> {
             let path = Path::Key(self.path, &key);
             map.next_value_seed(Seed { run: &mut *self.run, node: child, path: &path })?;
         }
-        if !unexpected.is_empty() {
-            let names: Vec<String> = unexpected.iter().map(|k| format!("'{k}'")).collect();
-            let verb = if names.len() == 1 { "was" } else { "were" };
-            let message = format!("Additional properties are not allowed ({} {verb} unexpected)", names.join(", "));
+        if unexpected_count > 0 {
+            let verb = if unexpected_count == 1 { "was" } else { "were" };
+            let more = unexpected_count - unexpected.len();
+            let names =
+                if more == 0 { unexpected.join(", ") } else { format!("{} and {more} more", unexpected.join(", ")) };
+            let message = format!("Additional properties are not allowed ({names} {verb} unexpected)");
             self.run.violation(self.path, message);
         }
         for (i, slot) in node.slots.iter().enumerate() {

@@ -37,6 +37,14 @@ impl std::fmt::Display for Shown<'_> {
     }
 }
 
+/// A name as a message shows it: at most [`SHOWN_CHARS`] characters, then `…`.
+pub(crate) fn abbreviated(name: &str) -> std::borrow::Cow<'_, str> {
+    match name.char_indices().nth(SHOWN_CHARS) {
+        None => name.into(),
+        Some((cut, _)) => format!("{}…", &name[..cut]).into(),
+    }
+}
+
 pub(crate) fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
     if n == 1 { one } else { many }
 }

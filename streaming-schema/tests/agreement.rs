@@ -245,6 +245,18 @@ fn reports_stop_at_the_limit_and_show_values_abbreviated() {
 }
 
 #[test]
+fn an_object_of_many_unknown_keys_gets_a_short_message() {
+    let plan = Plan::compile(&json!({"type": "object", "additionalProperties": false})).unwrap();
+    let keys: serde_json::Map<String, Value> =
+        (0..50_000).map(|i| (format!("{}{i}", "k".repeat(200)), json!(1))).collect();
+    let report = plan.check(&serde_json::to_vec(&keys).unwrap(), 20).unwrap();
+    assert_eq!(report.violations.len(), 1);
+    let message = &report.violations[0].message;
+    assert!(message.len() < 600, "{} bytes: {message}", message.len());
+    assert!(message.ends_with("and 49995 more were unexpected)"), "{message}");
+}
+
+#[test]
 fn duplicate_keys_are_each_checked() {
     // A parser that keeps the first and one that keeps the last must both see a valid value.
     let plan = Plan::compile(&json!({"properties": {"role": {"enum": ["user"]}}})).unwrap();
