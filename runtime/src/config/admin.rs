@@ -43,7 +43,10 @@ pub(super) fn admin(raw: &RawAdmin, env: &BTreeMap<String, String>) -> Result<Ad
     if let Some(t) = &token
         && t.len() < MIN_TOKEN_CHARS
     {
-        return Err(("admin.token".into(), "is shorter than 16 characters; use a long random token".into()));
+        return Err((
+            "admin.token".into(),
+            format!("is shorter than {MIN_TOKEN_CHARS} characters; use a long random token"),
+        ));
     }
     Ok(AdminConfig { listen, token })
 }
