@@ -184,6 +184,20 @@ fn config_reads_the_environment_only_in_overrides_from_env() {
 }
 
 #[test]
+fn config_touches_the_filesystem_only_in_files_rs() {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/config");
+    let calls = ["std::fs", "fs::", ".is_file()", ".is_dir()", ".exists()", "path::absolute", "read_dir", "metadata("];
+    let mut touching = Vec::new();
+    for file in sources().into_iter().filter(|f| f.starts_with(&config) && !f.ends_with("files.rs")) {
+        let code = production_code(&std::fs::read_to_string(&file).unwrap());
+        for call in calls.iter().filter(|c| code.contains(**c)) {
+            touching.push(format!("{} uses {call}", file.display()));
+        }
+    }
+    assert!(touching.is_empty(), "parsing is pure; look at files in config/files.rs only: {touching:?}");
+}
+
+#[test]
 fn no_test_sleeps_on_a_thread() {
     let tests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests");
     let mut sleepers = Vec::new();

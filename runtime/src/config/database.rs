@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::files::{NamedPaths, Need};
 use super::policy::Problem;
 
 /// Per-statement limits.
@@ -76,16 +77,12 @@ pub(super) struct RawDatabase {
 }
 
 /// `[database]` with its defaults filled in; `migrations` resolved against
-/// `base` (platform.toml's folder) and checked to be a folder.
-pub(super) fn resolve(raw: &RawDatabase, base: &Path) -> Result<DatabaseSection, Problem> {
+/// `base` (platform.toml's folder) and recorded in `paths` as a folder.
+pub(super) fn resolve(raw: &RawDatabase, base: &Path, paths: &mut NamedPaths) -> Result<DatabaseSection, Problem> {
     let problem = |key: &str, text: String| (format!("database.{key}"), text);
     let mut database = DatabaseSection::default();
     if let Some(m) = &raw.migrations {
-        let dir = base.join(m);
-        if !dir.is_dir() {
-            return Err(problem("migrations", format!("names {m}, which is not a folder")));
-        }
-        database.migrations = Some(dir);
+        database.migrations = Some(paths.expect("database.migrations".into(), m, base.join(m), Need::Folder));
     }
     if let Some(t) = &raw.statement_timeout {
         database.limits.statement_timeout = super::parse_duration(t).map_err(|p| problem("statement_timeout", p))?;
@@ -126,16 +123,18 @@ mod tests {
             isolation: Some("database".into()),
             ..Default::default()
         };
-        let d = resolve(&raw, Path::new("/nowhere")).unwrap();
+        let d = resolve(&raw, Path::new("/nowhere"), &mut NamedPaths::default()).unwrap();
         assert_eq!(d.limits.statement_timeout, Duration::from_secs(2));
         assert_eq!(d.limits.max_result_bytes, 10 * 1024);
         assert_eq!(d.isolation, PgIsolation::Database);
-        let bad = |raw: RawDatabase| resolve(&raw, Path::new("/nowhere")).unwrap_err().0;
+        let bad = |raw: RawDatabase| resolve(&raw, Path::new("/nowhere"), &mut NamedPaths::default()).unwrap_err().0;
         assert_eq!(bad(RawDatabase { isolation: Some("cluster".into()), ..Default::default() }), "database.isolation");
-        assert_eq!(
-            bad(RawDatabase { migrations: Some("missing".into()), ..Default::default() }),
-            "database.migrations"
-        );
+        let mut paths = NamedPaths::default();
+        let raw = RawDatabase { migrations: Some("missing".into()), ..Default::default() };
+        let d = resolve(&raw, Path::new("/nowhere"), &mut paths).unwrap();
+        assert_eq!(d.migrations.as_deref(), Some(Path::new("/nowhere/missing")));
+        let e = paths.check(Path::new("p.toml")).unwrap_err().to_string();
+        assert!(e.contains("`database.migrations` names missing, which is not a folder"), "{e}");
         assert_eq!(
             bad(RawDatabase { migration_timeout: Some("x".into()), ..Default::default() }),
             "database.migration_timeout"

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::cors::RawCors;
+use super::files::NamedPaths;
 use super::limits::Limits;
 use super::platform::EndpointConfig;
 use super::policy::{self, RawPolicy};
@@ -74,6 +75,7 @@ pub(super) fn parse_endpoints(
     base: &Path,
     limits: Limits,
     secrets: &policy::SecretSource<'_>,
+    paths: &mut NamedPaths,
 ) -> Result<Vec<EndpointConfig>, ConfigError> {
     let invalid = |key: String, problem: String| ConfigError::Invalid { path: path.to_path_buf(), key, problem };
     let mut endpoints = Vec::with_capacity(raw.len());
@@ -109,7 +111,7 @@ pub(super) fn parse_endpoints(
             secrets: e.secrets,
             forward_credentials: e.forward_credentials,
         };
-        let policy = policy::endpoint_policy(&raw_policy, &format!("endpoint[{index}]"), base, secrets)
+        let policy = policy::endpoint_policy(&raw_policy, &format!("endpoint[{index}]"), base, secrets, paths)
             .map_err(|(k, p)| invalid(k, p))?;
         if let Some(both) = policy.secrets.keys().find(|n| e.variables.contains_key(*n)) {
             return Err(invalid(key("secrets"), format!("`{both}` is also a variable; a name is one or the other")));

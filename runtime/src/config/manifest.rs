@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::endpoints::{RawEndpoint, parse_endpoints};
+use super::files::{self, NamedPaths, Need};
 use super::limits::Limits;
 use super::policy::SecretSource;
 use super::{ConfigError, EndpointConfig};
@@ -65,12 +66,26 @@ pub fn valid_name(name: &str) -> bool {
 }
 
 impl AppManifest {
-    /// Reads and checks `<dir>/gatehouse.toml`. `limits` are the defaults
-    /// endpoints start from; `secrets` are the tenant's.
+    /// Reads `<dir>/gatehouse.toml`, parses it, then checks the files and
+    /// folders it names. `limits` are the defaults endpoints start from;
+    /// `secrets` are the tenant's.
     pub fn load(dir: &Path, limits: Limits, secrets: &BTreeMap<String, String>) -> Result<Self, ConfigError> {
         let path = dir.join(MANIFEST_FILE);
-        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
-        let raw: RawManifest = toml::from_str(&text)
+        let (manifest, named_paths) = Self::parse(dir, &files::read(&path)?, limits, secrets)?;
+        named_paths.check(&path)?;
+        Ok(manifest)
+    }
+
+    /// Parses a manifest's `text` as if read from `<dir>/gatehouse.toml`.
+    /// Pure: returns the paths it names for [`NamedPaths::check`] instead of looking.
+    fn parse(
+        dir: &Path,
+        text: &str,
+        limits: Limits,
+        secrets: &BTreeMap<String, String>,
+    ) -> Result<(Self, NamedPaths), ConfigError> {
+        let path = dir.join(MANIFEST_FILE);
+        let raw: RawManifest = toml::from_str(text)
             .map_err(|e| ConfigError::Parse { path: path.clone(), message: e.to_string().trim_end().to_string() })?;
         let invalid =
             |key: &str, problem: String| ConfigError::Invalid { path: path.clone(), key: key.into(), problem };
@@ -91,19 +106,15 @@ impl AppManifest {
         if raw.endpoint.is_empty() {
             return Err(invalid("endpoint", "is missing: an app declares at least one [[endpoint]]".into()));
         }
-        let migrations = match &raw.database.migrations {
-            Some(m) => {
-                let d = dir.join(m);
-                if !d.is_dir() {
-                    return Err(invalid("database.migrations", format!("names {m}, which is not a folder")));
-                }
-                Some(d)
-            }
-            None => None,
-        };
+        let mut named_paths = NamedPaths::default();
+        let migrations = raw
+            .database
+            .migrations
+            .as_ref()
+            .map(|m| named_paths.expect("database.migrations".into(), m, dir.join(m), Need::Folder));
         let source = SecretSource { table: secrets, env: None };
-        let endpoints = parse_endpoints(&path, raw.endpoint, dir, limits, &source)?;
-        Ok(Self { path, name: raw.app.name, migrations, endpoints })
+        let endpoints = parse_endpoints(&path, raw.endpoint, dir, limits, &source, &mut named_paths)?;
+        Ok((Self { path, name: raw.app.name, migrations, endpoints }, named_paths))
     }
 }
 

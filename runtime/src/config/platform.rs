@@ -6,6 +6,7 @@ use serde::Deserialize;
 use super::admin::RawAdmin;
 use super::database::{DatabaseSection, RawDatabase};
 use super::deploy::{DeploySection, RawDeploy};
+use super::files::{self, NamedPaths};
 use super::outbound::RawOutbound;
 use super::platform_section::{PlatformSection, RawPlatform};
 use super::policy::{self, RawAuthSection};
@@ -42,6 +43,8 @@ pub struct PlatformConfig {
     pub deploy: DeploySection,
     /// `[server]`: connection timeouts and limits of the public listener.
     pub server: super::ServerSection,
+    /// The files and folders the keys above name, for [`PlatformConfig::check_paths`].
+    pub named_paths: NamedPaths,
 }
 
 /// One `[[endpoint]]`.
@@ -94,16 +97,20 @@ struct RawFile {
 }
 
 impl PlatformConfig {
-    /// Reads and checks `path`; every problem names the file and key.
+    /// Reads `path`, parses it, then checks the files and folders it names:
+    /// the only step that touches the filesystem. Every problem names the file
+    /// and the key.
     pub fn load(path: &Path, overrides: &Overrides) -> Result<Self, ConfigError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-        Self::parse(path, &text, overrides)
+        let path = files::absolute(path);
+        let config = Self::parse(&path, &files::read(&path)?, overrides)?;
+        config.check_paths()?;
+        Ok(config)
     }
 
     /// Parses `text` as if read from `path` (relative paths resolve against its
-    /// folder): each section is resolved by its own module, and a problem
-    /// names the file and the dotted key.
+    /// folder, which should be absolute): each section is resolved by its own
+    /// module, and a problem names the file and the dotted key. Pure: no file
+    /// is looked at, so the paths it names are checked by [`Self::check_paths`].
     pub fn parse(path: &Path, text: &str, overrides: &Overrides) -> Result<Self, ConfigError> {
         let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
@@ -111,25 +118,25 @@ impl PlatformConfig {
         })?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let base = if base.as_os_str().is_empty() { PathBuf::from(".") } else { base };
-        let base = std::path::absolute(&base).unwrap_or(base);
+        let mut named_paths = NamedPaths::default();
         let invalid =
             |(key, problem): (String, String)| ConfigError::Invalid { path: path.to_path_buf(), key, problem };
 
         let platform = super::platform_section::resolve(raw.platform, overrides, &base).map_err(invalid)?;
         let secrets = policy::SecretSource { table: &raw.secrets, env: Some(&overrides.vars) };
         let session = match &raw.auth.session {
-            Some(s) => Some(super::session::session(s, &base, &secrets).map_err(invalid)?),
+            Some(s) => Some(super::session::session(s, &base, &secrets, &mut named_paths).map_err(invalid)?),
             None => None,
         };
         let admin = super::admin::admin(&raw.admin, &overrides.vars).map_err(invalid)?;
         let rate_limit = super::rate_limit::rate_limit_section(&raw.rate_limit).map_err(invalid)?;
         let outbound = super::outbound::outbound(&raw.outbound).map_err(invalid)?;
-        let database = super::database::resolve(&raw.database, &base).map_err(invalid)?;
+        let database = super::database::resolve(&raw.database, &base, &mut named_paths).map_err(invalid)?;
         let limits = apply_limits(super::limits::defaults(), raw.limits, "limits").map_err(invalid)?;
         let sandbox = super::sandbox::resolve(&raw.sandbox).map_err(invalid)?;
         let deploy = super::deploy::resolve(&raw.deploy).map_err(invalid)?;
         let server = super::server::resolve(&raw.server).map_err(invalid)?;
-        let endpoints = parse_endpoints(path, raw.endpoint, &base, limits, &secrets)?;
+        let endpoints = parse_endpoints(path, raw.endpoint, &base, limits, &secrets, &mut named_paths)?;
         Ok(Self {
             path: path.to_path_buf(),
             platform,
@@ -143,7 +150,14 @@ impl PlatformConfig {
             database,
             deploy,
             server,
+            named_paths,
         })
+    }
+
+    /// Checks that each file and folder the config names is there (and is a
+    /// file or a folder as its key needs); the first that is not is the error.
+    pub fn check_paths(&self) -> Result<(), ConfigError> {
+        self.named_paths.check(&self.path)
     }
 
     /// The largest memory any endpoint may use: the pool's slots are sized for it.
@@ -229,5 +243,24 @@ mod tests {
         assert!(e.contains("component"), "{e}");
         let e = parse("[limits]\ncpu_ms = 100\nwall_ms = 50").unwrap_err().to_string();
         assert!(e.contains("wall"), "{e}");
+    }
+
+    #[test]
+    fn parsing_looks_at_no_file_and_check_paths_names_the_first_missing_one() {
+        let c = parse(
+            r#"
+            [database]
+            migrations = "no-such-migrations"
+            [[endpoint]]
+            route = "POST /a"
+            component = "endpoints/a"
+            schema = "no-such-schema.json"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.database.migrations.as_deref(), Some(Path::new("/srv/no-such-migrations")));
+        assert_eq!(c.endpoints[0].policy.schema.as_deref(), Some(Path::new("/srv/no-such-schema.json")));
+        let e = c.check_paths().unwrap_err().to_string();
+        assert_eq!(e, "/srv/platform.toml: `database.migrations` names no-such-migrations, which is not a folder");
     }
 }

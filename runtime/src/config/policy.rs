@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use super::cors::{CorsPolicy, RawCors, cors};
+use super::files::{NamedPaths, Need};
 use super::rate_limit::{RateLimitRule, RawRules};
 use super::session::RawSession;
 use super::signature::{RawSignature, SignaturePolicy};
@@ -110,6 +111,7 @@ pub(super) fn endpoint_policy(
     at: &str,
     base: &std::path::Path,
     secrets: &SecretSource<'_>,
+    paths: &mut NamedPaths,
 ) -> Result<EndpointPolicy, Problem> {
     let key = |k: &str| format!("{at}.{k}");
     if raw.auth == AuthMode::None && !raw.scopes.is_empty() {
@@ -121,17 +123,9 @@ pub(super) fn endpoint_policy(
         }
     }
     let rate_limits = super::rate_limit::rules(&raw.rate_limit, at)?;
-    let file = |k: &str, v: &Option<String>| -> Result<Option<PathBuf>, Problem> {
-        match v {
-            None => Ok(None),
-            Some(p) => {
-                let path = base.join(p);
-                if path.is_file() { Ok(Some(path)) } else { Err((key(k), format!("names {p}, which does not exist"))) }
-            }
-        }
-    };
-    let schema = file("schema", &raw.schema)?;
-    let query_schema = file("query_schema", &raw.query_schema)?;
+    let mut file = |k: &str, v: &Option<String>| v.as_ref().map(|p| paths.expect(key(k), p, base.join(p), Need::File));
+    let schema = file("schema", &raw.schema);
+    let query_schema = file("query_schema", &raw.query_schema);
     let signature = raw.signature.as_ref().map(|s| super::signature::signature(s, at, secrets)).transpose()?;
     let cors = match &raw.cors {
         None => None,

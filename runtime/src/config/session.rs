@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::files::{NamedPaths, Need};
 use super::parse_duration;
 use super::policy::{Problem, SecretSource, resolve_secret};
 
@@ -69,6 +70,7 @@ pub(super) fn session(
     raw: &RawSession,
     base: &std::path::Path,
     secrets: &SecretSource<'_>,
+    paths: &mut NamedPaths,
 ) -> Result<SessionConfig, Problem> {
     let at = "auth.session";
     let key = match (raw.algorithm, &raw.secret, &raw.public_key, &raw.jwks) {
@@ -86,8 +88,12 @@ pub(super) fn session(
                 "HS256 needs `secret` (the name of a secret) and no public key".into(),
             ));
         }
-        (_, None, Some(p), None) => SessionKey::PemFile(existing(base, p, &format!("{at}.public_key"))?),
-        (_, None, None, Some(p)) => SessionKey::JwksFile(existing(base, p, &format!("{at}.jwks"))?),
+        (_, None, Some(p), None) => {
+            SessionKey::PemFile(paths.expect(format!("{at}.public_key"), p, base.join(p), Need::File))
+        }
+        (_, None, None, Some(p)) => {
+            SessionKey::JwksFile(paths.expect(format!("{at}.jwks"), p, base.join(p), Need::File))
+        }
         // A shared secret with an asymmetric algorithm is how algorithm-confusion attacks start.
         _ => {
             return Err((
@@ -108,9 +114,4 @@ pub(super) fn session(
         cookie: raw.cookie.clone().unwrap_or_else(|| "session".into()),
         leeway,
     })
-}
-
-fn existing(base: &std::path::Path, p: &str, key: &str) -> Result<PathBuf, Problem> {
-    let path = base.join(p);
-    if path.is_file() { Ok(path) } else { Err((key.to_string(), format!("names {p}, which does not exist"))) }
 }
