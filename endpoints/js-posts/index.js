@@ -1,20 +1,26 @@
-// `POST /api/js/posts`, `GET` and `DELETE /api/js/posts/{id}`: the posts
-// example in JavaScript. Posts live in the tenant's database; each is readable
-// and deletable only by its author (403 for anyone else, 404 for an unknown id).
+// The posts example in JavaScript, answering as the Rust one does: `GET
+// /api/js/posts/{id}` answers the post itself (anyone may read it; 404 for an
+// unknown id), `DELETE /api/js/posts/{id}` deletes it for its author only (403
+// for anyone else and for an unknown id) and answers `{"success": true}`;
+// `POST /api/js/posts` creates one for the caller (201, in the envelope).
 
-import { auth, badRequest, created, db, endpoint, forbidden, notFound, ok } from "./gatehouse.js";
+import { auth, badRequest, created, db, endpoint, forbidden, jsonResponse, notFound, unauthorized } from "./gatehouse.js";
 
 const COLUMNS = `id, author_id AS "authorId", title, body, created_at AS "createdAt"`;
 
+function user() {
+  const me = auth.current().userId;
+  if (!me) throw unauthorized("Unauthorized");
+  return me;
+}
+
 export const handler = endpoint((req) => {
-  const user = auth.current().userId;
-  if (!user) throw forbidden("posts belong to users: use a key or session with a user");
   if (req.method === "POST") {
     const post = req.json();
     if (typeof post?.title !== "string") throw badRequest('send {"title": "…", "body": "…"}');
     const [row] = db.query(
       `INSERT INTO posts (author_id, title, body) VALUES (?, ?, ?) RETURNING ${COLUMNS}`,
-      user,
+      user(),
       post.title,
       post.body ?? "",
     );
@@ -23,11 +29,13 @@ export const handler = endpoint((req) => {
   const id = Number(req.param("id"));
   if (!Number.isInteger(id)) throw badRequest("a post id is a whole number");
   const [post] = db.query(`SELECT ${COLUMNS} FROM posts WHERE id = ?`, id);
-  if (!post) throw notFound(`post ${id} does not exist`, "POST_NOT_FOUND");
-  if (post.authorId !== user) throw forbidden(`post ${id} belongs to another user`, "NOT_POST_OWNER");
   if (req.method === "DELETE") {
-    db.execute("DELETE FROM posts WHERE id = ? AND author_id = ?", id, user);
-    return ok({ deleted: id });
+    const me = user();
+    // One answer for "not yours" and "not there": a caller learns nothing about others' ids.
+    if (!post || post.authorId !== me) throw forbidden("Forbidden");
+    db.execute("DELETE FROM posts WHERE id = ? AND author_id = ?", id, me);
+    return jsonResponse({ success: true });
   }
-  return ok(post);
+  if (!post) throw notFound("Not found", "POST_NOT_FOUND");
+  return jsonResponse(post);
 });

@@ -1,10 +1,14 @@
-"""`GET /api/py/notifications/stream`: the notifications example in Python.
-Server-sent events for the caller every `?intervalMs=` (default 3000) until the
-client leaves (or `?limit=` events): how many of their tasks are open."""
+"""`GET /api/py/notifications/stream`: the notifications example in Python,
+answering as the Rust one does: unnamed events, `{"type": "connected"}` at
+once, then every 5 seconds (`?intervalMs=` changes that) `{"type":
+"notifications", "data": [...]}` with the caller's unread notifications, until
+the client leaves (or `?limit=` notification events)."""
 
 import time
 
 from gatehouse import Request, auth, db, endpoint, forbidden, log, response, stream
+
+DEFAULT_INTERVAL_MS = 5000  # the docs' interval
 
 
 @endpoint
@@ -12,19 +16,24 @@ def handle(req: Request):
     user = auth.current().user_id
     if user is None:
         raise forbidden("notifications are per user: use a key or session with a user")
-    interval = min(max(int(req.query("intervalMs") or 3000), 100), 60_000)
+    interval = min(max(int(req.query("intervalMs") or DEFAULT_INTERVAL_MS), 100), 60_000)
     limit = int(req.query("limit") or 0) or None
-    seq = 0
-    while limit is None or seq < limit:
-        seq += 1
-        rows = db.query("SELECT COUNT(*) AS n FROM tasks WHERE owner_id = ? AND status != 'done'", user)
+    sent = 0
+    event = {"type": "connected"}
+    while True:
         try:
-            stream.send_event({"seq": seq, "at": int(time.time()), "openTasks": rows[0]["n"]},
-                              event="notification", id=str(seq))
+            stream.send_event(event)
         except stream.Closed:
-            log.info(f"notification stream for {user} ended: the client left after {seq} events")
+            log.info(f"notification stream for {user} ended: the client left after {sent} updates")
             break
-        if limit is None or seq < limit:
-            time.sleep(interval / 1000)
+        if limit is not None and sent == limit:
+            break
+        time.sleep(interval / 1000)
+        unread = db.query(
+            'SELECT id, message, created_at AS "createdAt" FROM notifications WHERE user_id = ? AND read = 0 ORDER BY id',
+            user,
+        )
+        event = {"type": "notifications", "data": unread}
+        sent += 1
     # Once streaming, the stream is the response: this value is not sent.
     return response(204)

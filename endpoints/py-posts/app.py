@@ -1,24 +1,30 @@
-"""`POST /api/py/posts`, `GET` and `DELETE /api/py/posts/{id}`: the posts example
-in Python. Posts live in the tenant's database; each is readable and deletable
-only by its author (403 for anyone else, 404 for an unknown id)."""
+"""The posts example in Python, answering as the Rust one does: `GET
+/api/py/posts/{id}` answers the post itself (anyone may read it; 404 for an
+unknown id), `DELETE /api/py/posts/{id}` deletes it for its author only (403
+for anyone else and for an unknown id) and answers `{"success": true}`;
+`POST /api/py/posts` creates one for the caller (201, in the envelope)."""
 
-from gatehouse import Request, auth, bad_request, created, db, endpoint, forbidden, not_found, ok
+from gatehouse import Request, auth, bad_request, created, db, endpoint, forbidden, json_response, not_found, unauthorized
 
 COLUMNS = 'id, author_id AS "authorId", title, body, created_at AS "createdAt"'
 
 
+def user() -> str:
+    me = auth.current().user_id
+    if me is None:
+        raise unauthorized("Unauthorized")
+    return me
+
+
 @endpoint
 def handle(req: Request):
-    user = auth.current().user_id
-    if user is None:
-        raise forbidden("posts belong to users: use a key or session with a user")
     if req.method == "POST":
         new = req.json()
         if not isinstance(new, dict) or not isinstance(new.get("title"), str):
             raise bad_request("send {\"title\": \"…\", \"body\": \"…\"}")
         rows = db.query(
             f"INSERT INTO posts (author_id, title, body) VALUES (?, ?, ?) RETURNING {COLUMNS}",
-            user, new["title"], new.get("body", ""),
+            user(), new["title"], new.get("body", ""),
         )
         return created(rows[0])
     try:
@@ -26,12 +32,14 @@ def handle(req: Request):
     except ValueError:
         raise bad_request("a post id is a whole number")
     rows = db.query(f"SELECT {COLUMNS} FROM posts WHERE id = ?", post_id)
-    if not rows:
-        raise not_found(f"post {post_id} does not exist", "POST_NOT_FOUND")
-    post = rows[0]
-    if post["authorId"] != user:
-        raise forbidden(f"post {post_id} belongs to another user", "NOT_POST_OWNER")
+    post = rows[0] if rows else None
     if req.method == "DELETE":
-        db.execute("DELETE FROM posts WHERE id = ? AND author_id = ?", post_id, user)
-        return ok({"deleted": post_id})
-    return ok(post)
+        me = user()
+        # One answer for "not yours" and "not there": a caller learns nothing about others' ids.
+        if post is None or post["authorId"] != me:
+            raise forbidden("Forbidden")
+        db.execute("DELETE FROM posts WHERE id = ? AND author_id = ?", post_id, me)
+        return json_response({"success": True})
+    if post is None:
+        raise not_found("Not found", "POST_NOT_FOUND")
+    return json_response(post)

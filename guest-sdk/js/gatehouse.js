@@ -92,6 +92,12 @@ export function ok(data, status = 200) {
   return response(status, `{"success":true,"data":${jsonText(data)}}`, [["content-type", "application/json"]]);
 }
 
+/** `value` as the whole JSON body, without the envelope (for answers a client
+ * already expects in another shape, like `{"message": "Hello World"}`). */
+export function jsonResponse(value, status = 200) {
+  return response(status, jsonText(value), [["content-type", "application/json"]]);
+}
+
 /** `201 {"success": true, "data": data}`. */
 export function created(data) {
   return ok(data, 201);

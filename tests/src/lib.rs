@@ -645,6 +645,31 @@ impl DbBackend {
         }
     }
 
+    /// The first column of each row `sql` returns, as text, read straight from
+    /// the config tenant's database on this backend (where an operator would
+    /// look): to check what an example stored. Write `CAST(… AS TEXT)` or
+    /// `||` so the column is text on both backends.
+    pub async fn texts(&self, s: &Server, sql: &str) -> Vec<String> {
+        use sqlx::Row;
+        match self {
+            DbBackend::Sqlite => {
+                let path = s.data_dir().join("tenants/default/data.db");
+                let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).read_only(true);
+                let pool = sqlx::SqlitePool::connect_with(options).await.expect("opening the tenant's SQLite file");
+                let rows = sqlx::query(sql).fetch_all(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+                rows.iter().map(|r| r.get::<Option<String>, _>(0).unwrap_or_default()).collect()
+            }
+            DbBackend::Postgres { url, tenant } => {
+                let pool = sqlx::PgPool::connect(url).await.expect("connecting to Postgres");
+                let schema = format!("t_{}", tenant.to_ascii_lowercase().replace('-', "_"));
+                let mut conn = pool.acquire().await.unwrap();
+                sqlx::raw_sql(&format!("SET search_path TO {schema}")).execute(&mut *conn).await.unwrap();
+                let rows = sqlx::query(sql).fetch_all(&mut *conn).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+                rows.iter().map(|r| r.get::<Option<String>, _>(0).unwrap_or_default()).collect()
+            }
+        }
+    }
+
     /// Drops what this backend created for the test.
     pub async fn cleanup(&self) {
         if let DbBackend::Postgres { url, tenant } = self {
@@ -714,8 +739,8 @@ impl CuttableProxy {
     }
 }
 
-/// `platform` with the task-import example at [`IMPORT_ROUTE`], for tests
-/// that need a caller to gain an open task.
+/// `platform` with the bulk-import example at [`IMPORT_ROUTE`], for tests
+/// that need a caller to gain a task or (with `notify`) a notification.
 pub fn with_task_import(platform: Platform) -> Platform {
     platform
         .endpoint(&format!("POST {IMPORT_ROUTE}"), &example_path("task_import"))
@@ -726,35 +751,43 @@ pub fn with_task_import(platform: Platform) -> Platform {
 /// Where [`with_task_import`] serves.
 pub const IMPORT_ROUTE: &str = "/test/tasks/import";
 
+/// The JSON of a server-sent event's `data:` lines.
+pub fn event_data(event: &str) -> serde_json::Value {
+    let data: Vec<&str> = event.lines().filter_map(|l| l.strip_prefix("data: ")).collect();
+    serde_json::from_str(&data.join("\n")).unwrap_or_else(|e| panic!("event data is not JSON ({e}): {event}"))
+}
+
 /// Proves by order alone, with no clock, that a notifications stream (the
-/// examples' `…/notifications/stream`, which counts the caller's open tasks in
-/// every event) is sent as the guest writes it: the first event must say no
-/// task is open; only then does the caller import one, and a later event must
-/// count it. Had the stream been held back until the guest returned, every
-/// event would predate the import. `stream_path` should ask for enough events
-/// (`limit`) to outlast the import; the caller then leaves.
+/// examples' `…/notifications/stream`: `{"type":"connected"}`, then the
+/// caller's unread notifications in every update) is sent as the guest writes
+/// it: the first update must list none; only then does the caller import a
+/// task with `notify`, which files one notification, and a later update must
+/// list it. Had the stream been held back until the guest returned, every
+/// update would predate the import. `stream_path` should ask for enough
+/// updates (`limit`) to outlast the import; the caller then leaves.
 pub async fn stream_is_sent_as_written(s: &Server, key: &str, stream_path: &str) {
     let mut resp = client().get(s.url(stream_path)).bearer_auth(key).send().await.unwrap();
     assert_eq!(resp.status(), 200, "{stream_path}");
-    let (mut buffer, mut events, mut imported) = (String::new(), Vec::<String>::new(), false);
+    let (mut buffer, mut events, mut imported) = (String::new(), Vec::<serde_json::Value>::new(), false);
     loop {
         while let Some(end) = buffer.find("\n\n") {
-            events.push(buffer[..end].to_string());
+            events.push(event_data(&buffer[..end]));
             buffer.drain(..end + 2);
         }
-        if !imported && !events.is_empty() {
-            assert!(events[0].contains("\"openTasks\":0"), "{stream_path}: {}", events[0]);
-            let body = serde_json::json!({ "tasks": [{ "title": "counted by a later event" }] });
+        if !imported && events.len() >= 2 {
+            assert_eq!(events[0], serde_json::json!({"type": "connected"}), "{stream_path}");
+            assert_eq!(events[1], serde_json::json!({"type": "notifications", "data": []}), "{stream_path}");
+            let body = serde_json::json!({ "tasks": [{ "title": "listed by a later update" }], "notify": true });
             let answer = client().post(s.url(IMPORT_ROUTE)).bearer_auth(key).json(&body).send().await.unwrap();
             assert_eq!(answer.status(), 201, "{}", answer.text().await.unwrap_or_default());
             imported = true;
-        } else if events.last().is_some_and(|e| e.contains("\"openTasks\":1")) {
+        } else if imported && events.last().is_some_and(|e| e["data"][0]["message"] == "1 task imported") {
             return;
         }
         let chunk =
             tokio::time::timeout(Duration::from_secs(10), resp.chunk()).await.expect("an event in time").unwrap();
         let Some(chunk) = chunk else {
-            panic!("{stream_path}: the stream ended before an event counted the imported task: {events:?}")
+            panic!("{stream_path}: the stream ended before an update listed the import's notification: {events:?}")
         };
         buffer.push_str(&String::from_utf8_lossy(&chunk));
     }

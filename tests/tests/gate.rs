@@ -58,10 +58,10 @@ async fn api_keys_authenticate_by_bearer_or_header_and_missing_ones_get_401() {
     ] {
         let resp = req.send().await.unwrap();
         assert_eq!(resp.status(), 200);
-        let data = json(resp).await["data"].clone();
-        assert_eq!(data["kind"], "api-key");
+        let data = json(resp).await["user"].clone();
+        assert_eq!(data["authType"], "api-key");
         assert_eq!(data["tenant"], "default");
-        assert_eq!(data["userId"], "ada");
+        assert_eq!(data["id"], "ada");
         assert_eq!(data["scopes"], json!(["read", "write"]));
         assert!(key.contains(data["keyId"].as_str().unwrap()));
     }
@@ -133,7 +133,7 @@ async fn the_admin_api_needs_its_token_and_manages_keys() {
     assert_eq!(listed[0]["prefix"], created["prefix"]);
     assert!(listed[0].get("key").is_none() && !listed.to_string().contains(&key));
     let resp = client().get(s.url("/api/user/profile")).bearer_auth(&key).send().await.unwrap();
-    assert_eq!(json(resp).await["data"]["userId"], "bot");
+    assert_eq!(json(resp).await["user"]["id"], "bot");
     let resp = client().delete(s.admin_url("/admin/v1/keys/nope")).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
     assert_eq!(resp.status(), 404);
 }
@@ -282,9 +282,9 @@ async fn hs256_sessions_from_header_or_cookie() {
     let token = hs256(&claims(600), "a-long-hs256-secret-for-tests-only");
     let resp = profile(&s, &token).await;
     assert_eq!(resp.status(), 200);
-    let data = json(resp).await["data"].clone();
-    assert_eq!(data["kind"], "session");
-    assert_eq!(data["userId"], "user-42");
+    let data = json(resp).await["user"].clone();
+    assert_eq!(data["authType"], "session");
+    assert_eq!(data["id"], "user-42");
     assert_eq!(data["scopes"], json!(["read", "profile"]));
     assert_eq!(data["claims"]["plan"], "pro");
     let resp = client()
@@ -296,7 +296,7 @@ async fn hs256_sessions_from_header_or_cookie() {
     assert_eq!(resp.status(), 200);
     // Optional auth: anonymous without credentials, 401 with bad ones.
     let resp = client().get(s.url("/maybe")).send().await.unwrap();
-    assert_eq!(json(resp).await["data"]["kind"], "anonymous");
+    assert_eq!(json(resp).await["user"]["authType"], "anonymous");
     let resp = client().get(s.url("/maybe")).bearer_auth("garbage").send().await.unwrap();
     assert_eq!(resp.status(), 401);
 }
@@ -416,10 +416,7 @@ async fn stripe_webhooks_need_a_fresh_valid_signature() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    assert_eq!(
-        json(resp).await["data"],
-        json!({"received": true, "id": "evt_1", "type": "checkout.session.completed", "handled": true})
-    );
+    assert_eq!(json(resp).await, json!({"received": true}));
     let started = instances(&s).await;
     for (what, sig) in [
         ("wrong secret", gatehouse::gate::signature::stripe_header("whsec_other", now() as u64, body.as_bytes())),
@@ -535,7 +532,7 @@ async fn rs256_sessions_with_a_pem_key() {
         encode(&Header::new(Algorithm::RS256), &claims(600), &EncodingKey::from_rsa_pem(&pem).unwrap()).unwrap();
     let resp = profile(&s, &token).await;
     assert_eq!(resp.status(), 200);
-    assert_eq!(json(resp).await["data"]["userId"], "user-42");
+    assert_eq!(json(resp).await["user"]["id"], "user-42");
     // The HS256-with-the-public-key confusion, against RSA this time.
     let public =
         std::fs::read_to_string(format!("{}/tests/fixtures/rs256-public.pem", gatehouse_tests::guests::REPO_ROOT))

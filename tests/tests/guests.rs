@@ -26,7 +26,7 @@ fn with_hello(route: &str, guest: &str) -> Platform {
 async fn hello_is_healthy(s: &Server) {
     let resp = client().get(s.url("/hello")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
-    assert_eq!(json(resp).await["data"]["message"], "Hello, World!");
+    assert_eq!(json(resp).await["message"], "Hello World");
 }
 
 #[tokio::test(flavor = "multi_thread")]

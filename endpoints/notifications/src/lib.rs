@@ -1,39 +1,55 @@
-//! `GET /api/notifications/stream`: server-sent events for the caller, every
-//! `?intervalMs=` (default 3000) until the client leaves (or `?limit=` events):
-//! how many of their tasks are open, read from the tenant's database.
+//! `GET /api/notifications/stream`: the product docs' server-sent events.
+//! Unnamed events, so the docs' `EventSource.onmessage` client sees them:
+//! `{"type":"connected"}` at once, then every 5 seconds (`?intervalMs=`
+//! changes that) `{"type":"notifications","data":[…]}` with the caller's
+//! unread notifications from the tenant's database, until the client leaves
+//! (or `?limit=` notification events have been sent).
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use gatehouse_sdk::stream::{self, Event, StreamError};
 use gatehouse_sdk::{Error, Request, Response, auth, db, json, log, params};
+use serde::{Deserialize, Serialize};
+
+/// The docs' interval.
+const DEFAULT_INTERVAL_MS: u64 = 5000;
+
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all(serialize = "camelCase"))]
+struct Notification {
+    id: i64,
+    message: String,
+    created_at: i64,
+}
 
 fn handle(req: Request) -> Result<Response, Error> {
     let user = auth::current()
         .user_id
         .ok_or_else(|| Error::forbidden("notifications are per user: use a key or session with a user"))?;
-    let interval = req.query("intervalMs").and_then(|v| v.parse::<u64>().ok()).unwrap_or(3000).clamp(100, 60_000);
+    let interval =
+        req.query("intervalMs").and_then(|v| v.parse::<u64>().ok()).unwrap_or(DEFAULT_INTERVAL_MS).clamp(100, 60_000);
     let limit = req.query("limit").and_then(|v| v.parse::<u64>().ok()).unwrap_or(u64::MAX);
-    let mut seq = 0u64;
-    while seq < limit {
-        seq += 1;
-        let open =
-            db::query("SELECT COUNT(*) AS n FROM tasks WHERE owner_id = ? AND status != 'done'", params![&user])?;
-        let open_tasks = open.to_json().first().and_then(|r| r["n"].as_i64()).unwrap_or(0);
-        let at = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        let event = Event::json(&json!({ "seq": seq, "at": at, "openTasks": open_tasks }))?
-            .name("notification")
-            .id(&seq.to_string());
-        match stream::send(&event) {
+    let mut sent = 0u64;
+    let mut next = Event::json(&json!({ "type": "connected" }))?;
+    loop {
+        match stream::send(&next) {
             Ok(()) => {}
             Err(StreamError::Closed) => {
-                log::info(&format!("notification stream for {user} ended: the client left after {seq} events"));
+                log::info(&format!("notification stream for {user} ended: the client left after {sent} updates"));
                 break;
             }
             Err(e) => return Err(e.into()),
         }
-        if seq < limit {
-            std::thread::sleep(Duration::from_millis(interval));
+        if sent == limit {
+            break;
         }
+        std::thread::sleep(Duration::from_millis(interval));
+        let unread: Vec<Notification> = db::query_as(
+            "SELECT id, message, created_at FROM notifications WHERE user_id = ? AND read = 0 ORDER BY id",
+            params![&user],
+        )?;
+        next = Event::json(&json!({ "type": "notifications", "data": unread }))?;
+        sent += 1;
     }
     // Once streaming, the stream is the response: this value is not sent.
     Ok(Response::new(204))

@@ -1,52 +1,64 @@
-//! `POST /api/v1/webhooks/payments`: a Dodo Payments webhook (Standard
-//! Webhooks signature, verified by the gate before this runs). A succeeded
-//! payment adds the credits named in its metadata to the user's balance, once:
-//! a redelivered event is recognised by its payment id and adds nothing.
+//! The product docs' Dodo Payments webhook, at both of the routes it is
+//! delivered to: `POST /api/payments/dodo/webhook` signed as the docs sign it
+//! (hex HMAC-SHA256 of the body in `x-dodo-signature`), and `POST
+//! /api/v1/webhooks/payments` signed as Dodo really signs (Standard Webhooks).
+//! The gate verifies either before this runs. A `payment.succeeded` event adds
+//! its credits to the customer's balance once: a redelivered payment (same
+//! payment id) adds nothing. Other types (`subscription.created`, …) are
+//! acknowledged and logged. Each answer is the docs' `{"received": true}`,
+//! with what was credited.
+//!
+//! Both event shapes are read: the docs' `data.customerId` and `data.credits`,
+//! and Dodo's `data.payment_id` with `metadata.user_id` and `metadata.credits`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use gatehouse_sdk::{Error, Request, Response, Value, db, json, log, ok, params};
+use gatehouse_sdk::{Error, Request, Response, Value, db, json, log, params};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
 struct Event {
     #[serde(rename = "type")]
     kind: String,
-    data: Payment,
-}
-
-#[derive(Deserialize)]
-struct Payment {
-    payment_id: String,
     #[serde(default)]
-    metadata: std::collections::HashMap<String, Value>,
+    data: Value,
 }
 
 fn handle(req: Request) -> Result<Response, Error> {
     let event: Event = req.json()?;
     if event.kind != "payment.succeeded" {
-        return ok(json!({ "received": true, "type": event.kind, "credited": 0 }));
+        log::info(&format!("payment webhook: {} acknowledged", event.kind));
+        return Response::json(200, &json!({ "received": true, "credited": 0 }));
     }
-    let p = event.data;
-    let user =
-        p.metadata.get("user_id").and_then(|v| v.as_str()).ok_or_else(|| {
-            Error::bad_request("the payment's metadata has no user_id").with_code("PAYMENT_WITHOUT_USER")
+    let data = &event.data;
+    let field = |names: &[&str]| names.iter().find_map(|n| data.pointer(n)).filter(|v| !v.is_null());
+    let user = field(&["/customerId", "/metadata/user_id", "/customer/customer_id"])
+        .and_then(Value::as_str)
+        .ok_or_else(|| {
+            Error::bad_request("the payment names no customer (data.customerId or metadata.user_id)")
+                .with_code("PAYMENT_WITHOUT_USER")
         })?;
-    let credits: i64 = match p.metadata.get("credits") {
+    let credits = match field(&["/credits", "/metadata/credits"]) {
         Some(Value::Number(n)) => n.as_i64().unwrap_or(0),
         Some(Value::String(s)) => s.parse().unwrap_or(0),
         _ => 0,
     };
     if credits <= 0 {
-        return Err(
-            Error::bad_request("the payment's metadata has no positive credits").with_code("PAYMENT_WITHOUT_CREDITS")
-        );
+        return Err(Error::bad_request("the payment carries no positive credits (data.credits or metadata.credits)")
+            .with_code("PAYMENT_WITHOUT_CREDITS"));
     }
+    // The payment's own id makes a redelivery recognisable; without one, the
+    // delivery's id (Standard Webhooks), else this request's.
+    let payment = field(&["/paymentId", "/payment_id"])
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| req.header("webhook-id").map(str::to_string))
+        .unwrap_or_else(|| req.request_id().to_string());
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
     let tx = db::transaction()?;
     let inserted = tx.execute(
         "INSERT INTO credit_ledger (payment_id, user_id, credits, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (payment_id) DO NOTHING",
-        params![&p.payment_id, user, credits, now],
+        params![&payment, user, credits, now],
     )?;
     let balance =
         tx.query("SELECT COALESCE(SUM(credits), 0) AS balance FROM credit_ledger WHERE user_id = ?", params![user])?;
@@ -54,13 +66,12 @@ fn handle(req: Request) -> Result<Response, Error> {
     let balance = balance.to_json().first().and_then(|r| r["balance"].as_i64()).unwrap_or(0);
     let duplicate = inserted == 0;
     log::info(&format!(
-        "payment {} for {user}: {} credits{}",
-        p.payment_id,
-        credits,
+        "payment {payment} for {user}: {credits} credits{}",
         if duplicate { " (redelivery, ignored)" } else { "" }
     ));
-    ok(
-        json!({ "received": true, "type": event.kind, "credited": if duplicate { 0 } else { credits }, "duplicate": duplicate, "balance": balance }),
+    Response::json(
+        200,
+        &json!({ "received": true, "credited": if duplicate { 0 } else { credits }, "duplicate": duplicate, "balance": balance }),
     )
 }
 

@@ -1,8 +1,11 @@
-//! `POST /api/posts`, `GET /api/posts/{id}`, `DELETE /api/posts/{id}`: posts
-//! in the tenant's database, each readable and deletable only by its author
-//! (403 for anyone else, 404 for an unknown id).
+//! The product docs' posts: `GET /api/posts/{id}` answers the post itself
+//! (anyone may read it; 404 `Not found` for an unknown id), `DELETE
+//! /api/posts/{id}` deletes it for its author only (403 `Forbidden` for
+//! anyone else, and for an id that does not exist, as the docs' handler does)
+//! and answers `{"success": true}`. `POST /api/posts` creates one for the
+//! caller (201, in the envelope).
 
-use gatehouse_sdk::{Error, Request, Response, auth, created, db, json, ok, params};
+use gatehouse_sdk::{Error, Request, Response, auth, created, db, json, params};
 use serde::{Deserialize, Serialize};
 
 /// Read from snake_case columns, answered in camelCase.
@@ -26,14 +29,11 @@ struct NewPost {
 const COLUMNS: &str = "id, author_id, title, body, created_at";
 
 fn handle(req: Request) -> Result<Response, Error> {
-    let user = auth::current()
-        .user_id
-        .ok_or_else(|| Error::forbidden("posts belong to users: use a key or session with a user"))?;
     if req.method() == "POST" {
         let new: NewPost = req.json()?;
         let rows = db::query(
             &format!("INSERT INTO posts (author_id, title, body) VALUES (?, ?, ?) RETURNING {COLUMNS}"),
-            params![user, new.title, new.body],
+            params![user()?, new.title, new.body],
         )?;
         let post: Post = rows.decode()?.pop().ok_or_else(|| Error::internal("the insert returned no row"))?;
         return created(post);
@@ -42,19 +42,25 @@ fn handle(req: Request) -> Result<Response, Error> {
         .param("id")
         .and_then(|p| p.parse().ok())
         .ok_or_else(|| Error::bad_request("a post id is a whole number"))?;
-    let post: Post = db::query_as(&format!("SELECT {COLUMNS} FROM posts WHERE id = ?"), params![id])?
-        .pop()
-        .ok_or_else(|| Error::not_found(format!("post {id} does not exist")).with_code("POST_NOT_FOUND"))?;
-    if post.author_id != user {
-        return Err(Error::forbidden(format!("post {id} belongs to another user")).with_code("NOT_POST_OWNER"));
-    }
-    match req.method() {
-        "DELETE" => {
-            db::execute("DELETE FROM posts WHERE id = ? AND author_id = ?", params![id, user])?;
-            ok(json!({ "deleted": id }))
+    let post: Option<Post> = db::query_as(&format!("SELECT {COLUMNS} FROM posts WHERE id = ?"), params![id])?.pop();
+    if req.method() == "DELETE" {
+        let user = user()?;
+        if post.is_none_or(|p| p.author_id != user) {
+            // One answer for "not yours" and "not there": a caller learns nothing about others' ids.
+            return Err(Error::forbidden("Forbidden"));
         }
-        _ => ok(post),
+        db::execute("DELETE FROM posts WHERE id = ? AND author_id = ?", params![id, user])?;
+        return Response::json(200, &json!({ "success": true }));
     }
+    match post {
+        Some(post) => Response::json(200, &post),
+        None => Err(Error::not_found("Not found").with_code("POST_NOT_FOUND")),
+    }
+}
+
+/// The caller's user id: posts belong to users.
+fn user() -> Result<String, Error> {
+    auth::current().user_id.ok_or_else(|| Error::unauthorized("Unauthorized"))
 }
 
 gatehouse_sdk::endpoint!(handle);

@@ -12,7 +12,8 @@ const REPORTS: &[(&str, &str, &[&str])] = &[
 fn handle(req: Request) -> Result<Response, Error> {
     let id = req.param("reportId").unwrap_or_default();
     let Some((_, title, lines)) = REPORTS.iter().find(|(rid, _, _)| *rid == id) else {
-        return Err(Error::not_found(format!("report {id} does not exist")).with_code("REPORT_NOT_FOUND"));
+        // The docs' answer: `{"success": false, "error": "Report not found", "code": "NOT_FOUND"}`.
+        return Err(Error::not_found("Report not found").with_code("NOT_FOUND"));
     };
     let pdf = render_pdf(&format!("Report {id}: {title}"), lines);
     Ok(Response::bytes(200, "application/pdf", pdf)

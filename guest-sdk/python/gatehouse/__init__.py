@@ -36,7 +36,7 @@ from wit_world.imports import streaming as _streaming
 from wit_world.imports import types as _types
 
 __all__ = [
-    "Request", "Response", "HttpError", "endpoint", "ok", "created", "response",
+    "Request", "Response", "HttpError", "endpoint", "ok", "created", "json_response", "response",
     "bad_request", "unauthorized", "forbidden", "not_found", "conflict", "unprocessable",
     "validation_failed", "internal", "unavailable", "auth", "config", "db", "http", "stream", "log",
     "StreamClosed",
@@ -108,6 +108,12 @@ def ok(data: Any = None, status: int = 200) -> Response:
     """`200 {"success": true, "data": data}`."""
     body = b'{"success":true,"data":' + _json_bytes(data) + b"}"
     return Response(status, body, [("content-type", "application/json")])
+
+
+def json_response(value: Any, status: int = 200) -> Response:
+    """`value` as the whole JSON body, without the envelope (for answers a
+    client already expects in another shape, like `{"message": "Hello World"}`)."""
+    return Response(status, _json_bytes(value), [("content-type", "application/json")])
 
 
 def created(data: Any = None) -> Response:

@@ -145,6 +145,12 @@ pub fn stripe_header(secret: &str, timestamp: u64, body: &[u8]) -> String {
     format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
+/// Signs as the `hmac-sha256` scheme checks (the product docs' Dodo webhook's
+/// `x-dodo-signature`): the hex HMAC-SHA256 of the body.
+pub fn hmac_sha256_hex(secret: &str, body: &[u8]) -> String {
+    hex::encode(hmac(secret.as_bytes(), &[body]))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

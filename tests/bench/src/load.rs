@@ -99,7 +99,11 @@ async fn connection(target: Target, deadline: Instant) -> anyhow::Result<(Vec<u3
         let resp = sender.send_request(req).await?;
         let ok = resp.status() == http::StatusCode::OK;
         let body = resp.into_body().collect().await?.to_bytes();
-        if ok && (body.starts_with(br#"{"success":true"#) || body.starts_with(b"hello")) {
+        if ok
+            && (body.starts_with(br#"{"success":true"#)
+                || body.starts_with(br#"{"message":"#)
+                || body.starts_with(b"hello"))
+        {
             latencies.push(t.elapsed().as_micros() as u32);
         } else {
             errors += 1;

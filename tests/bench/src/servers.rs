@@ -16,7 +16,7 @@ use gatehouse::registry::Lookup;
 use gatehouse::sandbox::wit;
 
 /// The body both servers answer with, byte for byte.
-const HELLO: &str = r#"{"success":true,"data":{"message":"Hello, World!"}}"#;
+const HELLO: &str = r#"{"message":"Hello World"}"#;
 
 /// A gatehouse serving hello twice: `GET /api/hello` ungated, and
 /// `POST /api/hello-gated` behind an API key, a scope, a rate limit (far above
