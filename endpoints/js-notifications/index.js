@@ -28,7 +28,7 @@ export const handler = endpoint(async (req) => {
     }
     if (sent === limit) break;
     await sleep(interval);
-    const unread = db.query(
+    const unread = await db.query(
       `SELECT id, message, created_at AS "createdAt" FROM notifications WHERE user_id = ? AND read = 0 ORDER BY id`,
       user,
     );

@@ -1,18 +1,25 @@
-// Gatehouse SDK for JavaScript endpoints.
+// Gatehouse SDK for JavaScript (and TypeScript) endpoints.
 //
 // Export a handler made with `endpoint`, and `gatehouse build` (or `gatehouse
-// serve`) turns the folder's index.js into a WebAssembly component with
-// componentize-js:
+// serve`) turns the folder's index.js (or index.ts) into a WebAssembly
+// component with componentize-js:
 //
-//   import { endpoint, ok } from "./gatehouse.js";
-//   export const handler = endpoint((req) => ok({ message: `Hello, ${req.query("name") ?? "World"}!` }));
+//   import { endpoint, jsonResponse } from "./gatehouse.js";
+//   export const handler = endpoint((req) => jsonResponse({ message: `Hello ${req.query("name") ?? "World"}` }));
 //
-// Errors are thrown: throw an `HttpError` (or use a helper such as
-// `notFound(...)`) and the platform answers with its error envelope. Database,
-// outbound-HTTP and stream failures become `HttpError`s with the same codes as
-// the Rust SDK (DB_CONSTRAINT, UPSTREAM_TIMEOUT, ...). Any other exception is a
-// bug: its stack is logged and the client gets 500 GUEST_TRAP, as for a Rust
-// panic or an uncaught Python exception.
+// Errors are thrown: throw an `HttpError` (`new NotFound("…")`, or a helper
+// such as `notFound(…)`) and the platform answers with its error envelope.
+// Database, outbound-HTTP and stream failures become `HttpError`s with the
+// same codes as the Rust and Python SDKs (DB_CONSTRAINT, UPSTREAM_TIMEOUT, …;
+// guest-sdk/capability-errors.json). Any other exception is a bug: its stack
+// is logged and the client gets 500 GUEST_TRAP, as for a Rust panic or an
+// uncaught Python exception.
+//
+// Calls that wait on the platform are async: `await db.query(…)`,
+// `await http.fetch(…)` (a WHATWG-like response: `ok`, `status`,
+// `headers.get`, `await res.json()`). Nothing here shadows a WHATWG global:
+// the request an endpoint gets is an `EndpointRequest`, and fetch lives at
+// `http.fetch`. Types: gatehouse.d.ts.
 //
 // gatehouse.js is put beside index.js when the endpoint is built; it is not
 // part of the endpoint's folder.
@@ -30,7 +37,7 @@ const decoder = new TextDecoder();
 // ---------------------------------------------------------------------------- requests
 
 /** One request, already admitted by the platform's gate. */
-export class Request {
+export class EndpointRequest {
   constructor(raw) {
     this.method = raw.method;
     this.path = raw.path;
@@ -72,6 +79,66 @@ export class Request {
       throw badRequest(`the request body is not valid JSON: ${e.message}`, "INVALID_JSON");
     }
   }
+  /**
+   * The parts of a `multipart/form-data` body, `{ name, fileName, contentType, data }`
+   * each (the platform has already enforced the endpoint's upload policy); 400 if it is not one.
+   */
+  multipart() {
+    const ct = this.header("content-type") ?? "";
+    const boundary = ct
+      .split(";")
+      .map((p) => p.trim())
+      .find((p) => p.startsWith("boundary="))
+      ?.slice("boundary=".length)
+      .replace(/^"|"$/g, "");
+    if (!boundary || !ct.toLowerCase().startsWith("multipart/form-data")) {
+      throw badRequest("send Content-Type: multipart/form-data with a boundary");
+    }
+    return parseMultipart(this.body, boundary);
+  }
+}
+
+function indexOf(hay, needle, from) {
+  outer: for (let i = from; i <= hay.length - needle.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+function parseMultipart(body, boundary) {
+  const malformed = () => badRequest("the multipart body is malformed");
+  const delimiter = encoder.encode(`--${boundary}`);
+  const next = encoder.encode(`\r\n--${boundary}`);
+  let pos = indexOf(body, delimiter, 0);
+  if (pos < 0) throw malformed();
+  pos += delimiter.length;
+  const parts = [];
+  while (!(body[pos] === 45 && body[pos + 1] === 45)) {
+    pos += 2; // the CRLF after a delimiter
+    const headersEnd = indexOf(body, encoder.encode("\r\n\r\n"), pos);
+    if (headersEnd < 0) throw malformed();
+    const dataEnd = indexOf(body, next, headersEnd + 4);
+    if (dataEnd < 0) throw malformed();
+    const part = { name: "", fileName: undefined, contentType: undefined, data: body.slice(headersEnd + 4, dataEnd) };
+    for (const line of decoder.decode(body.slice(pos, headersEnd)).split("\r\n")) {
+      const colon = line.indexOf(":");
+      if (colon < 0) continue;
+      const key = line.slice(0, colon).trim().toLowerCase();
+      const value = line.slice(colon + 1);
+      if (key === "content-disposition") {
+        for (const attr of value.split(";").map((a) => a.trim())) {
+          if (attr.startsWith("name=")) part.name = attr.slice(5).replace(/^"|"$/g, "");
+          else if (attr.startsWith("filename=")) part.fileName = attr.slice(9).replace(/^"|"$/g, "");
+        }
+      } else if (key === "content-type") {
+        part.contentType = value.trim();
+      }
+    }
+    parts.push(part);
+    pos = dataEnd + next.length;
+  }
+  return parts;
 }
 
 /** A whole response. */
@@ -133,6 +200,51 @@ export class HttpError extends Error {
   }
 }
 
+/** An `HttpError` of one kind: `new NotFound("no such post")`. */
+class KindError extends HttpError {
+  constructor(message, code, details) {
+    super(new.target.kind, message, code, details);
+  }
+}
+export class BadRequest extends KindError {
+  static kind = "bad-request";
+}
+export class ValidationFailed extends HttpError {
+  constructor(details, message = "the request is not valid", code) {
+    super("validation-failed", message, code, details);
+  }
+}
+export class Unauthorized extends KindError {
+  static kind = "unauthorized";
+}
+export class Forbidden extends KindError {
+  static kind = "forbidden";
+}
+export class NotFound extends KindError {
+  static kind = "not-found";
+}
+export class Conflict extends KindError {
+  static kind = "conflict";
+}
+export class PayloadTooLarge extends KindError {
+  static kind = "payload-too-large";
+}
+export class UnsupportedMediaType extends KindError {
+  static kind = "unsupported-media-type";
+}
+export class Unprocessable extends KindError {
+  static kind = "unprocessable";
+}
+export class TooManyRequests extends KindError {
+  static kind = "too-many-requests";
+}
+export class Internal extends KindError {
+  static kind = "internal";
+}
+export class Unavailable extends KindError {
+  static kind = "unavailable";
+}
+
 export const badRequest = (m, code) => new HttpError("bad-request", m, code);
 export const validationFailed = (details, m = "the request is not valid") =>
   new HttpError("validation-failed", m, undefined, details);
@@ -155,7 +267,7 @@ export function endpoint(fn) {
     async handle(raw) {
       let result;
       try {
-        result = await fn(new Request(raw));
+        result = await fn(new EndpointRequest(raw));
       } catch (e) {
         if (e instanceof HttpError) throw e.toWit();
         // A bug, like a Rust panic or an uncaught Python exception: the same
@@ -218,8 +330,9 @@ function call(iface, f, ...args) {
   }
 }
 
-/** Who is calling. */
+/** Who is calling, as the platform's gate established it. */
 export const auth = {
+  /** The caller: `kind` is "api-key", "session" or "anonymous". */
   current() {
     const c = witAuth.current();
     return {
@@ -229,8 +342,14 @@ export const auth = {
       keyId: c.keyId,
       scopes: c.scopes,
       claims: c.claimsJson ? JSON.parse(c.claimsJson) : {},
+      hasScope: (scope) => c.scopes.includes(scope),
+      isAuthenticated: () => c.kind !== "anonymous",
     };
   },
+  /** Whether the current caller holds `scope`. */
+  hasScope: (scope) => witAuth.current().scopes.includes(scope),
+  /** Whether the current caller authenticated. */
+  isAuthenticated: () => witAuth.current().kind !== "anonymous",
 };
 
 /** Variables and granted secrets. */
@@ -265,16 +384,24 @@ function rows(r) {
   return r.rows.map((row) => Object.fromEntries(r.columns.map((c, i) => [c, fromValue(row[i])])));
 }
 
-/** The tenant's database: `?` placeholders, JS values as parameters, rows as objects. */
+/**
+ * The tenant's database: `?` placeholders, JS values as parameters, rows as
+ * objects. Every call is async: `const rows = await db.query(…)`.
+ */
 export const db = {
-  query: (sql, ...params) => rows(call("db", witDb.query, sql, params.map(toValue))),
-  execute: (sql, ...params) => Number(call("db", witDb.execute, sql, params.map(toValue))),
-  /** Runs `fn(tx)` in one transaction: committed if it returns, rolled back if it throws. */
+  /** Rows as objects by column name. */
+  query: async (sql, ...params) => rows(call("db", witDb.query, sql, params.map(toValue))),
+  /** Rows changed. */
+  execute: async (sql, ...params) => Number(call("db", witDb.execute, sql, params.map(toValue))),
+  /**
+   * Runs `fn(tx)` in one transaction: committed if it returns, rolled back if
+   * it throws (or the guest traps). A statement the database refuses leaves it usable.
+   */
   async transaction(fn) {
     const tx = call("db", witDb.begin);
     const handle = {
-      query: (sql, ...params) => rows(call("db", (...a) => tx.query(...a), sql, params.map(toValue))),
-      execute: (sql, ...params) => Number(call("db", (...a) => tx.execute(...a), sql, params.map(toValue))),
+      query: async (sql, ...params) => rows(call("db", (...a) => tx.query(...a), sql, params.map(toValue))),
+      execute: async (sql, ...params) => Number(call("db", (...a) => tx.execute(...a), sql, params.map(toValue))),
     };
     let result;
     try {
@@ -292,35 +419,128 @@ export const db = {
   },
 };
 
-/** Outbound HTTP, to the endpoint's `allowed_hosts` only. */
-export const http = {
-  fetch(url, { method = "GET", headers = [], body, json, timeoutMs } = {}) {
-    let h = headers;
-    let b = body;
-    if (json !== undefined) {
-      b = jsonText(json);
-      h = [...headers, ["content-type", "application/json"]];
+/** Response headers, read like WHATWG `Headers`: `get`, `has`, iteration. */
+class ResponseHeaders {
+  constructor(pairs) {
+    this._pairs = pairs.map(([k, v]) => [k.toLowerCase(), v]);
+  }
+  /** The values of `name` joined with ", ", or null. */
+  get(name) {
+    const values = this._pairs.filter(([k]) => k === name.toLowerCase()).map(([, v]) => v);
+    return values.length ? values.join(", ") : null;
+  }
+  has(name) {
+    return this._pairs.some(([k]) => k === name.toLowerCase());
+  }
+  entries() {
+    return this._pairs[Symbol.iterator]();
+  }
+  [Symbol.iterator]() {
+    return this.entries();
+  }
+}
+
+function invalidJson(e) {
+  return new HttpError(
+    "unavailable",
+    `the upstream answered with JSON this endpoint cannot read: ${e.message}`,
+    "UPSTREAM_INVALID_RESPONSE",
+  );
+}
+
+/** An upstream's whole answer, shaped like a WHATWG `Response`. */
+export class FetchResponse {
+  constructor(r) {
+    this.status = r.status;
+    this.ok = r.status >= 200 && r.status < 300;
+    this.headers = new ResponseHeaders(r.headers);
+    this._body = r.body;
+  }
+  async arrayBuffer() {
+    return this._body.buffer.slice(this._body.byteOffset, this._body.byteOffset + this._body.byteLength);
+  }
+  async bytes() {
+    return this._body;
+  }
+  async text() {
+    return decoder.decode(this._body);
+  }
+  /** The body as JSON; 503 UPSTREAM_INVALID_RESPONSE if it is not. */
+  async json() {
+    try {
+      return JSON.parse(decoder.decode(this._body));
+    } catch (e) {
+      throw invalidJson(e);
     }
-    if (typeof b === "string") b = encoder.encode(b);
-    const r = call("http", witHttp.fetch, { method, url, headers: h, body: b, timeoutMs });
-    return {
-      status: r.status,
-      headers: r.headers,
-      body: r.body,
-      text: () => decoder.decode(r.body),
-      json: () => {
-        try {
-          return JSON.parse(decoder.decode(r.body));
-        } catch (e) {
-          throw new HttpError(
-            "unavailable",
-            `the upstream answered with JSON this endpoint cannot read: ${e.message}`,
-            "UPSTREAM_INVALID_RESPONSE",
-          );
+  }
+}
+
+/** An upstream's answer whose body is read as it arrives. */
+export class StreamingResponse {
+  constructor(r) {
+    this.status = r.status;
+    this.ok = r.status >= 200 && r.status < 300;
+    this.headers = new ResponseHeaders(r.headers);
+    this._body = r.body;
+  }
+  /** The next chunk of the body (at most 64 KiB), or null at its end. */
+  async read() {
+    const chunk = call("http", (n) => this._body.read(n), 64 * 1024);
+    return chunk ?? null;
+  }
+  /** The body as server-sent events, `{ event, data }`, each as soon as it is complete. */
+  async *events() {
+    let buffer = "";
+    let done = false;
+    for (;;) {
+      buffer = buffer.replaceAll("\r\n", "\n");
+      const end = buffer.indexOf("\n\n");
+      if (end >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let event;
+        const lines = [];
+        for (const line of block.split("\n")) {
+          if (line.startsWith("event:")) event = line.slice(6).trim();
+          else if (line.startsWith("data:")) lines.push(line.slice(5).replace(/^ /, ""));
         }
-      },
-    };
-  },
+        if (lines.length || event !== undefined) yield { event, data: lines.join("\n") };
+        continue;
+      }
+      if (done) return;
+      const chunk = await this.read();
+      if (chunk === null) {
+        done = true;
+        if (buffer.trim()) buffer += "\n\n";
+      } else {
+        buffer += decoder.decode(chunk, { stream: true });
+      }
+    }
+  }
+}
+
+function outgoing(url, { method = "GET", headers = [], body, json, timeoutMs } = {}) {
+  let h = Array.isArray(headers) ? headers : Object.entries(headers);
+  let b = body;
+  if (json !== undefined) {
+    b = jsonText(json);
+    h = [...h, ["content-type", "application/json"]];
+  }
+  if (typeof b === "string") b = encoder.encode(b);
+  return { method: method.toUpperCase(), url, headers: h, body: b, timeoutMs };
+}
+
+/**
+ * Outbound HTTP, to the endpoint's `allowed_hosts` only. `init` is like
+ * fetch's (`method`, `headers` as an object or pairs, `body`), plus `json`
+ * (a value sent as JSON) and `timeoutMs`.
+ */
+export const http = {
+  /** Sends a request and reads the whole answer: `const res = await http.fetch(url)`. */
+  fetch: async (url, init) => new FetchResponse(call("http", witHttp.fetch, outgoing(url, init))),
+  /** Returns as soon as the answer's head arrives; read it with `read()` or `events()`. */
+  fetchStream: async (url, init) =>
+    new StreamingResponse(call("http", witHttp.fetchStreaming, outgoing(url, init))),
 };
 
 /** Thrown by `stream` calls once the client has left. */

@@ -27,6 +27,8 @@ pub struct App {
     pub secrets: Arc<SecretBook>,
     /// The platform config this was built from.
     pub config: Arc<PlatformConfig>,
+    /// Prometheus metrics.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Request counters.
@@ -96,8 +98,27 @@ impl App {
             limiter,
             stats: Stats::default(),
             secrets,
+            metrics: Arc::new(crate::metrics::Metrics::new(config.metrics.max_tenants)),
             config,
         }))
+    }
+
+    /// The metrics as Prometheus scrapes them, with the values kept elsewhere read now.
+    pub fn render_metrics(&self) -> String {
+        use std::sync::atomic::Ordering;
+        let directory = self.registry.directory();
+        let snapshot = crate::metrics::Snapshot {
+            tenants: directory
+                .tenants
+                .values()
+                .map(|t| (t.name.to_string(), t.share.in_use(), t.share.waiting()))
+                .collect(),
+            cache_hits: self.registry.cached.load(Ordering::Relaxed),
+            cache_misses: self.registry.compiled.load(Ordering::Relaxed),
+            rate_limit_backend_errors: self.limiter.backend_errors(),
+        };
+        drop(directory);
+        self.metrics.render(&snapshot)
     }
 }
 

@@ -15,4 +15,6 @@ pub struct RequestContext {
     /// The query as the client sent it, undecoded: a `wasi:http` guest reads
     /// `path-with-query` verbatim, as it would under `wasmtime serve`.
     pub raw_query: Option<String>,
+    /// What the request's capability calls took, for `Server-Timing`.
+    pub timings: Arc<crate::timing::Timings>,
 }

@@ -52,7 +52,68 @@ fn server(backend: &DbBackend) -> Server {
     ] {
         p = p.endpoint(&format!("GET {route}"), &guest);
     }
+    // The SDK tour, in Python and in TypeScript, with an upstream to call.
+    let upstream = gatehouse_tests::mock_upstream();
+    p = p
+        .section("outbound", &[("allow_private", "[\"127.0.0.1/32\"]")])
+        .section("secrets", &[("UPSTREAM_KEY", &gatehouse_tests::config::quote(gatehouse_tests::UPSTREAM_KEY))]);
+    for (language, guest) in [("python", "py_sdk"), ("ts", "ts_sdk")] {
+        for method in ["GET", "POST"] {
+            p = p
+                .endpoint(&format!("{method} /sdk/{language}/{{action}}"), &polyglot(guest))
+                .with("auth", "\"optional\"")
+                .with("allowed_hosts", &format!("[\"http://{upstream}\"]"))
+                .with("secrets", "[\"UPSTREAM_KEY\"]")
+                .with("variables", &format!("{{ UPSTREAM = \"http://{upstream}\" }}"))
+                .with("limits", "{ cpu_ms = 1000, wall_ms = 20000 }");
+        }
+    }
     gatehouse_tests::with_task_import(p).start()
+}
+
+#[tokio::test]
+async fn python_and_typescript_sdks_offer_the_same_capabilities() {
+    let s = server(&DbBackend::Sqlite);
+    let key = s.create_key(&["--scopes", "read,write", "--user", "ada"]);
+    for language in ["python", "ts"] {
+        let url = |action: &str| s.url(&format!("/sdk/{language}/{action}"));
+        // Multipart parts, as the Rust SDK's `multipart()` gives them.
+        let form = reqwest::multipart::Form::new().text("note", "hi").part(
+            "file",
+            reqwest::multipart::Part::bytes(vec![1u8; 300]).file_name("a.png").mime_str("image/png").unwrap(),
+        );
+        let resp = client().post(url("parts")).multipart(form).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{language}");
+        assert_eq!(
+            json(resp).await,
+            json!([
+                {"name": "note", "fileName": null, "contentType": null, "size": 2},
+                {"name": "file", "fileName": "a.png", "contentType": "image/png", "size": 300}
+            ]),
+            "{language}"
+        );
+        // A streamed upstream read event by event: "echo:", each word, [DONE].
+        let resp = client().post(url("relay")).json(&json!({"prompt": "one two"})).send().await.unwrap();
+        assert_eq!(resp.status(), 200, "{language}");
+        assert_eq!(json(resp).await, json!({"status": 200, "text": "echo: one two", "events": 4}), "{language}");
+        // Scopes of the caller.
+        let resp = client().get(url("scope?scope=write")).bearer_auth(&key).send().await.unwrap();
+        assert_eq!(json(resp).await, json!({"has": true, "authenticated": true}), "{language}");
+        let resp = client().get(url("scope?scope=admin")).send().await.unwrap();
+        assert_eq!(json(resp).await, json!({"has": false, "authenticated": false}), "{language}");
+        // A whole fetch, read like a WHATWG response.
+        let resp = client().get(url("fetch")).send().await.unwrap();
+        assert_eq!(
+            json(resp).await,
+            json!({"status": 200, "header": "mock", "text": "hello from upstream"}),
+            "{language}"
+        );
+        // An error class thrown is the envelope of its kind.
+        let resp = client().get(url("nothing")).send().await.unwrap();
+        assert_eq!(resp.status(), 404, "{language}");
+        let got = json(resp).await;
+        assert_eq!((got["code"].as_str(), got["error"].as_str()), (Some("NO_SUCH_ACTION"), Some("no nothing here")));
+    }
 }
 
 #[tokio::test]

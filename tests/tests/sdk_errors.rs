@@ -85,7 +85,7 @@ fn rust_table(file: &str, enum_name: &str) -> Table {
 
 /// The Python SDK's `_failure` table entries for one WIT type (`DbError_…`).
 fn python_table(prefix: &str) -> Table {
-    let text = read("guest-sdk/python/gatehouse/__init__.py");
+    let text = read("guest-sdk/python/gatehouse/errors.py");
     let table = between(&text, "    table = {", "\n    }\n");
     table
         .split(&format!("\"{prefix}_"))

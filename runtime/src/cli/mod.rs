@@ -205,6 +205,24 @@ async fn serve(config: PlatformConfig, watch: bool) -> std::process::ExitCode {
     } else {
         tracing::info!("admin API off: set [admin] token_env (or GATEHOUSE_ADMIN_TOKEN) to enable it");
     }
+    if let Some(listen) = config.metrics.listen {
+        let metrics = match tokio::net::TcpListener::bind(listen).await {
+            Ok(l) => l,
+            Err(e) => return fail(format!("cannot listen on {listen} for metrics ({e}); set metrics.listen")),
+        };
+        let addr = metrics.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let mut stop = stop_rx.clone();
+        let metrics_app = app.clone();
+        tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stop.wait_for(|s| *s).await;
+            };
+            if let Err(e) = crate::server::metrics::run(metrics, metrics_app, shutdown).await {
+                tracing::error!("metrics listener stopped: {e}");
+            }
+        });
+        println!("gatehouse metrics on http://{addr}/metrics");
+    }
     let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
     for (name, tenant) in &app.registry.directory().tenants {
         for route in tenant.routes.routes() {

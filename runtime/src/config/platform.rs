@@ -43,6 +43,8 @@ pub struct PlatformConfig {
     pub deploy: DeploySection,
     /// `[server]`: connection timeouts and limits of the public listener.
     pub server: super::ServerSection,
+    /// `[metrics]`: where Prometheus scrapes.
+    pub metrics: super::MetricsSection,
     /// The files and folders the keys above name, for [`PlatformConfig::check_paths`].
     pub named_paths: NamedPaths,
 }
@@ -91,6 +93,8 @@ struct RawFile {
     deploy: RawDeploy,
     #[serde(default)]
     server: super::server::RawServer,
+    #[serde(default)]
+    metrics: super::metrics::RawMetrics,
     /// Named secrets; a name not here is looked up in the environment.
     #[serde(default)]
     secrets: BTreeMap<String, String>,
@@ -136,6 +140,7 @@ impl PlatformConfig {
         let sandbox = super::sandbox::resolve(&raw.sandbox).map_err(invalid)?;
         let deploy = super::deploy::resolve(&raw.deploy).map_err(invalid)?;
         let server = super::server::resolve(&raw.server).map_err(invalid)?;
+        let metrics = super::metrics::resolve(&raw.metrics).map_err(invalid)?;
         let endpoints = parse_endpoints(path, raw.endpoint, &base, limits, &secrets, &mut named_paths)?;
         Ok(Self {
             path: path.to_path_buf(),
@@ -150,6 +155,7 @@ impl PlatformConfig {
             database,
             deploy,
             server,
+            metrics,
             named_paths,
         })
     }

@@ -22,6 +22,11 @@ pub(super) const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// closes (the kernel's backlog holds the rest). Each costs a file descriptor
 /// and a few KiB.
 pub(super) const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
+/// `Server-Timing` on every answer: on, so a developer sees in the browser's
+/// devtools (or `curl -i`) where a request's time went. It tells a client how
+/// long the gate, the guest and its database took; turn it off where that is
+/// more than callers should know.
+pub(super) const DEFAULT_SERVER_TIMING: bool = true;
 
 /// `[server]`, resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,6 +39,8 @@ pub struct ServerSection {
     pub body_read_timeout: Duration,
     /// See [`DEFAULT_MAX_CONNECTIONS`].
     pub max_connections: usize,
+    /// See [`DEFAULT_SERVER_TIMING`].
+    pub server_timing: bool,
 }
 
 impl Default for ServerSection {
@@ -43,6 +50,7 @@ impl Default for ServerSection {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            server_timing: DEFAULT_SERVER_TIMING,
         }
     }
 }
@@ -54,6 +62,7 @@ pub(super) struct RawServer {
     idle_timeout: Option<String>,
     body_read_timeout: Option<String>,
     max_connections: Option<usize>,
+    server_timing: Option<bool>,
 }
 
 /// Resolves `[server]`; an error is (dotted key, problem).
@@ -78,6 +87,9 @@ pub(super) fn resolve(raw: &RawServer) -> Result<ServerSection, (String, String)
         }
         s.max_connections = n;
     }
+    if let Some(on) = raw.server_timing {
+        s.server_timing = on;
+    }
     Ok(s)
 }
 
@@ -93,6 +105,9 @@ mod tests {
         assert_eq!(s.header_read_timeout, Duration::from_secs(2));
         assert_eq!(s.max_connections, 5);
         assert_eq!(s.idle_timeout, DEFAULT_IDLE_TIMEOUT);
+        assert!(s.server_timing);
+        let raw: RawServer = toml::from_str("server_timing = false").unwrap();
+        assert!(!resolve(&raw).unwrap().server_timing);
     }
 
     #[test]

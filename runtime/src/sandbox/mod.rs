@@ -18,6 +18,6 @@ pub use engine::{EPOCH_TICK, Sandbox, SandboxSettings};
 pub use invoke::GuestResponse;
 pub(crate) use linker::Pre;
 pub use linker::{HANDLER_EXPORT, INCOMING_HANDLER_EXPORT, PrepareError, PreparedEndpoint};
-pub use share::{ShareRefusal, TenantShare};
+pub use share::{Place, ShareRefusal, TenantShare};
 pub use state::EndpointGrants;
 pub(crate) use state::HostState;

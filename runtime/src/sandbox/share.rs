@@ -21,7 +21,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// default connection cap (`server.max_connections`, 10,000).
 const WAITERS_PER_PLACE: usize = 10;
 
-/// One tenant's share: permits for instances at once, and a count of waiters.
+/// One tenant's share: permits for instances at once, and counts of the
+/// places held and the requests waiting (read by the metrics).
 #[derive(Debug)]
 pub struct TenantShare {
     /// `None`: the share is the whole pool.
@@ -29,6 +30,21 @@ pub struct TenantShare {
     size: usize,
     max_waiting: usize,
     waiting: AtomicUsize,
+    in_use: Arc<AtomicUsize>,
+}
+
+/// A request's place in its tenant's share: held while its guest runs,
+/// given back when dropped.
+#[derive(Debug)]
+pub struct Place {
+    _permit: Option<OwnedSemaphorePermit>,
+    in_use: Arc<AtomicUsize>,
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.in_use.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Why a request got no place in its tenant's share.
@@ -49,7 +65,7 @@ impl TenantShare {
     fn with_waiters(size: usize, pool: usize, max_waiting: usize) -> Self {
         let size = size.max(1);
         let permits = (size < pool).then(|| Arc::new(Semaphore::new(size)));
-        Self { permits, size, max_waiting, waiting: AtomicUsize::new(0) }
+        Self { permits, size, max_waiting, waiting: AtomicUsize::new(0), in_use: Arc::default() }
     }
 
     /// How many instances the tenant may hold at once.
@@ -57,12 +73,27 @@ impl TenantShare {
         self.size
     }
 
-    /// A place in the share (none needed if the share is the whole pool),
+    /// Places held now (requests past the gate whose guest runs or is about to).
+    pub fn in_use(&self) -> usize {
+        self.in_use.load(Ordering::Acquire)
+    }
+
+    /// Requests waiting for a place now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::Acquire)
+    }
+
+    fn place(&self, permit: Option<OwnedSemaphorePermit>) -> Place {
+        self.in_use.fetch_add(1, Ordering::AcqRel);
+        Place { _permit: permit, in_use: self.in_use.clone() }
+    }
+
+    /// A place in the share (no permit needed if the share is the whole pool),
     /// waiting at most `timeout` behind a bounded number of others.
-    pub async fn admit(&self, timeout: Duration) -> Result<Option<OwnedSemaphorePermit>, ShareRefusal> {
-        let Some(permits) = &self.permits else { return Ok(None) };
+    pub async fn admit(&self, timeout: Duration) -> Result<Place, ShareRefusal> {
+        let Some(permits) = &self.permits else { return Ok(self.place(None)) };
         if let Ok(p) = permits.clone().try_acquire_owned() {
-            return Ok(Some(p));
+            return Ok(self.place(Some(p)));
         }
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
@@ -71,7 +102,7 @@ impl TenantShare {
         let got = tokio::time::timeout(timeout, permits.clone().acquire_owned()).await;
         self.waiting.fetch_sub(1, Ordering::AcqRel);
         match got {
-            Ok(Ok(p)) => Ok(Some(p)),
+            Ok(Ok(p)) => Ok(self.place(Some(p))),
             _ => Err(ShareRefusal::TimedOut),
         }
     }
@@ -84,9 +115,13 @@ mod tests {
     #[tokio::test]
     async fn a_share_of_the_whole_pool_admits_at_once() {
         let share = TenantShare::new(4, 4);
+        let mut places = Vec::new();
         for _ in 0..10 {
-            assert!(share.admit(Duration::ZERO).await.unwrap().is_none());
+            places.push(share.admit(Duration::ZERO).await.unwrap());
         }
+        assert_eq!(share.in_use(), 10);
+        drop(places);
+        assert_eq!(share.in_use(), 0);
     }
 
     #[tokio::test]
@@ -111,7 +146,7 @@ mod tests {
         for w in waiters {
             outcomes.push(w.await.unwrap());
         }
-        assert_eq!(outcomes.iter().filter(|o| matches!(o, Ok(Some(_)))).count(), 1);
+        assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1);
         assert_eq!(outcomes.iter().filter(|o| matches!(o, Err(ShareRefusal::TimedOut))).count(), 1);
     }
 }

@@ -10,7 +10,7 @@ use std::time::Instant;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use tracing::Instrument;
 
 use super::{convert, request_id};
@@ -27,11 +27,13 @@ pub(super) async fn handle(
     mut request: Request,
 ) -> Response {
     let started = Instant::now();
+    let mut timing = Timing::default();
     let request_id = request_id::assign(request.headers());
     let method = request.method().clone();
     let path = request.uri().path().to_string();
 
     let directory = app.registry.directory();
+    let mut tenant_name: Option<Arc<str>> = None;
     let host = request.headers().get(http::header::HOST).and_then(|h| h.to_str().ok());
     let (route, mut extra, result) = match directory.resolve(host, &path) {
         Err(Unresolved::UnknownHostTenant(name)) => (
@@ -39,59 +41,78 @@ pub(super) async fn handle(
             HeaderMap::new(),
             Err(ApiError::new(ErrorCode::NotFound, format!("no tenant {name} on this platform"))),
         ),
-        Ok(Resolved { tenant, path: inner }) => match tenant.routes.lookup(&method, inner) {
-            Lookup::Found(endpoint, params) => {
-                let endpoint = endpoint.clone();
-                let tenant = tenant.clone();
-                let prefix_len = path.len() - inner.len();
-                if prefix_len > 0 {
-                    // The guest sees the path inside its tenant, the prefix removed.
-                    strip_prefix(&mut request, inner);
-                }
-                drop(directory);
-                app.stats.requests.fetch_add(1, Ordering::Relaxed);
-                let cors = endpoint.policy.cors.as_ref().map(|c| gate::cors::response_headers(c, request.headers()));
-                let mut extra = cors.unwrap_or_default();
-                // The request's one span: every line logged while serving it
-                // (gate, guest, capabilities) carries its tenant, route and id.
-                let span = tracing::info_span!(
-                    "request",
-                    tenant = %tenant.name,
-                    route = %endpoint.route_label,
-                    request_id = %request_id,
-                );
-                let mut result = serve(&app, &tenant, &endpoint, request, params, peer, &request_id, &mut extra)
+        Ok(Resolved { tenant, path: inner }) => {
+            tenant_name = Some(tenant.name.clone());
+            match tenant.routes.lookup(&method, inner) {
+                Lookup::Found(endpoint, params) => {
+                    let endpoint = endpoint.clone();
+                    let tenant = tenant.clone();
+                    let prefix_len = path.len() - inner.len();
+                    if prefix_len > 0 {
+                        // The guest sees the path inside its tenant, the prefix removed.
+                        strip_prefix(&mut request, inner);
+                    }
+                    drop(directory);
+                    app.stats.requests.fetch_add(1, Ordering::Relaxed);
+                    let cors =
+                        endpoint.policy.cors.as_ref().map(|c| gate::cors::response_headers(c, request.headers()));
+                    let mut extra = cors.unwrap_or_default();
+                    // The request's one span: every line logged while serving it
+                    // (gate, guest, capabilities) carries its tenant, route and id.
+                    let span = tracing::info_span!(
+                        "request",
+                        tenant = %tenant.name,
+                        route = %endpoint.route_label,
+                        request_id = %request_id,
+                    );
+                    let mut result = serve(
+                        &app,
+                        &tenant,
+                        &endpoint,
+                        Admitted { request, params, peer, started },
+                        &request_id,
+                        &mut extra,
+                        &mut timing,
+                    )
                     .instrument(span.clone())
                     .await;
-                if prefix_len > 0
-                    && let Ok(response) = &mut result
-                {
-                    // Path-prefix routing: tenants share this origin, so a
-                    // guest's cookies stay under its own prefix.
-                    let prefix = &path[..prefix_len];
-                    let dropped = super::credentials::confine_cookies(response.headers_mut(), prefix);
-                    if dropped > 0 {
-                        let _in = span.enter();
-                        tracing::warn!(
-                            "dropped {dropped} Set-Cookie naming a Domain: tenants on path prefixes share one origin"
-                        );
+                    if prefix_len > 0
+                        && let Ok(response) = &mut result
+                    {
+                        // Path-prefix routing: tenants share this origin, so a
+                        // guest's cookies stay under its own prefix.
+                        let prefix = &path[..prefix_len];
+                        let dropped = super::credentials::confine_cookies(response.headers_mut(), prefix);
+                        if dropped > 0 {
+                            let _in = span.enter();
+                            tracing::warn!(
+                                "dropped {dropped} Set-Cookie naming a Domain: tenants on path prefixes share one origin"
+                            );
+                        }
                     }
+                    (Some(endpoint.route_label.clone()), extra, result)
                 }
-                (Some(endpoint.route_label.clone()), extra, result)
+                Lookup::MethodNotAllowed(_) if gate::cors::is_preflight(&method, request.headers()) => {
+                    let result = preflight(&tenant.routes, inner, request.headers());
+                    (None, HeaderMap::new(), result)
+                }
+                Lookup::MethodNotAllowed(methods) => {
+                    (None, HeaderMap::new(), Err(method_not_allowed(&method, &path, &methods)))
+                }
+                Lookup::NotFound => (
+                    None,
+                    HeaderMap::new(),
+                    Err(ApiError::new(ErrorCode::NotFound, format!("no endpoint at {method} {path}"))),
+                ),
             }
-            Lookup::MethodNotAllowed(_) if gate::cors::is_preflight(&method, request.headers()) => {
-                let result = preflight(&tenant.routes, inner, request.headers());
-                (None, HeaderMap::new(), result)
-            }
-            Lookup::MethodNotAllowed(methods) => {
-                (None, HeaderMap::new(), Err(method_not_allowed(&method, &path, &methods)))
-            }
-            Lookup::NotFound => (
-                None,
-                HeaderMap::new(),
-                Err(ApiError::new(ErrorCode::NotFound, format!("no endpoint at {method} {path}"))),
-            ),
-        },
+        }
+    };
+    let (refused, stopped_by) = match &result {
+        // Refused before any guest ran: by the gate, or its tenant's share.
+        Err(e) if route.is_some() && timing.guest.is_none() => (Some(e.code.as_str()), None),
+        // A guest a limit stopped says which in its details.
+        Err(e) => (None, e.details.as_ref().and_then(|d| d["limit"].as_str().map(str::to_string))),
+        Ok(_) => (None, None),
     };
     let mut response = match result {
         Ok(r) => r,
@@ -100,7 +121,28 @@ pub(super) async fn handle(
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         extra.insert(request_id::HEADER, v);
     }
+    if app.config.server.server_timing
+        && let Some(v) = timing.header(started)
+    {
+        extra.insert(HeaderName::from_static("server-timing"), v);
+    }
     response.headers_mut().extend(extra);
+    let calls = timing.calls.as_deref();
+    app.metrics.request(&crate::metrics::RequestRecord {
+        tenant: tenant_name.as_deref(),
+        route: route.as_deref(),
+        method: method.as_str(),
+        status: response.status().as_u16(),
+        total: started.elapsed(),
+        gate: timing.gate,
+        guest: timing.guest,
+        refused,
+        stopped_by: stopped_by.as_deref(),
+        db_calls: calls.map(|c| c.db.each()).unwrap_or_default(),
+        outbound: calls
+            .map(|c| c.outbound_calls().into_iter().map(|o| (o.took, o.host, o.outcome)).collect())
+            .unwrap_or_default(),
+    });
     access_log(&method, &path, route.as_deref(), response.status(), &request_id, started);
     response
 }
@@ -116,18 +158,53 @@ fn strip_prefix(request: &mut Request, inner: &str) {
     }
 }
 
-/// The gate, in order, then the guest. Headers for the answer go into `extra`.
-#[allow(clippy::too_many_arguments)]
+/// A request routed to an endpoint, with what the gate needs to know of it.
+struct Admitted {
+    request: Request,
+    params: Vec<(String, String)>,
+    peer: SocketAddr,
+    /// When it arrived: the gate's time runs from here to the guest's start.
+    started: Instant,
+}
+
+/// Where the request's time went, for `Server-Timing`.
+#[derive(Default)]
+struct Timing {
+    /// From arrival until the guest started (or the gate refused).
+    gate: Option<std::time::Duration>,
+    /// The guest, until its answer's head was ready.
+    guest: Option<std::time::Duration>,
+    /// Its capability calls, read when the head was ready.
+    calls: Option<Arc<crate::timing::Timings>>,
+}
+
+impl Timing {
+    /// The header: gate (the whole time, if the request never reached a guest),
+    /// guest, then each capability used.
+    fn header(&self, started: Instant) -> Option<HeaderValue> {
+        let mut t = crate::timing::ServerTiming::default();
+        t.push("gate", Some(self.gate.unwrap_or_else(|| started.elapsed())));
+        t.push("guest", self.guest);
+        if let Some(calls) = &self.calls {
+            t.push("db", calls.db.total());
+            t.push("upstream", calls.upstream.total());
+        }
+        t.header()
+    }
+}
+
+/// The gate, in order, then the guest. Headers for the answer go into
+/// `extra`, and where the time went into `timing`.
 async fn serve(
     app: &App,
     tenant: &Tenant,
     endpoint: &Arc<Endpoint>,
-    request: Request,
-    params: Vec<(String, String)>,
-    peer: SocketAddr,
+    admitted: Admitted,
     request_id: &str,
     extra: &mut HeaderMap,
+    timing: &mut Timing,
 ) -> Result<Response, ApiError> {
+    let Admitted { request, params, peer, started } = admitted;
     let refused = |e: ApiError| {
         app.stats.refused_by_gate.fetch_add(1, Ordering::Relaxed);
         e
@@ -164,6 +241,7 @@ async fn serve(
         tenant: endpoint.tenant.clone(),
         route: endpoint.route_label.clone(),
         raw_query: parts.uri.query().map(str::to_string),
+        timings: Default::default(),
     });
     // The tenant's place in the pool before its body is read: a request
     // waiting for its tenant's share holds no body, so the host memory a
@@ -192,11 +270,16 @@ async fn serve(
     }
 
     let wit_request = convert::to_wit(&parts, params, wit_request_query, body, request_id);
-    run_guest(app, endpoint, Arc::new(principal), context, wit_request, place).await
+    let guest_started = Instant::now();
+    timing.gate = Some(guest_started - started);
+    timing.calls = Some(context.timings.clone());
+    let answer = run_guest(app, endpoint, Arc::new(principal), context, wit_request, place).await;
+    timing.guest = Some(guest_started.elapsed());
+    answer
 }
 
 /// A place in the tenant's share of the instance pool, or 503 TENANT_OVERLOADED.
-async fn admit(app: &App, tenant: &Tenant) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, ApiError> {
+async fn admit(app: &App, tenant: &Tenant) -> Result<crate::sandbox::Place, ApiError> {
     tenant.share.admit(app.sandbox.queue_timeout).await.map_err(|why| {
         let share = tenant.share.size();
         let reason = match why {
@@ -270,7 +353,7 @@ async fn run_guest(
     principal: Arc<crate::identity::Principal>,
     context: Arc<RequestContext>,
     wit_request: crate::sandbox::wit::Request,
-    place: Option<tokio::sync::OwnedSemaphorePermit>,
+    place: crate::sandbox::Place,
 ) -> Result<Response, ApiError> {
     if !endpoint.prepared.streams {
         // It cannot stream: run it right here, and the answer is its return value.
@@ -295,6 +378,7 @@ async fn run_guest(
     let sandbox = app.sandbox.clone();
     let ep = endpoint.clone();
     let idle = endpoint.grants.limits.stream_idle;
+    let (metrics, tenant) = (app.metrics.clone(), endpoint.tenant.clone());
     let run = async move {
         // The tenant's place is held for as long as its guest runs, streaming included.
         let _place = place;
@@ -318,6 +402,7 @@ async fn run_guest(
                         limit = "stream_idle_ms", figure = limit_ms,
                         "guest stopped: stream idle budget of {limit_ms} ms exceeded"
                     );
+                    metrics.guest_stopped(&tenant, "stream_idle_ms");
                     None
                 }
             }

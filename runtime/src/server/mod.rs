@@ -5,6 +5,7 @@ mod convert;
 mod credentials;
 mod dispatch;
 mod listener;
+pub mod metrics;
 mod request_id;
 
 use std::future::Future;

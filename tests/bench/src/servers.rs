@@ -183,6 +183,7 @@ pub(crate) async fn sandbox_cost(app: &App, path: &str, iterations: usize) -> an
         tenant: endpoint.tenant.clone(),
         route: endpoint.route_label.clone(),
         raw_query: None,
+        timings: Default::default(),
     });
     let request = wit::Request {
         method: "GET".into(),

@@ -19,6 +19,7 @@ fn log_failure(what: &str, e: &wit::DbError) {
 
 impl wit::Host for DbView<'_> {
     async fn query(&mut self, sql: String, params: Vec<wit::Value>) -> Result<wit::Rows, wit::DbError> {
+        let _timed = self.state.timings.time_db();
         let db = self.state.db()?;
         let result = match &db.backend {
             Backend::Sqlite(pool) => {
@@ -34,6 +35,7 @@ impl wit::Host for DbView<'_> {
     }
 
     async fn execute(&mut self, sql: String, params: Vec<wit::Value>) -> Result<u64, wit::DbError> {
+        let _timed = self.state.timings.time_db();
         let db = self.state.db()?;
         let result = match &db.backend {
             Backend::Sqlite(pool) => {
@@ -49,6 +51,7 @@ impl wit::Host for DbView<'_> {
     }
 
     async fn begin(&mut self) -> Result<Resource<DbTransaction>, wit::DbError> {
+        let _timed = self.state.timings.time_db();
         let db = self.state.db()?;
         if self.state.open >= MAX_OPEN_TRANSACTIONS {
             return Err(wit::DbError::TooLarge(format!(
@@ -71,6 +74,7 @@ impl wit::HostTransaction for DbView<'_> {
         sql: String,
         params: Vec<wit::Value>,
     ) -> Result<wit::Rows, wit::DbError> {
+        let _timed = self.state.timings.time_db();
         let limits = self.state.db()?.limits;
         match self.table.get_mut(&tx).map_err(|e| wit::DbError::Invalid(e.to_string()))? {
             DbTransaction::Sqlite(t) => sqlite::run_query(t, limits, &sql, &params).await,
@@ -84,6 +88,7 @@ impl wit::HostTransaction for DbView<'_> {
         sql: String,
         params: Vec<wit::Value>,
     ) -> Result<u64, wit::DbError> {
+        let _timed = self.state.timings.time_db();
         let limits = self.state.db()?.limits;
         match self.table.get_mut(&tx).map_err(|e| wit::DbError::Invalid(e.to_string()))? {
             DbTransaction::Sqlite(t) => sqlite::run_execute(t, limits, &sql, &params).await,
@@ -92,6 +97,7 @@ impl wit::HostTransaction for DbView<'_> {
     }
 
     async fn commit(&mut self, tx: Resource<DbTransaction>) -> Result<(), wit::DbError> {
+        let _timed = self.state.timings.time_db();
         let t = self.table.delete(tx).map_err(|e| wit::DbError::Invalid(e.to_string()))?;
         self.state.open = self.state.open.saturating_sub(1);
         match t {
@@ -101,6 +107,7 @@ impl wit::HostTransaction for DbView<'_> {
     }
 
     async fn rollback(&mut self, tx: Resource<DbTransaction>) -> Result<(), wit::DbError> {
+        let _timed = self.state.timings.time_db();
         let t = self.table.delete(tx).map_err(|e| wit::DbError::Invalid(e.to_string()))?;
         self.state.open = self.state.open.saturating_sub(1);
         match t {

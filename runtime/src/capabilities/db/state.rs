@@ -7,6 +7,7 @@ use sqlx::{Postgres, Sqlite};
 
 use super::database::TenantDatabase;
 use crate::capabilities::wit_db as wit;
+use crate::timing::Timings;
 
 /// An open transaction, held in the request's resource table.
 pub enum DbTransaction {
@@ -21,11 +22,13 @@ pub(crate) struct DbState {
     db: Option<Arc<TenantDatabase>>,
     /// Transactions open now (at most `MAX_OPEN_TRANSACTIONS`).
     pub(super) open: usize,
+    /// Where each call's time is added, for `Server-Timing`.
+    pub(super) timings: Arc<Timings>,
 }
 
 impl DbState {
-    pub(crate) fn new(db: Option<Arc<TenantDatabase>>) -> Self {
-        Self { db, open: 0 }
+    pub(crate) fn new(db: Option<Arc<TenantDatabase>>, timings: Arc<Timings>) -> Self {
+        Self { db, open: 0, timings }
     }
 
     pub(super) fn db(&self) -> Result<Arc<TenantDatabase>, wit::DbError> {

@@ -1,5 +1,7 @@
 //! The `Host` impl: what a guest's `http-out` calls do with the request's state.
 
+use std::time::Instant;
+
 use wasmtime::component::{Resource, ResourceTable};
 
 use super::client::{IncomingBody, head_fields};
@@ -14,10 +16,14 @@ pub(crate) struct HttpOutView<'a> {
 
 impl wit::Host for HttpOutView<'_> {
     async fn fetch(&mut self, request: wit::OutgoingRequest) -> Result<wit::IncomingResponse, wit::HttpError> {
-        let client = self.state.take_call()?;
+        let _timed = self.state.timings.time_upstream();
+        let started = Instant::now();
         let url = request.url.clone();
-        let result = client.fetch(request).await;
-        self.state.log(&url, &result);
+        let result = match self.state.take_call() {
+            Ok(client) => client.fetch(request).await,
+            Err(e) => Err(e),
+        };
+        self.state.finish(&url, started, &result);
         result
     }
 
@@ -25,11 +31,19 @@ impl wit::Host for HttpOutView<'_> {
         &mut self,
         request: wit::OutgoingRequest,
     ) -> Result<wit::StreamingResponse, wit::HttpError> {
-        let client = self.state.take_call()?;
+        let _timed = self.state.timings.time_upstream();
+        let started = Instant::now();
         let url = request.url.clone();
-        let sent = client.send(request).await;
-        self.state.log(&url, &sent);
+        let (client, sent) = match self.state.take_call() {
+            Ok(client) => {
+                let sent = client.send(request).await;
+                (Some(client), sent)
+            }
+            Err(e) => (None, Err(e)),
+        };
+        self.state.finish(&url, started, &sent);
         let resp = sent?;
+        let client = client.expect("a response came from a client");
         let (status, headers) = (resp.status().as_u16(), head_fields(&resp));
         let body = IncomingBody::new(resp, client.settings.max_response_bytes);
         let body = self.table.push(body).map_err(|e| wit::HttpError::Connection(e.to_string()))?;
@@ -39,6 +53,7 @@ impl wit::Host for HttpOutView<'_> {
 
 impl wit::HostIncomingBody for HttpOutView<'_> {
     async fn read(&mut self, body: Resource<IncomingBody>, max: u32) -> Result<Option<Vec<u8>>, wit::HttpError> {
+        let _timed = self.state.timings.time_upstream();
         let body = self.table.get_mut(&body).map_err(|e| wit::HttpError::Connection(e.to_string()))?;
         body.next(max).await
     }

@@ -26,6 +26,7 @@ pub struct RateLimiter {
     backend: Backend,
     fail_mode: FailMode,
     epoch: Instant,
+    backend_errors: std::sync::atomic::AtomicU64,
 }
 
 enum Backend {
@@ -48,7 +49,12 @@ impl RateLimiter {
             Some(url) => Backend::Redis(Box::new(RedisLimiter::connect(url).await?)),
             None => Backend::Memory(MemoryLimiter::default()),
         };
-        Ok(Self { backend, fail_mode: section.on_backend_error, epoch: Instant::now() })
+        Ok(Self {
+            backend,
+            fail_mode: section.on_backend_error,
+            epoch: Instant::now(),
+            backend_errors: Default::default(),
+        })
     }
 
     /// `memory` or `redis`.
@@ -103,7 +109,13 @@ impl RateLimiter {
         decide(&applied, &verdicts)
     }
 
+    /// Checks the backend (Redis) could not answer, since start.
+    pub fn backend_errors(&self) -> u64 {
+        self.backend_errors.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     fn backend_failed(&self, tenant: &str, route: &str, error: &str) -> Result<HeaderMap, ApiError> {
+        self.backend_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match self.fail_mode {
             FailMode::Open => {
                 tracing::warn!(

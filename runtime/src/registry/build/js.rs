@@ -1,6 +1,8 @@
 //! JavaScript: componentize-js builds `index.js` against the WIT world
 //! `endpoint` into one component holding the engine. The endpoint's files are
-//! staged with the SDK beside them (`import … from "./gatehouse.js"`), and the
+//! staged with the SDK beside them (`import … from "./gatehouse.js"`); an
+//! endpoint written in TypeScript (`index.ts`) has each `.ts` file turned into
+//! the `.js` beside it first (esbuild, types removed), and the
 //! engine's own `http` and `fetch-event` features are left out: a guest
 //! reaches the network only through `http-out`. Kept by source hash.
 
@@ -27,10 +29,11 @@ pub(super) fn build(folder: &Path, build_dir: &Path) -> Result<PathBuf, BuildErr
     let _ = std::fs::remove_dir_all(&staging);
     copy_sources(folder, &staging).map_err(fail)?;
     std::fs::write(staging.join("gatehouse.js"), toolchain::JS_SDK).map_err(fail)?;
+    std::fs::write(staging.join("gatehouse.d.ts"), toolchain::JS_SDK_TYPES).map_err(fail)?;
     std::fs::write(staging.join("package.json"), "{\"type\": \"module\"}\n").map_err(fail)?;
     // componentize-js reports a syntax error only as "failed to parse"; node
-    // names the file, line and token.
-    if let Err(e) = syntax_check(folder, &staging) {
+    // (and esbuild, for TypeScript) names the file, line and token.
+    if let Err(e) = transpile(folder, &staging, &tools).and_then(|()| syntax_check(folder, &staging)) {
         let _ = std::fs::remove_dir_all(&staging);
         return Err(e);
     }
@@ -45,7 +48,35 @@ pub(super) fn build(folder: &Path, build_dir: &Path) -> Result<PathBuf, BuildErr
         .output()
         .map_err(|e| BuildError::Toolchain(format!("could not run node ({e}); install Node.js 18+")))?;
     let _ = std::fs::remove_dir_all(&staging);
-    keep_output(&result, &tmp, &out, "componentize-js", &folder.join("index.js"))
+    let entry = if folder.join("index.js").is_file() { "index.js" } else { "index.ts" };
+    keep_output(&result, &tmp, &out, "componentize-js", &folder.join(entry))
+}
+
+/// Each staged `.ts` file as the `.js` beside it, if the endpoint has any.
+fn transpile(folder: &Path, staging: &Path, tools: &Path) -> Result<(), BuildError> {
+    let entries = std::fs::read_dir(staging).map_err(|e| BuildError::Toolchain(e.to_string()))?;
+    let typescript = entries.flatten().any(|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        name.ends_with(".ts") && !name.ends_with(".d.ts")
+    });
+    if !typescript {
+        return Ok(());
+    }
+    let result = Command::new("node")
+        .arg(tools.join("build.mjs"))
+        .arg("--transpile")
+        .arg(staging)
+        .current_dir(tools)
+        .output()
+        .map_err(|e| BuildError::Toolchain(format!("could not run node ({e}); install Node.js 18+")))?;
+    if result.status.success() {
+        return Ok(());
+    }
+    Err(BuildError::Compile {
+        tool: "esbuild (TypeScript)",
+        what: folder.join("index.ts").display().to_string(),
+        output: tool_output(&result).replace(&staging.display().to_string(), &folder.display().to_string()),
+    })
 }
 
 fn syntax_check(folder: &Path, staging: &Path) -> Result<(), BuildError> {

@@ -25,7 +25,7 @@ pub enum Language {
     Rust,
     /// `app.py`.
     Python,
-    /// `index.js`.
+    /// `index.js`, or `index.ts` (TypeScript, transpiled first).
     JavaScript,
 }
 
@@ -38,7 +38,7 @@ impl Language {
             Some(Self::Rust)
         } else if folder.join("app.py").is_file() {
             Some(Self::Python)
-        } else if folder.join("index.js").is_file() {
+        } else if folder.join("index.js").is_file() || folder.join("index.ts").is_file() {
             Some(Self::JavaScript)
         } else {
             None

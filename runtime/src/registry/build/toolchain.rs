@@ -17,6 +17,8 @@ use super::{BuildError, tool_output};
 pub(super) const COMPONENTIZE_PY: &str = "componentize-py==0.25.1";
 /// componentize-js from npm.
 pub(super) const COMPONENTIZE_JS: &str = "@bytecodealliance/componentize-js@0.23.0";
+/// What turns an endpoint's TypeScript into JavaScript (types removed, nothing else), pinned.
+pub(super) const ESBUILD: &str = "esbuild@0.25.12";
 
 /// The contract, as compiled in: (file name, text).
 const WIT: &[(&str, &str)] = &[
@@ -32,9 +34,24 @@ const WIT: &[(&str, &str)] = &[
 ];
 
 /// The Python SDK package (`import gatehouse`).
-pub(super) const PYTHON_SDK: &str = include_str!("../../../../guest-sdk/python/gatehouse/__init__.py");
+pub(super) const PYTHON_SDK: &[(&str, &str)] = &[
+    ("gatehouse/__init__.py", include_str!("../../../../guest-sdk/python/gatehouse/__init__.py")),
+    ("gatehouse/auth.py", include_str!("../../../../guest-sdk/python/gatehouse/auth.py")),
+    ("gatehouse/config.py", include_str!("../../../../guest-sdk/python/gatehouse/config.py")),
+    ("gatehouse/db.py", include_str!("../../../../guest-sdk/python/gatehouse/db.py")),
+    ("gatehouse/errors.py", include_str!("../../../../guest-sdk/python/gatehouse/errors.py")),
+    ("gatehouse/handler.py", include_str!("../../../../guest-sdk/python/gatehouse/handler.py")),
+    ("gatehouse/http.py", include_str!("../../../../guest-sdk/python/gatehouse/http.py")),
+    ("gatehouse/log.py", include_str!("../../../../guest-sdk/python/gatehouse/log.py")),
+    ("gatehouse/request.py", include_str!("../../../../guest-sdk/python/gatehouse/request.py")),
+    ("gatehouse/response.py", include_str!("../../../../guest-sdk/python/gatehouse/response.py")),
+    ("gatehouse/stream.py", include_str!("../../../../guest-sdk/python/gatehouse/stream.py")),
+    ("gatehouse/py.typed", ""),
+];
 /// The JavaScript SDK module (`import … from "./gatehouse.js"`).
 pub(super) const JS_SDK: &str = include_str!("../../../../guest-sdk/js/gatehouse.js");
+/// Its types, staged beside it for TypeScript endpoints and editors.
+pub(super) const JS_SDK_TYPES: &str = include_str!("../../../../guest-sdk/js/gatehouse.d.ts");
 /// The script that runs componentize-js.
 const JS_BUILD_SCRIPT: &str = include_str!("../../../../guest-sdk/js/build.mjs");
 
@@ -46,7 +63,11 @@ pub(super) fn contract_hash() -> String {
         h.update(name.as_bytes());
         h.update(text.as_bytes());
     }
-    for part in [PYTHON_SDK, JS_SDK, JS_BUILD_SCRIPT, COMPONENTIZE_PY, COMPONENTIZE_JS] {
+    for (name, text) in PYTHON_SDK {
+        h.update(name.as_bytes());
+        h.update(text.as_bytes());
+    }
+    for part in [JS_SDK, JS_BUILD_SCRIPT, COMPONENTIZE_PY, COMPONENTIZE_JS, ESBUILD] {
         h.update(part.as_bytes());
     }
     hex::encode(h.finalize())
@@ -65,7 +86,7 @@ pub(super) fn wit_dir(build_dir: &Path) -> Result<PathBuf, BuildError> {
 pub(super) fn python_sdk_dir(build_dir: &Path) -> Result<PathBuf, BuildError> {
     let dir = build_dir.join("toolchains").join(format!("python-sdk-{}", &contract_hash()[..16]));
     if !dir.join("gatehouse/__init__.py").is_file() {
-        write_files(&dir, [("gatehouse/__init__.py", PYTHON_SDK)])?;
+        write_files(&dir, PYTHON_SDK.iter().map(|(n, t)| (*n, *t)))?;
     }
     Ok(dir)
 }
@@ -143,7 +164,7 @@ pub(super) fn componentize_py(build_dir: &Path) -> Result<PathBuf, BuildError> {
 /// The folder holding componentize-js and our build script, installing it (npm) if needed.
 pub(super) fn componentize_js(build_dir: &Path) -> Result<PathBuf, BuildError> {
     let dir = build_dir.join("toolchains").join("js");
-    let marker = dir.join(format!(".installed-{}", COMPONENTIZE_JS.replace('/', "_")));
+    let marker = dir.join(format!(".installed-{}-{}", COMPONENTIZE_JS.replace('/', "_"), ESBUILD));
     let script = dir.join("build.mjs");
     if marker.is_file() && std::fs::read_to_string(&script).is_ok_and(|s| s == JS_BUILD_SCRIPT) {
         return Ok(dir);
@@ -161,8 +182,9 @@ pub(super) fn componentize_js(build_dir: &Path) -> Result<PathBuf, BuildError> {
             Command::new("npm")
                 .args(["install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix"])
                 .arg(&dir)
-                .arg(COMPONENTIZE_JS),
-            &format!("npm install {COMPONENTIZE_JS}"),
+                .arg(COMPONENTIZE_JS)
+                .arg(ESBUILD),
+            &format!("npm install {COMPONENTIZE_JS} {ESBUILD}"),
             "install Node.js 18+ with npm, and check that the npm registry is reachable",
         )?;
         std::fs::write(&marker, b"").map_err(|e| BuildError::Toolchain(e.to_string()))?;
@@ -205,4 +227,25 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> std::io
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_of_the_python_sdk_package_is_compiled_in() {
+        let package = Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest-sdk/python/gatehouse");
+        let mut on_disk: Vec<String> = std::fs::read_dir(&package)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".py") || n == "py.typed")
+            .map(|n| format!("gatehouse/{n}"))
+            .collect();
+        on_disk.sort();
+        let mut compiled: Vec<String> = PYTHON_SDK.iter().map(|(n, _)| n.to_string()).collect();
+        compiled.sort();
+        assert_eq!(compiled, on_disk, "list each file of guest-sdk/python/gatehouse in PYTHON_SDK");
+    }
 }

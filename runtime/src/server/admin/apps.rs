@@ -14,6 +14,7 @@ use serde_json::json;
 use super::Admin;
 use super::reply::{Body, Data, Refusal, Shape};
 use crate::error::{ApiError, ErrorCode};
+use crate::registry::ChangeError;
 
 pub(super) async fn deploy(
     State(admin): State<Arc<Admin>>,
@@ -33,7 +34,9 @@ pub(super) async fn deploy(
             ApiError::new(ErrorCode::BadRequest, format!("the bundle could not be read: {e}"))
         }
     })?;
-    let report = admin.app.registry.deploy(&tenant, &body).await.map_err(|e| {
+    let result = admin.app.registry.deploy(&tenant, &body).await;
+    admin.app.metrics.change(&tenant, "deploy", outcome(&result));
+    let report = result.map_err(|e| {
         tracing::warn!(target: "gatehouse::deploy", %tenant, "deploy refused: {e}");
         Refusal::change(e, ErrorCode::DeployRejected)
     })?;
@@ -84,13 +87,20 @@ pub(super) async fn rollback(
     Path((tenant, app)): Path<(String, String)>,
     Body(req): Body<Rollback>,
 ) -> Result<Data, Refusal> {
-    admin
-        .app
-        .registry
-        .rollback(&tenant, &app, req.version)
-        .await
-        .map_err(|e| Refusal::change(e, ErrorCode::DeployRejected))?;
+    let result = admin.app.registry.rollback(&tenant, &app, req.version).await;
+    admin.app.metrics.change(&tenant, "rollback", outcome(&result));
+    result.map_err(|e| Refusal::change(e, ErrorCode::DeployRejected))?;
     Ok(Data::ok(json!({ "tenant": tenant, "app": app, "version": req.version })))
+}
+
+/// A change's outcome as the metrics label it.
+fn outcome<T>(result: &Result<T, ChangeError>) -> &'static str {
+    match result {
+        Ok(_) => "ok",
+        Err(ChangeError::Unavailable(_)) => "unavailable",
+        Err(ChangeError::NotFound(_)) => "not_found",
+        Err(ChangeError::Rejected(_) | ChangeError::Conflict(_)) => "rejected",
+    }
 }
 
 pub(super) async fn undeploy(

@@ -84,13 +84,22 @@ pub async fn run(
         .route("/apps/{app}/rollback", post(apps::rollback))
         .route("/logs", get(logs::tail))
         .route_layer(from_fn_with_state(state.clone(), access::admin_token_or_deploy_key));
+    let scrape: AdminRouter = Router::new()
+        .route("/metrics", get(metrics))
+        .route_layer(from_fn_with_state(state.clone(), access::admin_token));
     let router = Router::new()
         .nest("/admin/v1", operator.nest("/tenants/{tenant}", tenant_scoped))
+        .merge(scrape)
         .fallback(unknown_call)
         .method_not_allowed_fallback(wrong_method)
         .layer(from_fn(scope::scope))
         .with_state(state);
     axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}
+
+/// `GET /metrics`: Prometheus metrics, behind the admin token.
+async fn metrics(State(admin): State<Arc<Admin>>) -> axum::response::Response {
+    crate::server::metrics::scrape(&admin.app)
 }
 
 /// A path the admin API does not have (to a caller holding the token; others
