@@ -173,6 +173,12 @@ pub(super) fn componentize_js(build_dir: &Path) -> Result<PathBuf, BuildError> {
     if !marker.is_file() {
         tracing::info!(toolchain = COMPONENTIZE_JS, dir = %dir.display(), "installing the JavaScript toolchain (once)");
         std::fs::create_dir_all(&dir).map_err(|e| BuildError::Toolchain(e.to_string()))?;
+        // A new toolchain version is installed from scratch: npm updating an
+        // older tree in place can leave out a package componentize-js needs at
+        // its top level (it imports @bytecodealliance/preview2-shim, which only
+        // a fresh resolution hoists there).
+        let _ = std::fs::remove_dir_all(dir.join("node_modules"));
+        let _ = std::fs::remove_file(dir.join("package-lock.json"));
         std::fs::write(
             dir.join("package.json"),
             "{\"name\": \"gatehouse-js-toolchain\", \"private\": true, \"type\": \"module\"}\n",
