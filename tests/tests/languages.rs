@@ -52,9 +52,14 @@ fn server(backend: &DbBackend) -> Server {
     ] {
         p = p.endpoint(&format!("GET {route}"), &guest);
     }
-    // The SDK tour, in Python and in TypeScript, with an upstream to call.
+    gatehouse_tests::with_task_import(p).start()
+}
+
+/// The SDK tour, in Python and in TypeScript, with an upstream to call: a
+/// server of its own, so that a cold start builds only these two.
+fn sdk_server() -> Server {
     let upstream = gatehouse_tests::mock_upstream();
-    p = p
+    let mut p = Platform::new()
         .section("outbound", &[("allow_private", "[\"127.0.0.1/32\"]")])
         .section("secrets", &[("UPSTREAM_KEY", &gatehouse_tests::config::quote(gatehouse_tests::UPSTREAM_KEY))]);
     for (language, guest) in [("python", "py_sdk"), ("ts", "ts_sdk")] {
@@ -68,12 +73,12 @@ fn server(backend: &DbBackend) -> Server {
                 .with("limits", "{ cpu_ms = 1000, wall_ms = 20000 }");
         }
     }
-    gatehouse_tests::with_task_import(p).start()
+    p.start()
 }
 
 #[tokio::test]
 async fn python_and_typescript_sdks_offer_the_same_capabilities() {
-    let s = server(&DbBackend::Sqlite);
+    let s = sdk_server();
     let key = s.create_key(&["--scopes", "read,write", "--user", "ada"]);
     for language in ["python", "ts"] {
         let url = |action: &str| s.url(&format!("/sdk/{language}/{action}"));

@@ -11,6 +11,7 @@ use crate::identity::api_key::{KeySpec, issue};
 use crate::store::Store;
 
 mod deploy;
+mod openapi;
 mod scaffold;
 mod tenants;
 
@@ -67,6 +68,12 @@ enum Command {
     Apps {
         #[command(subcommand)]
         action: deploy::AppsCommand,
+    },
+    /// Print a tenant's OpenAPI 3.1 document, generated from what it serves.
+    Openapi {
+        /// The tenant (default: platform.tenant).
+        #[arg(long)]
+        tenant: Option<String>,
     },
 }
 
@@ -149,6 +156,7 @@ async fn run(cli: Cli) -> std::process::ExitCode {
         }
         Command::Tenants { action } => tenants::run(&config, action).await,
         Command::Keys { action } => keys(&config, action).await,
+        Command::Openapi { tenant } => openapi::print(&config, tenant).await,
         Command::Check => {
             crate::telemetry::init(config.platform.log_format);
             match App::prepare(&config).await {

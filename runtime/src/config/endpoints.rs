@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::cors::RawCors;
 use super::files::NamedPaths;
 use super::limits::Limits;
+use super::openapi::RawOpenApi;
 use super::platform::EndpointConfig;
 use super::policy::{self, RawPolicy};
 use super::rate_limit::RawRules;
@@ -54,15 +55,17 @@ pub(super) struct RawEndpoint {
     secrets: Vec<String>,
     #[serde(default)]
     forward_credentials: bool,
+    openapi: Option<RawOpenApi>,
 }
 
 impl RawEndpoint {
     /// The files this endpoint names, by key, as written.
-    pub(super) fn files(&self) -> [(&'static str, Option<&str>); 3] {
+    pub(super) fn files(&self) -> [(&'static str, Option<&str>); 4] {
         [
             ("component", Some(self.component.as_str())),
             ("schema", self.schema.as_deref()),
             ("query_schema", self.query_schema.as_deref()),
+            ("openapi.response_schema", self.openapi.as_ref().and_then(|o| o.response_schema.as_deref())),
         ]
     }
 }
@@ -110,6 +113,7 @@ pub(super) fn parse_endpoints(
             allowed_hosts: e.allowed_hosts,
             secrets: e.secrets,
             forward_credentials: e.forward_credentials,
+            openapi: e.openapi,
         };
         let policy = policy::endpoint_policy(&raw_policy, &format!("endpoint[{index}]"), base, secrets, paths)
             .map_err(|(k, p)| invalid(k, p))?;

@@ -58,6 +58,8 @@ pub struct EndpointPolicy {
     /// default: the guest has `auth::current()`, and a credential it never
     /// sees is one it cannot leak or replay.
     pub forward_credentials: bool,
+    /// `openapi`: the endpoint's own words for the generated document.
+    pub openapi: super::OpenApiDoc,
 }
 
 #[derive(Deserialize, Default)]
@@ -80,6 +82,7 @@ pub(super) struct RawPolicy {
     pub(super) allowed_hosts: Vec<String>,
     pub(super) secrets: Vec<String>,
     pub(super) forward_credentials: bool,
+    pub(super) openapi: Option<super::openapi::RawOpenApi>,
 }
 
 /// Where named secrets come from: platform.toml's `[secrets]` then the
@@ -132,6 +135,10 @@ pub(super) fn endpoint_policy(
         Some(c) => Some(cors(c, &key("cors"))?),
     };
     let upload = raw.upload.as_ref().map(|u| super::upload::upload(u, at)).transpose()?;
+    let openapi = match &raw.openapi {
+        Some(o) => super::openapi::openapi(o, at, base, paths)?,
+        None => super::OpenApiDoc::default(),
+    };
     let allowed_hosts = raw
         .allowed_hosts
         .iter()
@@ -160,6 +167,7 @@ pub(super) fn endpoint_policy(
         cors,
         upload,
         forward_credentials: raw.forward_credentials,
+        openapi,
     })
 }
 

@@ -40,10 +40,20 @@ impl std::fmt::Debug for Schema {
 impl Schema {
     /// Reads and compiles a schema file (draft 2020-12 unless its `$schema` says otherwise).
     pub fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let document: Value =
-            serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
+        let document = Self::read_document(path)?;
         Self::compile(document).map_err(|e| format!("{} is not a valid JSON Schema: {e}", path.display()))
+    }
+
+    /// Reads a schema file as JSON, without compiling it (a schema the
+    /// platform only documents, never checks: `openapi.response_schema`).
+    pub fn read_document(path: &Path) -> Result<Value, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| format!("{} is not JSON: {e}", path.display()))
+    }
+
+    /// The schema as written.
+    pub fn document(&self) -> &Value {
+        &self.document
     }
 
     /// Compiles a schema document.

@@ -39,6 +39,9 @@ pub struct Endpoint {
     pub body_schema: Option<Schema>,
     /// The compiled query schema, if any.
     pub query_schema: Option<Schema>,
+    /// `openapi.response_schema`, read: the success answer's body in the
+    /// generated OpenAPI document.
+    pub response_schema: Option<serde_json::Value>,
 }
 
 /// What a tenant's endpoints share: its database and the secrets set for it.
@@ -202,6 +205,7 @@ impl Loader<'_> {
         }
         let prepared = self.sandbox.prepare(&component).map_err(|err| err.to_string())?;
         let compile = |p: &Option<std::path::PathBuf>| p.as_deref().map(Schema::load).transpose();
+        let response_schema = e.policy.openapi.response_schema.as_deref().map(Schema::read_document).transpose()?;
         let body_schema = compile(&e.policy.schema)?;
         if let Some(why) = body_schema.as_ref().and_then(Schema::needs_tree) {
             tracing::warn!(
@@ -238,6 +242,7 @@ impl Loader<'_> {
             policy: e.policy.clone(),
             body_schema,
             query_schema,
+            response_schema,
         })
     }
 }

@@ -8,6 +8,7 @@ mod bundle;
 mod directory;
 mod live;
 mod load;
+pub mod openapi;
 mod routes;
 mod sync;
 mod tenant;

@@ -13,6 +13,8 @@ pub struct RouteTable {
     router: matchit::Router<BTreeMap<Method, Arc<Endpoint>>>,
     /// Path patterns, kept to add methods to an existing pattern.
     patterns: Vec<String>,
+    /// Every endpoint, by path then method (for the OpenAPI document).
+    endpoints: Vec<Arc<Endpoint>>,
 }
 
 /// What a request's method and path found.
@@ -63,6 +65,7 @@ impl RouteTable {
         }
         let mut table = RouteTable::default();
         for (path, methods) in by_path {
+            table.endpoints.extend(methods.values().cloned());
             table
                 .router
                 .insert(path.clone(), methods)
@@ -85,6 +88,11 @@ impl RouteTable {
             }
             None => Lookup::MethodNotAllowed(matched.value.keys().copied().collect()),
         }
+    }
+
+    /// Every endpoint, by path then method.
+    pub fn endpoints(&self) -> &[Arc<Endpoint>] {
+        &self.endpoints
     }
 
     /// Every route, for the startup log.

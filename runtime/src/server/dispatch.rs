@@ -21,6 +21,9 @@ use crate::error::{ApiError, ErrorCode};
 use crate::gate;
 use crate::registry::{Endpoint, Lookup, Resolved, Tenant, Unresolved};
 
+/// Where each tenant's OpenAPI document is served, inside its routes.
+pub(super) const OPENAPI_PATH: &str = "/openapi.json";
+
 pub(super) async fn handle(
     State(app): State<Arc<App>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -98,6 +101,16 @@ pub(super) async fn handle(
                 }
                 Lookup::MethodNotAllowed(methods) => {
                     (None, HeaderMap::new(), Err(method_not_allowed(&method, &path, &methods)))
+                }
+                // The tenant's OpenAPI document, unless it routes this path itself.
+                Lookup::NotFound if method == http::Method::GET && inner == OPENAPI_PATH => {
+                    let base = if path.len() > inner.len() { &path[..path.len() - inner.len()] } else { "/" };
+                    let document = crate::registry::openapi::document(tenant, base);
+                    let mut response = Response::new(Body::from(document.to_string()));
+                    response
+                        .headers_mut()
+                        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                    (Some(format!("GET {OPENAPI_PATH}").into()), HeaderMap::new(), Ok(response))
                 }
                 Lookup::NotFound => (
                     None,

@@ -10,6 +10,7 @@ mod access;
 mod apps;
 mod keys;
 mod logs;
+mod openapi;
 mod reply;
 mod scope;
 mod secrets;
@@ -83,6 +84,7 @@ pub async fn run(
         .route("/apps/{app}/versions", get(apps::versions))
         .route("/apps/{app}/rollback", post(apps::rollback))
         .route("/logs", get(logs::tail))
+        .route("/openapi.json", get(openapi::get))
         .route_layer(from_fn_with_state(state.clone(), access::admin_token_or_deploy_key));
     let scrape: AdminRouter = Router::new()
         .route("/metrics", get(metrics))
