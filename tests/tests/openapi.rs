@@ -132,3 +132,29 @@ async fn the_document_validates_and_describes_every_route_as_the_gate_serves_it(
     let printed: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"));
     assert_eq!(printed, doc);
 }
+
+#[tokio::test]
+async fn each_tenant_sees_its_own_document_and_a_deploy_changes_it() {
+    let s = Platform::new().admin().endpoint("GET /api/who", gatehouse_tests::guests::ECHO).start();
+    s.create_tenant("acme", json!({})).await;
+    let echo = std::fs::read(gatehouse_tests::guests::ECHO).unwrap();
+    let app = |route: &str| {
+        gatehouse_tests::app_bundle(
+            "shop",
+            &format!("[[endpoint]]\nroute = \"GET {route}\"\ncomponent = \"echo.wasm\"\n"),
+            &[("echo.wasm", &echo)],
+        )
+    };
+    let paths = |doc: &Value| doc["paths"].as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(s.deploy("acme", app("/api/orders")).await.0, 201);
+    let acme = json(client().get(s.url("/t/acme/openapi.json")).send().await.unwrap()).await;
+    assert_eq!(paths(&acme), ["/api/orders"]);
+    assert_eq!(acme["servers"], json!([{"url": "/t/acme"}]));
+    // The config tenant's document names only its own routes.
+    let default = json(client().get(s.url("/openapi.json")).send().await.unwrap()).await;
+    assert_eq!(paths(&default), ["/api/who"]);
+    // A new version is a new document, though the old one was served (and kept) before.
+    assert_eq!(s.deploy("acme", app("/api/invoices")).await.0, 201);
+    let acme = json(client().get(s.url("/t/acme/openapi.json")).send().await.unwrap()).await;
+    assert_eq!(paths(&acme), ["/api/invoices"]);
+}

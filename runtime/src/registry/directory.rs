@@ -101,6 +101,7 @@ mod tests {
             base: Vec::new(),
             apps: Default::default(),
             settings_stamp: 0,
+            openapi: Default::default(),
         })
     }
 

@@ -6,10 +6,37 @@
 //! cannot know (a summary, a description, the success body's schema) the
 //! endpoint declares in `openapi = { … }`.
 
+use std::sync::{Arc, Mutex};
+
 use serde_json::{Map, Value, json};
 
 use super::{Endpoint, Tenant};
 use crate::config::{AuthMode, Method};
+
+/// Base URLs a tenant's document is kept for: the root and its path prefix
+/// (a host route shares the root's). Past this it is rendered each time.
+const KEPT_BASES: usize = 4;
+
+/// A tenant's documents as text, by base URL, rendered on first request:
+/// `/openapi.json` is open to anonymous callers, so serving it costs a
+/// lookup, not a walk over every route and schema.
+#[derive(Debug, Default)]
+pub struct Rendered(Mutex<Vec<(String, Arc<str>)>>);
+
+impl Rendered {
+    /// The document for `tenant` under `base_url`, as JSON text.
+    pub fn get(&self, tenant: &Tenant, base_url: &str) -> Arc<str> {
+        let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((_, text)) = kept.iter().find(|(base, _)| base == base_url) {
+            return text.clone();
+        }
+        let text: Arc<str> = document(tenant, base_url).to_string().into();
+        if kept.len() < KEPT_BASES {
+            kept.push((base_url.to_string(), text.clone()));
+        }
+        text
+    }
+}
 
 /// The document for `tenant`, whose routes are served under `base_url`
 /// (`/`, or its path prefix such as `/t/acme`).

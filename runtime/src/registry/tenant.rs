@@ -253,6 +253,9 @@ pub struct Tenant {
     pub apps: BTreeMap<String, Arc<LiveApp>>,
     /// The stored tenant's revision, to notice a change.
     pub settings_stamp: i64,
+    /// Its OpenAPI document, rendered once per base URL (a tenant is rebuilt
+    /// whole on any change, and this with it).
+    pub openapi: super::openapi::Rendered,
 }
 
 /// One app as served.
@@ -280,6 +283,8 @@ impl Tenant {
             base: self.base.clone(),
             apps,
             settings_stamp: self.settings_stamp,
+            // New routes, so a new document.
+            openapi: Default::default(),
         })
     }
 

@@ -105,7 +105,7 @@ pub(super) async fn handle(
                 // The tenant's OpenAPI document, unless it routes this path itself.
                 Lookup::NotFound if method == http::Method::GET && inner == OPENAPI_PATH => {
                     let base = if path.len() > inner.len() { &path[..path.len() - inner.len()] } else { "/" };
-                    let document = crate::registry::openapi::document(tenant, base);
+                    let document = tenant.openapi.get(tenant, base);
                     let mut response = Response::new(Body::from(document.to_string()));
                     response
                         .headers_mut()

@@ -294,6 +294,7 @@ impl Registry {
             base,
             apps,
             settings_stamp: record.revision,
+            openapi: Default::default(),
         })
     }
 

@@ -136,6 +136,8 @@ impl Registry {
             base,
             apps: tenant.apps.clone(),
             settings_stamp: tenant.settings_stamp,
+            // New routes, so a new document.
+            openapi: Default::default(),
         });
         self.swap(|d| {
             d.tenants.insert(name, next);
