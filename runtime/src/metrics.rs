@@ -28,6 +28,18 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 /// The tenant label of every tenant past the cap.
 pub const OTHER_TENANT: &str = "other";
 
+/// Methods with a label of their own; any other (hyper accepts any token, so
+/// an anonymous client could mint one per request) is `OTHER`.
+const KNOWN_METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// The limits the sandbox stops a guest at. A guest may answer an error whose
+/// details name any `limit` it likes; only these count as stops.
+const KNOWN_LIMITS: &[&str] = &["cpu_ms", "wall_ms", "memory_mb", "stack", "response_bytes", "stream_idle_ms"];
+
+fn method_label(method: &str) -> &'static str {
+    KNOWN_METHODS.iter().find(|m| **m == method).copied().unwrap_or("OTHER")
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     tenant: String,
@@ -239,7 +251,12 @@ impl Metrics {
         let tenant = self.tenant(r.tenant);
         let route = r.route.unwrap_or("unmatched").to_string();
         let status = format!("{}xx", r.status / 100);
-        let labels = RequestLabels { tenant: tenant.clone(), route: route.clone(), method: r.method.into(), status };
+        let labels = RequestLabels {
+            tenant: tenant.clone(),
+            route: route.clone(),
+            method: method_label(r.method).into(),
+            status,
+        };
         self.requests.get_or_create(&labels).inc();
         let by_route = RouteLabels { tenant: tenant.clone(), route };
         self.request_seconds.get_or_create(&by_route).observe(r.total.as_secs_f64());
@@ -252,7 +269,7 @@ impl Metrics {
         if let Some(code) = r.refused {
             self.refusals.get_or_create(&CodeLabels { tenant: tenant.clone(), code: code.into() }).inc();
         }
-        if let Some(limit) = r.stopped_by {
+        if let Some(limit) = r.stopped_by.filter(|l| KNOWN_LIMITS.contains(l)) {
             self.guest_stops.get_or_create(&LimitLabels { tenant: tenant.clone(), limit: limit.into() }).inc();
         }
         if !r.db_calls.is_empty() {
@@ -273,6 +290,9 @@ impl Metrics {
     /// A guest stopped after its answer's head was sent (a stream's idle
     /// budget), which [`Metrics::request`] could not know of.
     pub fn guest_stopped(&self, tenant: &str, limit: &str) {
+        if !KNOWN_LIMITS.contains(&limit) {
+            return;
+        }
         let tenant = self.tenant(Some(tenant));
         self.guest_stops.get_or_create(&LimitLabels { tenant, limit: limit.into() }).inc();
     }
@@ -346,6 +366,27 @@ mod tests {
             line(&text, "gatehouse_capability_call_duration_seconds_count{tenant=\"acme\",capability=\"db\"}");
         assert_eq!(db_count.map(|l| l.rsplit(' ').next().unwrap()), Some("4"), "{text}");
         assert!(text.ends_with("# EOF\n"), "{text}");
+    }
+
+    #[test]
+    fn labels_a_client_or_a_guest_writes_are_bounded() {
+        let m = Metrics::new(10);
+        for method in ["BREW", "PROPFIND", "X1"] {
+            m.request(&RequestRecord { tenant: Some("acme"), method, status: 405, ..Default::default() });
+        }
+        // A guest's own error naming a made-up limit is not a stop.
+        m.request(&RequestRecord {
+            tenant: Some("acme"),
+            route: Some("GET /x"),
+            method: "GET",
+            status: 500,
+            stopped_by: Some("made-up"),
+            ..Default::default()
+        });
+        m.guest_stopped("acme", "also-made-up");
+        let text = m.render(&Snapshot::default());
+        assert!(text.contains("method=\"OTHER\",status=\"4xx\"} 3"), "{text}");
+        assert!(!text.contains("BREW") && !text.contains("made-up"), "{text}");
     }
 
     #[test]

@@ -137,6 +137,17 @@ async fn prometheus_counts_known_traffic_exactly() {
     assert!(sample(&text, "gatehouse_compile_cache_total{result=\"miss\"}").is_some(), "{text}");
     // Routes are patterns, never raw paths: the 404 path is not a label.
     assert!(!text.contains("nowhere"), "{text}");
+
+    // An anonymous client inventing methods mints no series: they share `OTHER`.
+    for i in 0..20 {
+        let method = reqwest::Method::from_bytes(format!("INVENTED{i}").as_bytes()).unwrap();
+        client().request(method, s.url("/hello")).send().await.unwrap();
+    }
+    let resp = client().get(s.admin_url("/metrics")).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
+    let text = resp.text().await.unwrap();
+    assert!(!text.contains("INVENTED"), "{text}");
+    let other = "gatehouse_requests_total{tenant=\"default\",route=\"unmatched\",method=\"OTHER\",status=\"4xx\"}";
+    assert_eq!(sample(&text, other), Some(20.0), "{text}");
 }
 
 #[tokio::test]
