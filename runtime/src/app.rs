@@ -29,6 +29,10 @@ pub struct App {
     pub config: Arc<PlatformConfig>,
     /// Prometheus metrics.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Readiness, checked at most once a second whoever asks.
+    pub probe: crate::health::Probe,
+    /// When this node started.
+    pub started: std::time::Instant,
 }
 
 /// Request counters.
@@ -99,6 +103,8 @@ impl App {
             stats: Stats::default(),
             secrets,
             metrics: Arc::new(crate::metrics::Metrics::new(config.metrics.max_tenants)),
+            probe: crate::health::Probe::default(),
+            started: std::time::Instant::now(),
             config,
         }))
     }

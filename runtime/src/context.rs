@@ -2,6 +2,9 @@
 
 use std::sync::Arc;
 
+/// The longest `X-Request-Id` a client may choose (longer: a fresh id is used).
+pub const MAX_REQUEST_ID_CHARS: usize = 128;
+
 /// What every log line about one request carries (who, which route, which
 /// request), and the request's query exactly as the client sent it.
 #[derive(Debug, Clone)]

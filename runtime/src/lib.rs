@@ -15,7 +15,9 @@
 //! - `capabilities`: the host side of each WIT import, one module each.
 //! - `registry`: tenants, app deploys and versions, building, compiling (cached) and routing endpoints.
 //! - `error`: the envelope and the code catalogue.
-//! - `cli`, `telemetry`, `tenant_logs`: the command line, the log, and each tenant's own lines.
+//! - `cli`, `telemetry`, `tenant_logs`: the command line, the log and traces, and each tenant's own lines;
+//!   `trace_context`: W3C `traceparent` in and out.
+//! - `health`: readiness and the node's status; `limit_table`: every limit, as data.
 
 pub mod app;
 #[cfg(test)]
@@ -27,7 +29,9 @@ pub mod config;
 pub mod context;
 pub mod error;
 pub mod gate;
+pub mod health;
 pub mod identity;
+pub mod limit_table;
 pub mod metrics;
 mod postgres_url;
 pub mod registry;
@@ -37,3 +41,4 @@ pub mod store;
 pub mod telemetry;
 pub mod tenant_logs;
 pub mod timing;
+pub mod trace_context;

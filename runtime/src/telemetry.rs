@@ -1,26 +1,103 @@
-//! The process's log: text or JSON lines on stderr, filtered by `RUST_LOG`.
+//! The process's log and traces: text or JSON lines on stderr, filtered by
+//! `RUST_LOG`, each tenant's own ring of lines (`tenant_logs`), and, when
+//! `telemetry.otlp_endpoint` is set, OpenTelemetry traces sent over OTLP
+//! (HTTP/protobuf): one span per request, with a child for each gate step,
+//! the guest, and each database or outbound call (see `trace_context` for
+//! the W3C `traceparent` in and out).
 
-use tracing_subscriber::EnvFilter;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::{Protocol, WithExportConfig};
+use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, SdkTracerProvider};
+use tracing::Level;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
-use crate::config::LogFormat;
+use crate::config::{LogFormat, TelemetrySection};
 
 /// Default filter: our own info lines, quiet dependencies.
 const DEFAULT_FILTER: &str = "info,wasmtime=warn,cranelift=warn,wasmtime_cranelift=warn";
 
-/// Installs the global subscriber (once; later calls are ignored): stderr,
-/// plus each tenant's own ring of lines (`tenant_logs`).
-pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let registry = tracing_subscriber::registry().with(filter).with(crate::tenant_logs::TenantLogLayer);
-    let _ = match format {
-        LogFormat::Text => {
-            registry.with(tracing_subscriber::fmt::layer().with_ansi(ansi).with_writer(std::io::stderr)).try_init()
+/// The spans traces carry: the request's (info) and its children (debug,
+/// which the log lines never show, so they cost nothing without traces).
+const TRACED: &str = "gatehouse";
+
+/// What `init` started; `shutdown` sends the spans still buffered.
+#[must_use = "keep it, and call shutdown before the process exits, or the last spans are lost"]
+pub struct Telemetry {
+    traces: Option<SdkTracerProvider>,
+}
+
+impl Telemetry {
+    /// Sends every finished span still buffered and stops the exporter (at
+    /// most a few seconds: the exporter has its own deadline). Blocking: call
+    /// it from a blocking thread.
+    pub fn shutdown(self) {
+        if let Some(provider) = self.traces
+            && let Err(e) = provider.shutdown()
+        {
+            eprintln!("sending the last traces failed: {e}");
         }
-        LogFormat::Json => registry
-            .with(tracing_subscriber::fmt::layer().json().flatten_event(true).with_writer(std::io::stderr))
-            .try_init(),
+    }
+}
+
+/// Installs the global subscriber (once; later calls are ignored) without
+/// traces: the log lines and the tenants' rings.
+pub fn init(format: LogFormat) {
+    init_with_traces(format, &TelemetrySection::default()).shutdown();
+}
+
+/// Installs the global subscriber (once; later calls do nothing and return
+/// no exporter): the log lines, the tenants' rings and, with
+/// `telemetry.otlp_endpoint`, the trace exporter.
+pub fn init_with_traces(format: LogFormat, telemetry: &TelemetrySection) -> Telemetry {
+    let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let lines = match format {
+        LogFormat::Text => tracing_subscriber::fmt::layer().with_ansi(ansi).with_writer(std::io::stderr).boxed(),
+        LogFormat::Json => {
+            tracing_subscriber::fmt::layer().json().flatten_event(true).with_writer(std::io::stderr).boxed()
+        }
     };
+    let (provider, problem) = match telemetry.otlp_endpoint.as_deref().map(|url| exporter(url, telemetry)) {
+        Some(Ok(p)) => (Some(p), None),
+        Some(Err(e)) => (None, Some(e)),
+        None => (None, None),
+    };
+    let traces = provider.as_ref().map(|p| {
+        tracing_opentelemetry::layer()
+            .with_tracer(p.tracer(TRACED))
+            .with_filter(Targets::new().with_target(TRACED, Level::DEBUG))
+    });
+    let installed = tracing_subscriber::registry()
+        .with(crate::tenant_logs::TenantLogLayer.with_filter(filter()))
+        .with(lines.with_filter(filter()))
+        .with(traces)
+        .try_init()
+        .is_ok();
+    if let Some(problem) = problem {
+        tracing::error!("traces are off: {problem}");
+    }
+    if let (true, Some(url)) = (installed, &telemetry.otlp_endpoint) {
+        tracing::info!(endpoint = %url, "sending traces over OTLP");
+    }
+    Telemetry { traces: provider.filter(|_| installed) }
+}
+
+/// The OTLP/HTTP exporter and a batching provider: finished spans are sent
+/// every `export_every` from a thread of the exporter's own, never from a
+/// request's task.
+fn exporter(url: &str, telemetry: &TelemetrySection) -> Result<SdkTracerProvider, String> {
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(Protocol::HttpBinary)
+        .with_endpoint(url)
+        .with_timeout(std::time::Duration::from_secs(5))
+        .build()
+        .map_err(|e| format!("cannot build the OTLP exporter for {url}: {e}"))?;
+    let batches = BatchConfigBuilder::default().with_scheduled_delay(telemetry.export_every).build();
+    let processor = BatchSpanProcessor::builder(exporter).with_batch_config(batches).build();
+    let resource = opentelemetry_sdk::Resource::builder().with_service_name(telemetry.service_name.clone()).build();
+    Ok(SdkTracerProvider::builder().with_span_processor(processor).with_resource(resource).build())
 }

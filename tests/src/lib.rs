@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 pub mod browser;
 pub mod config;
+pub mod otlp;
 pub mod python_tools;
 
 pub use config::Platform;
@@ -424,7 +425,7 @@ fn service_url(service: &str, variable: &str, url: String, hostport: &str) -> Op
 /// The API key the mock upstream's chat API accepts.
 pub const UPSTREAM_KEY: &str = "sk-upstream-test-0123456789";
 
-/// A mock upstream on a loopback port, for outbound-HTTP tests: `/hello`,
+/// A mock upstream on a loopback port, for outbound-HTTP tests: `/hello`, `/traceparent`,
 /// `/redirect?to=URL` (302), `/big` (2 MiB), `/slow` (3 s) and an OpenAI-style
 /// `POST /v1/chat/completions` that answers `echo: <prompt>` to [`UPSTREAM_KEY`]. Runs on its own
 /// thread so it outlives any one test runtime.
@@ -445,6 +446,13 @@ pub fn mock_upstream() -> std::net::SocketAddr {
                     }),
                 )
                 .route("/big", get(|| async { vec![b'x'; 2 << 20] }))
+                // The W3C `traceparent` the call carried, or `none`.
+                .route(
+                    "/traceparent",
+                    get(|headers: axum::http::HeaderMap| async move {
+                        headers.get("traceparent").and_then(|v| v.to_str().ok()).unwrap_or("none").to_string()
+                    }),
+                )
                 // Reads a POSTed body whole (up to 2 MiB) and answers its length.
                 .route("/upload", axum::routing::post(|body: axum::body::Bytes| async move { body.len().to_string() }))
                 .route("/v1/chat/completions", axum::routing::post(chat_completion))

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
+use tracing::Instrument;
 use wasmtime::component::{Linker, ResourceTable};
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody, WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
@@ -54,7 +55,7 @@ impl WasiHttpHooks for HttpOutState {
         // wasmtime-wasi-http runs this future in a task of its own: carry the
         // request's span into it, so its log lines name tenant, route and id.
         let span = tracing::Span::current();
-        Box::new(tracing::Instrument::instrument(
+        Box::new(Instrument::instrument(
             async move {
                 let client: Arc<HttpOut> = match client {
                     Ok(c) => c,
@@ -81,7 +82,7 @@ impl WasiHttpHooks for HttpOutState {
                     body: if body.is_empty() { None } else { Some(body.to_vec()) },
                     timeout_ms: timeout.map(|t| t.as_millis().min(u32::MAX as u128) as u32),
                 };
-                let answer = match client.fetch(out).await {
+                let answer = match client.fetch(out).instrument(HttpOut::span(&url)).await {
                     Ok(a) => a,
                     Err(e) => {
                         log_refusal(&url, &e);

@@ -10,9 +10,12 @@ use crate::config::{Overrides, PlatformConfig, parse_duration};
 use crate::identity::api_key::{KeySpec, issue};
 use crate::store::Store;
 
+mod client;
 mod deploy;
+mod limits;
 mod openapi;
 mod scaffold;
+mod status;
 mod tenants;
 
 /// Runs custom API endpoints as sandboxed WebAssembly components.
@@ -74,6 +77,20 @@ enum Command {
         /// The tenant (default: platform.tenant).
         #[arg(long)]
         tenant: Option<String>,
+    },
+    /// A running node's health (through its admin API); exits 1 unless it is ready.
+    Status(client::ServerArgs),
+    /// Every limit the platform enforces, with this config's values.
+    Limits {
+        /// As the README's Markdown table.
+        #[arg(long, conflicts_with = "json")]
+        markdown: bool,
+        /// As JSON, like `GET /admin/v1/limits`.
+        #[arg(long)]
+        json: bool,
+        /// The built-in defaults, whatever platform.toml says.
+        #[arg(long)]
+        defaults: bool,
     },
 }
 
@@ -142,6 +159,10 @@ async fn run(cli: Cli) -> std::process::ExitCode {
         Command::New { name, lang, route } => return scaffold::new(&cli.config, &name, lang, route),
         Command::Deploy(args) => return deploy::deploy(loaded.ok(), args).await,
         Command::Apps { action } => return deploy::apps(loaded.ok(), action).await,
+        Command::Status(server) => return status::print(loaded.ok(), server).await,
+        Command::Limits { markdown, json, defaults } => {
+            return limits::print(loaded.map_err(|e| e.to_string()), markdown, json, defaults);
+        }
         _ => {}
     }
     let config = match loaded {
@@ -149,7 +170,11 @@ async fn run(cli: Cli) -> std::process::ExitCode {
         Err(e) => return fail(e.to_string()),
     };
     match cli.command {
-        Command::Deploy(_) | Command::Apps { .. } | Command::New { .. } => unreachable!("handled above"),
+        Command::Deploy(_)
+        | Command::Apps { .. }
+        | Command::New { .. }
+        | Command::Status(_)
+        | Command::Limits { .. } => unreachable!("handled above"),
         Command::Build => {
             crate::telemetry::init(config.platform.log_format);
             scaffold::build(&config)
@@ -173,7 +198,7 @@ async fn run(cli: Cli) -> std::process::ExitCode {
 }
 
 async fn serve(config: PlatformConfig, watch: bool) -> std::process::ExitCode {
-    crate::telemetry::init(config.platform.log_format);
+    let telemetry = crate::telemetry::init_with_traces(config.platform.log_format, &config.telemetry);
     let app = match App::prepare(&config).await {
         Ok(app) => app,
         Err(e) => return fail(e.to_string()),
@@ -249,7 +274,10 @@ async fn serve(config: PlatformConfig, watch: bool) -> std::process::ExitCode {
         shutdown_signal().await;
         let _ = stop_tx.send(true);
     };
-    match crate::server::run(listener, app, shutdown).await {
+    let served = crate::server::run(listener, app, shutdown).await;
+    // The spans of the last requests, still batched, go out before the process does.
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    match served {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => fail(format!("server error: {e}")),
     }

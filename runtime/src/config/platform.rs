@@ -45,6 +45,8 @@ pub struct PlatformConfig {
     pub server: super::ServerSection,
     /// `[metrics]`: where Prometheus scrapes.
     pub metrics: super::MetricsSection,
+    /// `[telemetry]`: where traces go.
+    pub telemetry: super::TelemetrySection,
     /// The files and folders the keys above name, for [`PlatformConfig::check_paths`].
     pub named_paths: NamedPaths,
 }
@@ -95,6 +97,8 @@ struct RawFile {
     server: super::server::RawServer,
     #[serde(default)]
     metrics: super::metrics::RawMetrics,
+    #[serde(default)]
+    telemetry: super::telemetry::RawTelemetry,
     /// Named secrets; a name not here is looked up in the environment.
     #[serde(default)]
     secrets: BTreeMap<String, String>,
@@ -141,6 +145,8 @@ impl PlatformConfig {
         let deploy = super::deploy::resolve(&raw.deploy).map_err(invalid)?;
         let server = super::server::resolve(&raw.server).map_err(invalid)?;
         let metrics = super::metrics::resolve(&raw.metrics).map_err(invalid)?;
+        let otlp_env = overrides.vars.get("GATEHOUSE_OTLP_ENDPOINT").map(String::as_str);
+        let telemetry = super::telemetry::resolve(&raw.telemetry, otlp_env).map_err(invalid)?;
         let endpoints = parse_endpoints(path, raw.endpoint, &base, limits, &secrets, &mut named_paths)?;
         Ok(Self {
             path: path.to_path_buf(),
@@ -156,6 +162,7 @@ impl PlatformConfig {
             deploy,
             server,
             metrics,
+            telemetry,
             named_paths,
         })
     }

@@ -54,6 +54,11 @@ impl fmt::Display for Method {
     }
 }
 
+/// The serving listener's liveness probe, on every host: no endpoint may route it.
+pub const HEALTHZ_PATH: &str = "/healthz";
+/// The serving listener's readiness probe, on every host: no endpoint may route it.
+pub const READYZ_PATH: &str = "/readyz";
+
 /// `METHOD /path/{param}` as written in `route = "..."`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoutePattern {
@@ -79,6 +84,11 @@ impl RoutePattern {
         }
         if path.contains('?') || path.contains('#') {
             return Err(format!("path `{path}` must not contain a query or fragment"));
+        }
+        if path == HEALTHZ_PATH || path == READYZ_PATH {
+            return Err(format!(
+                "path `{path}` is reserved for the platform's health probes on every host; route the endpoint elsewhere"
+            ));
         }
         let mut seen = Vec::new();
         for segment in path.split('/') {
@@ -131,5 +141,8 @@ mod tests {
         assert!(RoutePattern::parse("GET /a/x{id}").unwrap_err().contains("whole segment"));
         assert!(RoutePattern::parse("GET /a/{id}/{id}").unwrap_err().contains("twice"));
         assert!(RoutePattern::parse("GET /a?b").unwrap_err().contains("query"));
+        assert!(RoutePattern::parse("GET /healthz").unwrap_err().contains("reserved"));
+        assert!(RoutePattern::parse("POST /readyz").unwrap_err().contains("reserved"));
+        assert!(RoutePattern::parse("GET /api/healthz").is_ok());
     }
 }

@@ -12,7 +12,7 @@ use std::path::{Component, Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 /// Files in one bundle, at most.
-pub(super) const MAX_FILES: usize = 1000;
+pub(crate) const MAX_FILES: usize = 1000;
 
 /// Why an upload is not a bundle. Each says what to change in the upload.
 #[derive(Debug, thiserror::Error)]

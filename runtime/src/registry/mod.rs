@@ -15,10 +15,12 @@ mod tenant;
 
 pub use artifact_cache::{ArtifactCache, Origin};
 pub use build::{BuildError, Language, WASM_TARGET, build_component, ensure_wasm_target};
+pub(crate) use bundle::MAX_FILES as MAX_BUNDLE_FILES;
 pub use bundle::{Bundle, BundleError};
 pub use directory::{Directory, Resolved, Unresolved};
 pub use live::{ChangeError, DeployReport, LoadFailure, Registry};
 pub use load::{Endpoint, LoadCounts, LoadError, Loader, TenantServices};
 pub use routes::{Lookup, RouteConflict, RouteTable};
 pub use sync::{spawn_sync, spawn_watch};
+pub(crate) use tenant::{DEFAULT_MAX_COMPONENTS, DEFAULT_STORAGE_MB};
 pub use tenant::{LiveApp, Quotas, RateQuota, SessionSettings, Tenant, TenantSettings};

@@ -26,10 +26,14 @@ pub fn spawn_sync<A: AsRef<Registry> + Send + Sync + 'static>(app: Arc<A>) {
             tokio::time::sleep(SYNC_EVERY).await;
             let now = store.change_counter();
             if now == seen {
+                registry.in_step();
                 continue;
             }
             match registry.sync().await {
-                Ok(true) => seen = now,
+                Ok(true) => {
+                    seen = now;
+                    registry.in_step();
+                }
                 // A tenant was changing here: its change swaps itself in; look again next tick.
                 Ok(false) => {}
                 Err(e) => tracing::warn!("syncing with the platform store failed: {e}; retrying"),

@@ -111,7 +111,7 @@ pub struct ResolvedQuotas {
 }
 
 /// Endpoints a tenant may deploy when its settings do not say.
-pub(super) const DEFAULT_MAX_COMPONENTS: u32 = 50;
+pub(crate) const DEFAULT_MAX_COMPONENTS: u32 = 50;
 /// CPU time an endpoint may ask for when its tenant's settings do not say: an
 /// API request that needs more than this belongs in a batch job.
 pub(super) const DEFAULT_CPU_MS_CEILING: u64 = 30_000;
@@ -122,7 +122,7 @@ pub(super) const DEFAULT_WALL_MS_CEILING: u64 = 3_600_000;
 /// Storage (database plus stored bundles) when the settings do not say: room
 /// for a real app's data, small enough that a few hostile tenants cannot fill
 /// an ordinary disk.
-pub(super) const DEFAULT_STORAGE_MB: u64 = 1024;
+pub(crate) const DEFAULT_STORAGE_MB: u64 = 1024;
 
 impl TenantSettings {
     /// Parses stored or submitted settings.

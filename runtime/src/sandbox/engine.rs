@@ -18,11 +18,11 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 
 /// Core instances one component may create: a Rust component has its main
 /// module plus a few adapter shims; generous, so real toolchains fit.
-const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
+pub(crate) const CORE_INSTANCES_PER_COMPONENT: u32 = 16;
 /// Linear memories one component may have (main module plus adapters).
-const MEMORIES_PER_COMPONENT: u32 = 2;
+pub(crate) const MEMORIES_PER_COMPONENT: u32 = 2;
 /// Tables one component may have.
-const TABLES_PER_COMPONENT: u32 = 16;
+pub(crate) const TABLES_PER_COMPONENT: u32 = 16;
 /// Dirty bytes of a linear memory reset in place (not decommitted) when its
 /// slot is returned: covers a typical handler's stack, data and heap pages.
 /// Costs at most this much resident memory per warm slot.

@@ -34,6 +34,15 @@ pub(super) async fn handle(
     let request_id = request_id::assign(request.headers());
     let method = request.method().clone();
     let path = request.uri().path().to_string();
+    if let Some(probe) = super::probes::which(&method, &path) {
+        // The platform's own probes, before any tenant: no log line, no
+        // metrics series (a load balancer's every-second poll is not traffic).
+        let mut response = super::probes::answer(&app, probe, &request_id).await;
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert(request_id::HEADER, v);
+        }
+        return response;
+    }
 
     let directory = app.registry.directory();
     let mut tenant_name: Option<Arc<str>> = None;
@@ -68,6 +77,8 @@ pub(super) async fn handle(
                         route = %endpoint.route_label,
                         request_id = %request_id,
                     );
+                    // A client's W3C trace is continued (when traces are on).
+                    crate::trace_context::continue_from(&span, request.headers());
                     let mut result = serve(
                         &app,
                         &tenant,
@@ -226,10 +237,13 @@ async fn serve(
     let limit = endpoint.grants.limits.body_bytes;
     gate::body_limit::check_declared(request.headers(), limit).map_err(refused)?;
     let sessions = tenant.sessions.as_deref();
+    // Each step is a child span of the request's, for traces (debug level:
+    // log lines never show them, so they cost nothing when traces are off).
     let principal = gate::auth::authenticate(policy.auth, request.headers(), &app.identity, sessions, &endpoint.tenant)
+        .instrument(tracing::debug_span!("authenticate"))
         .await
         .map_err(refused)?;
-    gate::scopes::check(&policy.scopes, &principal).map_err(refused)?;
+    tracing::debug_span!("scopes").in_scope(|| gate::scopes::check(&policy.scopes, &principal)).map_err(refused)?;
     if app.limiter.applies(&policy.rate_limits, tenant.rate_ceiling) {
         match app
             .limiter
@@ -241,6 +255,7 @@ async fn serve(
                 &principal,
                 peer.ip(),
             )
+            .instrument(tracing::debug_span!("rate_limit"))
             .await
         {
             Ok(headers) => extra.extend(headers),
@@ -259,12 +274,13 @@ async fn serve(
     // The tenant's place in the pool before its body is read: a request
     // waiting for its tenant's share holds no body, so the host memory a
     // tenant's waiters cost stays small, whatever their bodies.
-    let place = admit(app, tenant).await?;
+    let place = admit(app, tenant).instrument(tracing::debug_span!("tenant_share")).await?;
     if principal.kind != crate::identity::PrincipalKind::Anonymous && !policy.forward_credentials {
         super::credentials::strip(&mut parts.headers, tenant.sessions.as_deref().map(|s| s.cookie()));
     }
     let deadline = app.config.server.body_read_timeout;
-    let body = match tokio::time::timeout(deadline, gate::body_limit::read(body, limit)).await {
+    let reading = tokio::time::timeout(deadline, gate::body_limit::read(body, limit));
+    let body = match reading.instrument(tracing::debug_span!("read_body")).await {
         Ok(read) => read.map_err(refused)?,
         Err(_) => {
             return Err(refused(ApiError::new(
@@ -277,16 +293,24 @@ async fn serve(
         }
     };
     let wit_request_query = convert::query_pairs(&parts);
-    let body = check_body(endpoint, &parts.headers, body, &wit_request_query).await.map_err(refused)?;
+    let body = check_body(endpoint, &parts.headers, body, &wit_request_query)
+        .instrument(tracing::debug_span!("check_body"))
+        .await
+        .map_err(refused)?;
     if let Some(upload) = &policy.upload {
-        gate::upload::check(upload, &parts.headers, body.clone()).await.map_err(refused)?;
+        gate::upload::check(upload, &parts.headers, body.clone())
+            .instrument(tracing::debug_span!("upload"))
+            .await
+            .map_err(refused)?;
     }
 
     let wit_request = convert::to_wit(&parts, params, wit_request_query, body, request_id);
     let guest_started = Instant::now();
     timing.gate = Some(guest_started - started);
     timing.calls = Some(context.timings.clone());
-    let answer = run_guest(app, endpoint, Arc::new(principal), context, wit_request, place).await;
+    let answer = run_guest(app, endpoint, Arc::new(principal), context, wit_request, place)
+        .instrument(tracing::debug_span!("guest"))
+        .await;
     timing.guest = Some(guest_started.elapsed());
     answer
 }

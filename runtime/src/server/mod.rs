@@ -6,6 +6,7 @@ mod credentials;
 mod dispatch;
 mod listener;
 pub mod metrics;
+mod probes;
 mod request_id;
 
 use std::future::Future;

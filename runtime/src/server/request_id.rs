@@ -3,6 +3,8 @@
 
 use http::HeaderMap;
 
+use crate::context::MAX_REQUEST_ID_CHARS;
+
 /// The header name.
 pub(super) const HEADER: &str = "x-request-id";
 
@@ -18,7 +20,9 @@ pub(super) fn assign(headers: &HeaderMap) -> String {
 
 /// Short and plain enough to put in a log line and a header as is.
 fn is_sane(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+    !id.is_empty()
+        && id.len() <= MAX_REQUEST_ID_CHARS
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
 }
 
 #[cfg(test)]

@@ -200,6 +200,15 @@ impl Store {
         Ok(())
     }
 
+    /// One round trip (`SELECT 1`), for readiness: whether the store answers now.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop)?,
+            Pool::Postgres(pool) => sqlx::query("SELECT 1").execute(pool).await.map(drop)?,
+        }
+        Ok(())
+    }
+
     pub(crate) fn pool(&self) -> &Pool {
         &self.pool
     }

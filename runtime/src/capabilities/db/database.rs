@@ -162,7 +162,7 @@ fn backend_dir(dir: &Path, backend: &str) -> std::path::PathBuf {
 
 /// The largest migration file read: migrations are schema changes and seed
 /// rows, not bulk loads.
-const MAX_MIGRATION_BYTES: u64 = 1 << 20;
+pub(crate) const MAX_MIGRATION_BYTES: u64 = 1 << 20;
 
 /// Reads one migration file, refusing one over `MAX_MIGRATION_BYTES`.
 pub(super) fn read_migration(name: &str, file: &Path) -> Result<String, String> {

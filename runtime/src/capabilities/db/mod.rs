@@ -30,13 +30,14 @@ use wasmtime::component::{HasData, Linker};
 use crate::capabilities::wit_db as wit;
 
 pub use crate::config::{DbLimits, PgIsolation};
+pub(crate) use database::MAX_MIGRATION_BYTES;
 pub use database::TenantDatabase;
 pub(crate) use host::DbView;
 pub(crate) use state::DbState;
 pub use state::DbTransaction;
 
 /// Transactions one request may hold open at once: each holds a connection.
-const MAX_OPEN_TRANSACTIONS: usize = 4;
+pub(crate) const MAX_OPEN_TRANSACTIONS: usize = 4;
 /// Connections per tenant database.
 const POOL_SIZE: u32 = 8;
 

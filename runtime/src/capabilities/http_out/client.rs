@@ -63,6 +63,13 @@ impl HttpOut {
             }
             builder = builder.header(name.as_str(), value.as_str());
         }
+        // The request's trace goes on to the upstream (when traces are on),
+        // replacing any `traceparent` the guest wrote.
+        let mut trace = http::HeaderMap::new();
+        crate::trace_context::inject_current(&mut trace);
+        if !trace.is_empty() {
+            builder = builder.headers(trace);
+        }
         if let Some(body) = req.body {
             builder = builder.body(body);
         }
@@ -74,6 +81,15 @@ impl HttpOut {
             return Err(wit::HttpError::ResponseTooLarge(self.settings.max_response_bytes));
         }
         Ok(resp)
+    }
+
+    /// The span of one outbound call, named for traces by its destination.
+    pub(crate) fn span(url: &str) -> tracing::Span {
+        let host = reqwest::Url::parse(url)
+            .ok()
+            .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+            .unwrap_or_default();
+        tracing::debug_span!("http_out", host = %host)
     }
 
     pub(crate) async fn fetch(&self, req: wit::OutgoingRequest) -> Result<wit::IncomingResponse, wit::HttpError> {

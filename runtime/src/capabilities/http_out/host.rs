@@ -4,6 +4,9 @@ use std::time::Instant;
 
 use wasmtime::component::{Resource, ResourceTable};
 
+use tracing::Instrument;
+
+use super::HttpOut;
 use super::client::{IncomingBody, head_fields};
 use super::state::HttpOutState;
 use crate::capabilities::wit_http_out as wit;
@@ -20,7 +23,7 @@ impl wit::Host for HttpOutView<'_> {
         let started = Instant::now();
         let url = request.url.clone();
         let result = match self.state.take_call() {
-            Ok(client) => client.fetch(request).await,
+            Ok(client) => client.fetch(request).instrument(HttpOut::span(&url)).await,
             Err(e) => Err(e),
         };
         self.state.finish(&url, started, &result);
@@ -36,7 +39,7 @@ impl wit::Host for HttpOutView<'_> {
         let url = request.url.clone();
         let (client, sent) = match self.state.take_call() {
             Ok(client) => {
-                let sent = client.send(request).await;
+                let sent = client.send(request).instrument(HttpOut::span(&url)).await;
                 (Some(client), sent)
             }
             Err(e) => (None, Err(e)),

@@ -109,6 +109,15 @@ impl RateLimiter {
         decide(&applied, &verdicts)
     }
 
+    /// Whether the backend answers now: `None` in memory (nothing to ask),
+    /// else Redis's answer to a `PING`, within the limiter's own timeout.
+    pub async fn ping(&self) -> Option<Result<(), String>> {
+        match &self.backend {
+            Backend::Memory(_) => None,
+            Backend::Redis(r) => Some(r.ping().await),
+        }
+    }
+
     /// Checks the backend (Redis) could not answer, since start.
     pub fn backend_errors(&self) -> u64 {
         self.backend_errors.load(std::sync::atomic::Ordering::Relaxed)

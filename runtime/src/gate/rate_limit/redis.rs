@@ -111,6 +111,17 @@ impl RedisLimiter {
         Ok(conn)
     }
 
+    /// `PING`, within [`REDIS_TIMEOUT`].
+    pub(crate) async fn ping(&self) -> Result<(), String> {
+        let mut conn = self.connection().await?;
+        let ping = redis::cmd("PING");
+        tokio::time::timeout(REDIS_TIMEOUT, ping.query_async::<String>(&mut conn))
+            .await
+            .map_err(|_| format!("Redis did not answer within {} ms", REDIS_TIMEOUT.as_millis()))?
+            .map_err(|e| format!("Redis error: {e}"))?;
+        Ok(())
+    }
+
     /// Judges every rule atomically on Redis's clock.
     pub(crate) async fn check(&self, checks: &[(String, Params)]) -> Result<Vec<Verdict>, String> {
         self.check_at(checks, None).await

@@ -16,7 +16,7 @@ pub use error::LoadFailure;
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Instant;
 
 use arc_swap::ArcSwap;
@@ -55,6 +55,10 @@ pub struct Registry {
     pub compiled: AtomicU64,
     /// Components taken from this node's cache or the shared store.
     pub cached: AtomicU64,
+    /// When (Unix seconds) this node last knew it was in step with the store:
+    /// its start, then each tick of the sync loop that found nothing new or
+    /// brought every tenant in step. It stops moving while the store fails.
+    pub last_sync: AtomicI64,
 }
 
 /// What a deploy did, for the caller.
@@ -143,6 +147,7 @@ impl Registry {
             swapping: std::sync::Mutex::new(()),
             compiled: AtomicU64::new(0),
             cached: AtomicU64::new(0),
+            last_sync: AtomicI64::new(crate::clock::unix_now()),
         };
         // The config tenant exists in the store too, so keys, secrets and apps can name it.
         if registry.store.get_tenant(&name).await?.is_none() {

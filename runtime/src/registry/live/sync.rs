@@ -5,6 +5,11 @@
 use super::*;
 
 impl Registry {
+    /// Notes that this node is in step with the store now (see `last_sync`).
+    pub fn in_step(&self) {
+        self.last_sync.store(crate::clock::unix_now(), Ordering::Relaxed);
+    }
+
     /// Brings this node in step with the store: tenants added, changed or
     /// deleted, apps deployed, rolled back or undeployed elsewhere. An app that
     /// fails to load here keeps its previous version serving (and is logged).

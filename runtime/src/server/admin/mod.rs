@@ -15,6 +15,7 @@ mod reply;
 mod scope;
 mod secrets;
 mod stats;
+mod status;
 mod tenants;
 
 use std::future::Future;
@@ -77,6 +78,8 @@ pub async fn run(
         .route("/secrets", get(secrets::list))
         .route("/secrets/{name}", put(secrets::set).delete(secrets::delete))
         .route("/stats", get(stats::get))
+        .route("/status", get(status::get))
+        .route("/limits", get(status::limits))
         .route_layer(from_fn_with_state(state.clone(), access::admin_token));
     let tenant_scoped: AdminRouter = Router::new()
         .route("/apps", get(apps::list).post(apps::deploy).layer(DefaultBodyLimit::max(bundle_limit)))
