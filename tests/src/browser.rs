@@ -53,12 +53,19 @@ pub fn ready() -> Option<()> {
 /// Runs `tests/browser/<script>` with `args` under node (off the async
 /// runtime's threads); returns whether it exited 0, and what it printed.
 pub async fn run(script: &str, args: &[String]) -> (bool, String) {
+    run_with_env(script, args, &[]).await
+}
+
+/// [`run`], with more environment variables for the script.
+pub async fn run_with_env(script: &str, args: &[String], env: &[(&str, &std::ffi::OsStr)]) -> (bool, String) {
     let path = scripts_dir().join(script);
     let args = args.to_vec();
+    let env: Vec<(String, std::ffi::OsString)> = env.iter().map(|(k, v)| (k.to_string(), v.to_os_string())).collect();
     tokio::task::spawn_blocking(move || {
         let out = Command::new("node")
             .arg(&path)
             .args(&args)
+            .envs(env)
             .env("CHROMIUM", chromium())
             .output()
             .unwrap_or_else(|e| panic!("running node {}: {e}", path.display()));

@@ -94,7 +94,7 @@ pub(super) async fn rollback(
 }
 
 /// A change's outcome as the metrics label it.
-fn outcome<T>(result: &Result<T, ChangeError>) -> &'static str {
+pub(super) fn outcome<T>(result: &Result<T, ChangeError>) -> &'static str {
     match result {
         Ok(_) => "ok",
         Err(ChangeError::Unavailable(_)) => "unavailable",

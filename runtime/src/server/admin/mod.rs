@@ -4,10 +4,12 @@
 //! the access line, the envelope of every refusal) around everything,
 //! `access::admin_token` on the operator's calls, and
 //! `access::admin_token_or_deploy_key` on the routes nested under
-//! `/tenants/{tenant}` that a tenant's own deploy key also opens.
+//! `/tenants/{tenant}` that a tenant's own deploy key also opens. The
+//! dashboard (`dashboard/`) is served at `/` beside them.
 
 mod access;
 mod apps;
+mod dashboard;
 mod keys;
 mod logs;
 mod openapi;
@@ -36,6 +38,8 @@ use reply::Refusal;
 pub(super) struct Admin {
     app: Arc<App>,
     token: String,
+    /// The dashboard's sessions and chart history.
+    ui: dashboard::Ui,
 }
 
 impl Admin {
@@ -69,7 +73,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let bundle_limit = app.config.deploy.max_bundle_bytes.saturating_add(1 << 20);
-    let state = Arc::new(Admin { app, token });
+    let state = Arc::new(Admin { app, token, ui: dashboard::Ui::default() });
+    let sampler = dashboard::spawn_sampler(state.clone());
     let operator: AdminRouter = Router::new()
         .route("/tenants", get(tenants::list).post(tenants::create))
         .route("/tenants/{tenant}", get(tenants::get).put(tenants::update).delete(tenants::delete))
@@ -95,11 +100,14 @@ pub async fn run(
     let router = Router::new()
         .nest("/admin/v1", operator.nest("/tenants/{tenant}", tenant_scoped))
         .merge(scrape)
+        .merge(dashboard::router())
         .fallback(unknown_call)
         .method_not_allowed_fallback(wrong_method)
         .layer(from_fn(scope::scope))
         .with_state(state);
-    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
+    sampler.abort();
+    served
 }
 
 /// `GET /metrics`: Prometheus metrics, behind the admin token.

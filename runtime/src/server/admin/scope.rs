@@ -25,6 +25,9 @@ pub(super) async fn scope(request: Request, next: Next) -> Response {
         path = %request.uri().path(),
         request_id = %id,
     );
+    // An open dashboard page polls its log every second and its charts and
+    // assets now and then: those reads are debug lines, not the access log.
+    let quiet = request.method() == http::Method::GET && request.uri().path().starts_with("/ui/");
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
     if let Some(refusal) = response.extensions_mut().remove::<ApiError>() {
@@ -33,13 +36,13 @@ pub(super) async fn scope(request: Request, next: Next) -> Response {
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(request_id::HEADER, value);
     }
+    let (status, ms) = (response.status().as_u16(), started.elapsed().as_millis() as u64);
     span.in_scope(|| {
-        tracing::info!(
-            target: "gatehouse::admin",
-            status = response.status().as_u16(),
-            ms = started.elapsed().as_millis() as u64,
-            "admin call"
-        )
+        if quiet {
+            tracing::debug!(target: "gatehouse::admin", status, ms, "admin call");
+        } else {
+            tracing::info!(target: "gatehouse::admin", status, ms, "admin call");
+        }
     });
     response
 }

@@ -22,7 +22,7 @@ impl Shape for SetSecret {
     const SHAPE: &'static str = "{\"value\": \"…\"}";
 }
 
-fn valid_name(name: &str) -> bool {
+pub(super) fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 128
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
