@@ -160,3 +160,38 @@ async fn every_limit_is_listed_with_this_configs_values() {
     let defaults: serde_json::Value = serde_json::from_str(&defaults).unwrap();
     assert_eq!(defaults.as_array().unwrap().iter().find(|l| l["name"] == "cpu_ms").unwrap()["value"], 50);
 }
+
+/// Redis's count of `PING`s answered so far.
+async fn pings(url: &str) -> u64 {
+    let client = redis::Client::open(url).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let stats: String = redis::cmd("INFO").arg("commandstats").query_async(&mut conn).await.unwrap();
+    stats
+        .lines()
+        .find_map(|l| l.strip_prefix("cmdstat_ping:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flood_of_anonymous_probes_asks_redis_about_once_a_second() {
+    let Some(redis) = gatehouse_tests::redis_url() else { return };
+    let s = hello().platform("redis_url", &quote(&redis)).start();
+    let before = pings(&redis).await;
+    let started = Instant::now();
+    let mut probes = tokio::task::JoinSet::new();
+    for _ in 0..400 {
+        let url = s.url("/readyz");
+        probes.spawn(async move { client().get(url).send().await.unwrap().status() });
+    }
+    while let Some(status) = probes.join_next().await {
+        assert_eq!(status.unwrap(), 200);
+    }
+    // One check a second at most, whoever asks: the count of PINGs Redis
+    // answered is bounded by the seconds the flood lasted, not the 400 probes.
+    let seconds = started.elapsed().as_secs() + 2;
+    let asked = pings(&redis).await - before;
+    assert!(asked >= 1 && asked <= seconds, "{asked} PINGs for 400 probes in under {seconds} s");
+    assert_eq!(client().get(s.url("/hello")).send().await.unwrap().status(), 200);
+}
