@@ -13,7 +13,7 @@
 // Prints what it checked and exits 0, or prints why and exits 1. With SHOTS=dir
 // it saves a screenshot of each page there.
 
-import { chromium } from "playwright-core";
+import { launch } from "./chromium.mjs";
 
 const [step, admin, token, tenant, publicUrl, route] = process.argv.slice(2);
 const shots = process.env.SHOTS;
@@ -25,11 +25,7 @@ const check = (ok, what) => {
   console.log(`ok: ${what}`);
 };
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox"],
-});
+const browser = await launch();
 let code = 1;
 try {
   const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });

@@ -9,7 +9,7 @@
 // shows EXPECTED_TEXT, 1 if it does not within 30 s.
 
 import { build } from "esbuild";
-import { chromium } from "playwright-core";
+import { launch } from "./chromium.mjs";
 import { fileURLToPath } from "node:url";
 
 const [base, cookieName, token, expected] = process.argv.slice(2);
@@ -26,11 +26,7 @@ const bundle = await build({
 const html = `<!doctype html><html><head><meta charset="utf-8"><title>notifications</title></head>
 <body><div id="root"></div><script src="/docs-client.js"></script></body></html>`;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox"],
-});
+const browser = await launch();
 let code = 1;
 try {
   const context = await browser.newContext();

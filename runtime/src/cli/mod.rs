@@ -17,6 +17,7 @@ mod openapi;
 mod scaffold;
 mod status;
 mod tenants;
+mod test_runner;
 
 /// Runs custom API endpoints as sandboxed WebAssembly components.
 #[derive(Parser, Debug)]
@@ -77,6 +78,12 @@ enum Command {
         /// The tenant (default: platform.tenant).
         #[arg(long)]
         tenant: Option<String>,
+    },
+    /// Run the declarative tests (tests/*.toml) of an app folder or a platform.toml
+    /// against an in-process platform: the real gate, a throwaway database, mock upstreams.
+    Test {
+        /// An app folder (gatehouse.toml), a folder with platform.toml, or either file (default: here).
+        path: Option<PathBuf>,
     },
     /// A running node's health (through its admin API); exits 1 unless it is ready.
     Status(client::ServerArgs),
@@ -160,6 +167,7 @@ async fn run(cli: Cli) -> std::process::ExitCode {
         Command::Deploy(args) => return deploy::deploy(loaded.ok(), args).await,
         Command::Apps { action } => return deploy::apps(loaded.ok(), action).await,
         Command::Status(server) => return status::print(loaded.ok(), server).await,
+        Command::Test { path } => return test_runner::run(path).await,
         Command::Limits { markdown, json, defaults } => {
             return limits::print(loaded.map_err(|e| e.to_string()), markdown, json, defaults);
         }
@@ -174,6 +182,7 @@ async fn run(cli: Cli) -> std::process::ExitCode {
         | Command::Apps { .. }
         | Command::New { .. }
         | Command::Status(_)
+        | Command::Test { .. }
         | Command::Limits { .. } => unreachable!("handled above"),
         Command::Build => {
             crate::telemetry::init(config.platform.log_format);

@@ -50,6 +50,22 @@ fn handle(req: Request) -> Result<Response, Error> {
 gatehouse_sdk::endpoint!(handle);
 "#;
 
+/// A passing test of the new endpoint, for `gatehouse test`.
+const TEST_FILE: &str = r#"# `gatehouse test` runs these against a platform started for them: the real
+# gate, this endpoint's real component, a throwaway database and any mock
+# upstreams declared here ([[mock]]). `expect.json` matches as a subset.
+
+[[test]]
+name = "@NAME@ greets the world"
+request = { method = "@METHOD@", path = "@PATH@" }
+expect = { status = 200, headers = { content-type = "application/json" }, json = { success = true, data = { message = "Hello, World!" } } }
+
+[[test]]
+name = "@NAME@ greets by name"
+request = { method = "@METHOD@", path = "@PATH@", query = { name = "Ada" } }
+expect = { status = 200, json = { data = { message = "Hello, Ada!" } } }
+"#;
+
 /// The Rust SDK this binary was built with (its source folder), for new Rust endpoints.
 fn rust_sdk() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../guest-sdk").canonicalize().unwrap_or_default()
@@ -106,6 +122,17 @@ pub(super) fn new(config_path: &Path, name: &str, lang: Lang, route: Option<Stri
             return fail(format!("cannot write {}: {e}", path.display()));
         }
     }
+    let test_file = base.join("tests").join(format!("{name}.toml"));
+    if !test_file.exists() {
+        let (method, path) = route.split_once(' ').unwrap_or(("GET", "/"));
+        // A `{param}` segment gets an example value.
+        let path: Vec<String> =
+            path.split('/').map(|s| if s.starts_with('{') { "example".to_string() } else { s.to_string() }).collect();
+        let text = fill(TEST_FILE).replace("@METHOD@", method).replace("@PATH@", &path.join("/"));
+        if let Err(e) = std::fs::create_dir_all(base.join("tests")).and_then(|()| std::fs::write(&test_file, text)) {
+            return fail(format!("cannot write {}: {e}", test_file.display()));
+        }
+    }
     let entry = format!("\n[[endpoint]]\nroute = \"{route}\"\ncomponent = \"endpoints/{name}\"\n");
     let appended = std::fs::OpenOptions::new()
         .append(true)
@@ -117,8 +144,9 @@ pub(super) fn new(config_path: &Path, name: &str, lang: Lang, route: Option<Stri
     }
     println!("created {} ({:?}) and routed it in {}:", dir.display(), lang, config_path.display());
     print!("{entry}");
+    println!("and a test of it in {}", test_file.display());
     println!(
-        "\nnext: gatehouse build && gatehouse serve, then curl 'http://127.0.0.1:8080{}'",
+        "\nnext: gatehouse test, or gatehouse build && gatehouse serve, then curl 'http://127.0.0.1:8080{}'",
         route.split_once(' ').map(|r| r.1).unwrap_or("")
     );
     std::process::ExitCode::SUCCESS

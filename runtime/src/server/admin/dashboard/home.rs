@@ -6,12 +6,11 @@ use std::sync::Arc;
 
 use axum::extract::State;
 use axum::response::Response;
-use bytes::Bytes;
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 
 use super::super::Admin;
 use super::html::{csrf_field, esc, notice, page, respond, see_other, seg};
-use super::session::{Form, SignedIn};
+use super::session::{Change, Form, SignedIn};
 use crate::registry::{Quotas, RateQuota, TenantSettings};
 
 /// The quotas a tenant row shows, as `name value` pairs (unset: the default).
@@ -124,27 +123,19 @@ fn quotas_from(form: &Form) -> Result<Quotas, String> {
 }
 
 /// `POST /ui/tenants`: creates a tenant, through the registry like the admin API.
-pub(super) async fn create(
-    State(admin): State<Arc<Admin>>,
-    signed: SignedIn,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let form = Form::parse(&body);
-    if let Some(refused) = signed.refused(&headers, &form) {
-        return refused;
-    }
+pub(super) async fn create(State(admin): State<Arc<Admin>>, change: Change) -> Response {
+    let (signed, form) = (&change.signed, &change.form);
     let name = form.get("name").to_string();
-    let settings = match quotas_from(&form) {
+    let settings = match quotas_from(form) {
         Ok(quotas) => TenantSettings { quotas, session: None },
-        Err(problem) => return render(&admin, &signed, Some((false, problem))).await,
+        Err(problem) => return render(&admin, signed, Some((false, problem))).await,
     };
     match admin.app.registry.create_tenant(&name, &settings).await {
         Ok(()) => {
             tracing::info!(target: "gatehouse::admin", tenant = %name, "tenant created from the dashboard");
             see_other(&format!("/ui/tenants/{}", seg(&name)))
         }
-        Err(e) => render(&admin, &signed, Some((false, e.to_string()))).await,
+        Err(e) => render(&admin, signed, Some((false, e.to_string()))).await,
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{FromRequestParts, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use http::request::Parts;
@@ -131,6 +131,37 @@ impl FromRequestParts<Arc<Admin>> for SignedIn {
     }
 }
 
+/// The most a dashboard form may send (a secret's value is the largest field).
+const MAX_FORM_BYTES: usize = 64 << 10;
+
+/// A state change from a signed-in browser: its form, read and checked (the
+/// session's CSRF token, this origin) before any handler sees it. Refused:
+/// the login page for no session, 403 for a forged or stale form.
+pub(super) struct Change {
+    /// Who is signed in.
+    pub(super) signed: SignedIn,
+    /// The submitted fields.
+    pub(super) form: Form,
+}
+
+impl FromRequest<Arc<Admin>> for Change {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, admin: &Arc<Admin>) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = request.into_parts();
+        let signed = SignedIn::from_request_parts(&mut parts, admin).await?;
+        let body = axum::body::to_bytes(body, MAX_FORM_BYTES).await.map_err(|_| {
+            let refusal = notice(false, "That form is larger than a dashboard form can be.");
+            respond(StatusCode::PAYLOAD_TOO_LARGE, page("Refused", Some(&signed.csrf), &refusal))
+        })?;
+        let form = Form::parse(&body);
+        if let Some(refused) = signed.refused(&parts.headers, &form) {
+            return Err(refused);
+        }
+        Ok(Change { signed, form })
+    }
+}
+
 /// The fields of a submitted form.
 pub(super) struct Form(pub(super) HashMap<String, String>);
 
@@ -151,7 +182,7 @@ impl SignedIn {
     /// forged form from another site fails both, and `SameSite=Strict` keeps
     /// the cookie off it to begin with. Returns the answer to give instead
     /// when the change is refused.
-    pub(super) fn refused(&self, headers: &HeaderMap, form: &Form) -> Option<Response> {
+    fn refused(&self, headers: &HeaderMap, form: &Form) -> Option<Response> {
         let same_token = bool::from(form.get("csrf").as_bytes().ct_eq(self.csrf.as_bytes()));
         if !same_token || !same_origin(headers) {
             let body =

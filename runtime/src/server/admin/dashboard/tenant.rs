@@ -9,14 +9,13 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
-use http::{HeaderMap, StatusCode};
+use http::StatusCode;
 use serde::Deserialize;
 
 use super::super::Admin;
 use super::history::chart;
 use super::html::{button, csrf_field, esc, notice, page, respond, see_other, seg, time};
-use super::session::{Flash, Form, SignedIn};
+use super::session::{Change, Flash, SignedIn};
 use crate::clock::unix_now;
 use crate::identity::api_key::{KeySpec, issue};
 
@@ -213,59 +212,43 @@ pub(super) async fn logs(_signed: SignedIn, Path(tenant): Path<String>, Query(q)
     response
 }
 
-/// Runs a change after checking the form, leaves what it said for the
-/// tenant's page, and sends the browser there (so a reload repeats nothing,
-/// and a new key is shown once).
-async fn change(
-    admin: &Admin,
-    signed: &SignedIn,
-    headers: &HeaderMap,
-    form: &Form,
-    tenant: &str,
-    result: impl AsyncFnOnce() -> Flash,
-) -> Response {
-    if let Some(refused) = signed.refused(headers, form) {
-        return refused;
-    }
-    let said = result().await;
-    admin.ui.sessions.set_flash(&signed.id, said);
+/// Leaves what a change said for the tenant's page and sends the browser
+/// there (so a reload repeats nothing, and a new key is shown once).
+fn settle(admin: &Admin, change: &Change, tenant: &str, said: Flash) -> Response {
+    admin.ui.sessions.set_flash(&change.signed.id, said);
     see_other(&format!("/ui/tenants/{}", seg(tenant)))
 }
 
 /// `POST /ui/tenants/{tenant}/apps/{app}/rollback` (`version`).
 pub(super) async fn rollback(
     State(admin): State<Arc<Admin>>,
-    signed: SignedIn,
     Path((tenant, app)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    change: Change,
 ) -> Response {
-    let form = Form::parse(&body);
-    let version: Option<i64> = form.get("version").parse().ok();
-    change(&admin, &signed, &headers, &form, &tenant, async || {
-        let Some(version) = version else { return Flash::Failed("Which version? The form named none.".into()) };
-        let result = admin.app.registry.rollback(&tenant, &app, version).await;
-        admin.app.metrics.change(&tenant, "rollback", super::super::apps::outcome(&result));
-        match result {
-            Ok(()) => {
-                tracing::info!(target: "gatehouse::admin", %tenant, %app, version, "rolled back from the dashboard");
-                Flash::Done(format!("{app} serves v{version}"))
+    let said = match change.form.get("version").parse::<i64>() {
+        Err(_) => Flash::Failed("Which version? The form named none.".into()),
+        Ok(version) => {
+            let result = admin.app.registry.rollback(&tenant, &app, version).await;
+            admin.app.metrics.change(&tenant, "rollback", super::super::apps::outcome(&result));
+            match result {
+                Ok(()) => {
+                    tracing::info!(target: "gatehouse::admin", %tenant, %app, version, "rolled back from the dashboard");
+                    Flash::Done(format!("{app} serves v{version}"))
+                }
+                Err(e) => Flash::Failed(e.to_string()),
             }
-            Err(e) => Flash::Failed(e.to_string()),
         }
-    })
-    .await
+    };
+    settle(&admin, &change, &tenant, said)
 }
 
 /// `POST /ui/tenants/{tenant}/keys` (`name`, `scopes`, `user`): the key is shown once.
 pub(super) async fn create_key(
     State(admin): State<Arc<Admin>>,
-    signed: SignedIn,
     Path(tenant): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    change: Change,
 ) -> Response {
-    let form = Form::parse(&body);
+    let form = &change.form;
     let spec = KeySpec {
         tenant: tenant.clone(),
         name: form.get("name").to_string(),
@@ -274,36 +257,27 @@ pub(super) async fn create_key(
         expires_at: None,
         test: false,
     };
-    change(&admin, &signed, &headers, &form, &tenant, async || match issue(
-        admin.app.identity.keys.store(),
-        spec,
-    )
-    .await
-    {
+    let said = match issue(admin.app.identity.keys.store(), spec).await {
         Ok(new) => {
             tracing::info!(target: "gatehouse::admin", key_id = %new.record.id, %tenant, "API key created from the dashboard");
             Flash::NewKey(new.key)
         }
         Err(e) => Flash::Failed(e),
-    })
-    .await
+    };
+    settle(&admin, &change, &tenant, said)
 }
 
 /// `POST /ui/tenants/{tenant}/keys/{id}/revoke`: only a key of this tenant.
 pub(super) async fn revoke_key(
     State(admin): State<Arc<Admin>>,
-    signed: SignedIn,
     Path((tenant, id)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    change: Change,
 ) -> Response {
-    let form = Form::parse(&body);
-    change(&admin, &signed, &headers, &form, &tenant, async || {
-        let keys = admin.app.identity.keys.store();
-        let ours = keys.list_keys(Some(&tenant)).await.unwrap_or_default().iter().any(|k| k.id == id);
-        if !ours {
-            return Flash::Failed(format!("{tenant} has no key {id}"));
-        }
+    let keys = admin.app.identity.keys.store();
+    let ours = keys.list_keys(Some(&tenant)).await.unwrap_or_default().iter().any(|k| k.id == id);
+    let said = if !ours {
+        Flash::Failed(format!("{tenant} has no key {id}"))
+    } else {
         match keys.revoke_key(&id, unix_now()).await {
             Ok(_) => {
                 tracing::info!(target: "gatehouse::admin", key_id = %id, "API key revoked from the dashboard");
@@ -311,50 +285,42 @@ pub(super) async fn revoke_key(
             }
             Err(e) => Flash::Failed(e.to_string()),
         }
-    })
-    .await
+    };
+    settle(&admin, &change, &tenant, said)
 }
 
 /// `POST /ui/tenants/{tenant}/secrets` (`name`, `value`).
 pub(super) async fn set_secret(
     State(admin): State<Arc<Admin>>,
-    signed: SignedIn,
     Path(tenant): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
+    change: Change,
 ) -> Response {
-    let form = Form::parse(&body);
-    let (name, value) = (form.get("name").to_string(), form.0.get("value").cloned().unwrap_or_default());
-    change(&admin, &signed, &headers, &form, &tenant, async || {
-        if !super::super::secrets::valid_name(&name) {
-            return Flash::Failed("A secret's name is letters, digits, _, - and ., up to 128.".into());
-        }
-        match admin.app.secrets.store().set_secret(&tenant, &name, &value, unix_now()).await {
+    let name = change.form.get("name");
+    let value = change.form.0.get("value").map_or("", String::as_str);
+    let said = if !super::super::secrets::valid_name(name) {
+        Flash::Failed("A secret's name is letters, digits, _, - and ., up to 128.".into())
+    } else {
+        match admin.app.secrets.store().set_secret(&tenant, name, value, unix_now()).await {
             Ok(()) => {
                 tracing::info!(target: "gatehouse::admin", %tenant, secret = %name, "secret set from the dashboard");
                 Flash::Done(format!("secret {name} set"))
             }
             Err(e) => Flash::Failed(e.to_string()),
         }
-    })
-    .await
+    };
+    settle(&admin, &change, &tenant, said)
 }
 
 /// `POST /ui/tenants/{tenant}/secrets/{name}/delete`.
 pub(super) async fn delete_secret(
     State(admin): State<Arc<Admin>>,
-    signed: SignedIn,
     Path((tenant, name)): Path<(String, String)>,
-    headers: HeaderMap,
-    body: Bytes,
+    change: Change,
 ) -> Response {
-    let form = Form::parse(&body);
-    change(&admin, &signed, &headers, &form, &tenant, async || {
-        match admin.app.secrets.store().delete_secret(&tenant, &name).await {
-            Ok(true) => Flash::Done(format!("secret {name} deleted")),
-            Ok(false) => Flash::Failed(format!("no secret {name} is set for {tenant}")),
-            Err(e) => Flash::Failed(e.to_string()),
-        }
-    })
-    .await
+    let said = match admin.app.secrets.store().delete_secret(&tenant, &name).await {
+        Ok(true) => Flash::Done(format!("secret {name} deleted")),
+        Ok(false) => Flash::Failed(format!("no secret {name} is set for {tenant}")),
+        Err(e) => Flash::Failed(e.to_string()),
+    };
+    settle(&admin, &change, &tenant, said)
 }
