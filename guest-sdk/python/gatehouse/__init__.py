@@ -23,6 +23,15 @@ thin layer over the WIT import of the same name, imported the usual way:
 - `gatehouse.log`: `debug`, `info`, `warn`, `error`.
 """
 
+try:
+    import wit_world  # noqa: F401  (the platform's bindings, inside a component)
+except ImportError:
+    # Off the platform (a unit test on a laptop): stand-ins that
+    # `gatehouse.testing` controls, with the platform's shapes and failures.
+    from . import _offplatform
+
+    _offplatform.install()
+
 from . import auth, config, db, errors, http, log, stream
 from .errors import (
     BadRequest, Conflict, Forbidden, HttpError, Internal, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,

@@ -36,6 +36,7 @@ const WIT: &[(&str, &str)] = &[
 /// The Python SDK package (`import gatehouse`).
 pub(super) const PYTHON_SDK: &[(&str, &str)] = &[
     ("gatehouse/__init__.py", include_str!("../../../../guest-sdk/python/gatehouse/__init__.py")),
+    ("gatehouse/_offplatform.py", include_str!("../../../../guest-sdk/python/gatehouse/_offplatform.py")),
     ("gatehouse/auth.py", include_str!("../../../../guest-sdk/python/gatehouse/auth.py")),
     ("gatehouse/config.py", include_str!("../../../../guest-sdk/python/gatehouse/config.py")),
     ("gatehouse/db.py", include_str!("../../../../guest-sdk/python/gatehouse/db.py")),
@@ -46,6 +47,7 @@ pub(super) const PYTHON_SDK: &[(&str, &str)] = &[
     ("gatehouse/request.py", include_str!("../../../../guest-sdk/python/gatehouse/request.py")),
     ("gatehouse/response.py", include_str!("../../../../guest-sdk/python/gatehouse/response.py")),
     ("gatehouse/stream.py", include_str!("../../../../guest-sdk/python/gatehouse/stream.py")),
+    ("gatehouse/testing.py", include_str!("../../../../guest-sdk/python/gatehouse/testing.py")),
     ("gatehouse/py.typed", ""),
 ];
 /// The JavaScript SDK module (`import … from "./gatehouse.js"`).
