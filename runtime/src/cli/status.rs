@@ -37,6 +37,7 @@ fn lines(s: &Value) -> Vec<String> {
         duration(s["uptimeSeconds"].as_u64().unwrap_or(0))
     )];
     let checks = s["checks"].as_array().cloned().unwrap_or_default();
+    let has_redis = checks.iter().any(|c| c["name"] == "redis");
     for check in &checks {
         let state = if check["ok"].as_bool() == Some(true) { "ok  " } else { "DOWN" };
         out.push(format!(
@@ -44,9 +45,10 @@ fn lines(s: &Value) -> Vec<String> {
             check["name"].as_str().unwrap_or("?"),
             check["detail"].as_str().unwrap_or("")
         ));
-    }
-    if !checks.iter().any(|c| c["name"] == "redis") {
-        out.push(format!("{:<10} not configured (rate limits in memory)", "redis"));
+        // Redis's line where it would be, after the store's, when there is none.
+        if check["name"] == "store" && !has_redis {
+            out.push(format!("{:<10} not configured (rate limits in memory)", "redis"));
+        }
     }
     out.push(format!("{:<10} {}", "tenants", s["tenants"]));
     out.push(format!("{:<10} {}", "apps", s["apps"]));
@@ -86,5 +88,9 @@ mod tests {
         assert_eq!(lines[2], "redis      DOWN cannot connect to Redis: refused");
         assert_eq!(lines.last().unwrap(), "NOT READY");
         assert_eq!(duration(7322), "2h2m");
+        let memory_only = serde_json::json!({"ready": true, "checks": [
+            {"name": "store", "ok": true, "detail": "sqlite"}, {"name": "endpoints", "ok": true, "detail": "1 of 1"}
+        ]});
+        assert_eq!(super::lines(&memory_only)[2], "redis      not configured (rate limits in memory)");
     }
 }
