@@ -122,6 +122,15 @@ async fn forged_stale_and_anonymous_requests_change_nothing() {
         .unwrap();
     assert_eq!(resp.status(), 401);
     assert!(resp.headers().get("set-cookie").is_none());
+    // An anonymous login form is bounded like every form.
+    let resp = no_redirects
+        .post(s.admin_url("/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={}", "x".repeat(1 << 20)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
 
     let (cookie, csrf) = sign_in(&s).await;
     let post = |body: String, origin: Option<&'static str>| {

@@ -16,6 +16,7 @@ mod tenant;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use super::Admin;
@@ -31,7 +32,11 @@ pub(super) struct Ui {
 pub(super) fn router() -> Router<Arc<Admin>> {
     Router::new()
         .route("/", get(home::tenants))
-        .route("/login", get(session::login_form).post(session::login))
+        // Anyone may post a login form: bound what it may send.
+        .route(
+            "/login",
+            get(session::login_form).post(session::login).layer(DefaultBodyLimit::max(session::MAX_FORM_BYTES)),
+        )
         .route("/logout", post(session::logout))
         .route("/ui/app.css", get(assets::css))
         .route("/ui/app.js", get(assets::js))

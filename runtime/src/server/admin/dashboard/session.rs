@@ -132,7 +132,7 @@ impl FromRequestParts<Arc<Admin>> for SignedIn {
 }
 
 /// The most a dashboard form may send (a secret's value is the largest field).
-const MAX_FORM_BYTES: usize = 64 << 10;
+pub(super) const MAX_FORM_BYTES: usize = 64 << 10;
 
 /// A state change from a signed-in browser: its form, read and checked (the
 /// session's CSRF token, this origin) before any handler sees it. Refused:
@@ -221,6 +221,8 @@ pub(super) async fn login_form() -> Response {
 }
 
 /// `POST /login`: the admin token, compared in constant time, for a session.
+/// Anyone can reach it, so its body is bounded like every form's (the
+/// router's limit: a larger one is 413 before it is read).
 pub(super) async fn login(State(admin): State<Arc<Admin>>, body: Bytes) -> Response {
     let form = Form::parse(&body);
     if !bool::from(form.get("token").as_bytes().ct_eq(admin.token.as_bytes())) {
