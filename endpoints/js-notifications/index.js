@@ -14,7 +14,7 @@ export const handler = endpoint(async (req) => {
   const asked = Number(req.query("intervalMs") ?? DEFAULT_INTERVAL_MS) || DEFAULT_INTERVAL_MS;
   const interval = Math.min(Math.max(asked, 100), 60000);
   const limit = Number(req.query("limit") ?? 0) || Infinity;
-  let sent = 0;
+  let sent = 0; // updates the client has received
   let event = { type: "connected" };
   for (;;) {
     try {
@@ -26,6 +26,7 @@ export const handler = endpoint(async (req) => {
       }
       throw e;
     }
+    if (event.type === "notifications") sent += 1;
     if (sent === limit) break;
     await sleep(interval);
     const unread = await db.query(
@@ -33,7 +34,6 @@ export const handler = endpoint(async (req) => {
       user,
     );
     event = { type: "notifications", data: unread };
-    sent += 1;
   }
   // Once streaming, the stream is the response: this value is not sent.
   return response(204);

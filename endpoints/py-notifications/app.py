@@ -18,7 +18,7 @@ def handle(req: Request):
         raise forbidden("notifications are per user: use a key or session with a user")
     interval = min(max(int(req.query("intervalMs") or DEFAULT_INTERVAL_MS), 100), 60_000)
     limit = int(req.query("limit") or 0) or None
-    sent = 0
+    sent = 0  # updates the client has received
     event = {"type": "connected"}
     while True:
         try:
@@ -26,6 +26,8 @@ def handle(req: Request):
         except stream.Closed:
             log.info(f"notification stream for {user} ended: the client left after {sent} updates")
             break
+        if event["type"] == "notifications":
+            sent += 1
         if limit is not None and sent == limit:
             break
         time.sleep(interval / 1000)
@@ -34,6 +36,5 @@ def handle(req: Request):
             user,
         )
         event = {"type": "notifications", "data": unread}
-        sent += 1
     # Once streaming, the stream is the response: this value is not sent.
     return response(204)

@@ -1,6 +1,6 @@
 //! Who the caller is, as decided by the platform's gate before the guest ran.
 
-use crate::bindings::gatehouse::endpoint::auth as wit;
+use crate::host::auth as wit;
 
 pub use wit::PrincipalKind;
 

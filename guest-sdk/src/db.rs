@@ -16,7 +16,7 @@
 use serde::de::DeserializeOwned;
 
 use crate::Error;
-use crate::bindings::gatehouse::endpoint::db as wit;
+use crate::host::db as wit;
 
 pub use wit::{DbError, Value};
 

@@ -17,7 +17,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::Error;
-use crate::bindings::gatehouse::endpoint::http_out as wit;
+use crate::host::http_out as wit;
 
 /// Why a call failed: refused before any socket opened, or the upstream's fault.
 pub use wit::HttpError;

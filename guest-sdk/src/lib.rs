@@ -43,9 +43,12 @@
 //! - `response`: [`Response`] and the JSON helpers [`ok`] and [`created`].
 //! - `error`: [`Error`], which the platform renders as its error envelope.
 //! - `auth`, `config`, `db`, `http`, `log`, `stream`: the platform's capabilities, one module each.
+//! - `testing` (not in a component): [`testing::TestPlatform`], to unit-test a handler with `cargo test`.
+//! - `host`: where the capabilities' calls go (the platform's imports, or `testing`'s stand-ins).
 //! - `bindings`: what `wit-bindgen` generates from `wit/`; use the modules above instead.
 
 mod error;
+mod host;
 mod multipart;
 mod request;
 mod response;
@@ -56,6 +59,8 @@ pub mod db;
 pub mod http;
 pub mod log;
 pub mod stream;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod testing;
 
 pub use error::{Error, ErrorKind};
 pub use multipart::Part;

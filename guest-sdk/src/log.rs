@@ -1,6 +1,6 @@
 //! Log lines that land in the platform's log with tenant, route and request id.
 
-use crate::bindings::gatehouse::endpoint::log as wit;
+use crate::host::log as wit;
 
 pub use wit::Level;
 

@@ -53,6 +53,17 @@ impl Request {
         self
     }
 
+    /// Sets a JSON body and its `content-type` (builder style, for tests).
+    pub fn with_json(self, value: &serde_json::Value) -> Self {
+        self.with_header("content-type", "application/json").with_body(value.to_string())
+    }
+
+    /// Sets the request id, as the platform does before the handler runs.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn set_request_id(&mut self, id: &str) {
+        self.inner.request_id = id.to_string();
+    }
+
     /// `GET`, `POST`, ...
     pub fn method(&self) -> &str {
         &self.inner.method

@@ -12,7 +12,7 @@
 //! ```
 
 use crate::Error;
-use crate::bindings::gatehouse::endpoint::streaming as wit;
+use crate::host::streaming as wit;
 
 pub use wit::StreamError;
 

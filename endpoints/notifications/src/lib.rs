@@ -29,8 +29,10 @@ fn handle(req: Request) -> Result<Response, Error> {
     let interval =
         req.query("intervalMs").and_then(|v| v.parse::<u64>().ok()).unwrap_or(DEFAULT_INTERVAL_MS).clamp(100, 60_000);
     let limit = req.query("limit").and_then(|v| v.parse::<u64>().ok()).unwrap_or(u64::MAX);
+    // Updates the client has received; `next` is one from the second event on.
     let mut sent = 0u64;
     let mut next = Event::json(&json!({ "type": "connected" }))?;
+    let mut next_is_update = false;
     loop {
         match stream::send(&next) {
             Ok(()) => {}
@@ -40,6 +42,7 @@ fn handle(req: Request) -> Result<Response, Error> {
             }
             Err(e) => return Err(e.into()),
         }
+        sent += u64::from(next_is_update);
         if sent == limit {
             break;
         }
@@ -49,10 +52,35 @@ fn handle(req: Request) -> Result<Response, Error> {
             params![&user],
         )?;
         next = Event::json(&json!({ "type": "notifications", "data": unread }))?;
-        sent += 1;
+        next_is_update = true;
     }
     // Once streaming, the stream is the response: this value is not sent.
     Ok(Response::new(204))
 }
 
 gatehouse_sdk::endpoint!(handle);
+
+// Unit tests without the platform (`cargo test -p notifications` in endpoints/).
+#[cfg(test)]
+mod tests {
+    use gatehouse_sdk::testing::TestPlatform;
+    use gatehouse_sdk::{Request, Value, json};
+
+    #[test]
+    fn streams_the_documented_events_until_the_client_leaves() {
+        let p = TestPlatform::builder()
+            .user("ada")
+            .migrations(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations"))
+            .client_leaves_after(2)
+            .open();
+        p.exec("INSERT INTO notifications (user_id, message) VALUES ('ada', 'hi'), ('bob', 'not yours')");
+        let r = p.call(super::handle, Request::new("GET", "/api/notifications/stream").with_query("intervalMs", "100"));
+        assert_eq!((r.status, r.header("content-type")), (200, Some("text/event-stream")));
+        let events: Vec<Value> = r.events.iter().map(|e| e.data.parse().unwrap()).collect();
+        assert_eq!(events[0], json!({ "type": "connected" }));
+        assert_eq!(events[1]["type"], "notifications");
+        assert_eq!(events[1]["data"].as_array().map(|d| d.iter().map(|n| n["message"].clone()).collect::<Vec<_>>()), Some(vec![json!("hi")]));
+        assert!(r.events.iter().all(|e| e.event.is_none()), "unnamed events, for EventSource.onmessage");
+        assert_eq!(p.logs(), vec![("info".to_string(), "notification stream for ada ended: the client left after 1 updates".to_string())]);
+    }
+}

@@ -48,6 +48,22 @@ fn handle(req: Request) -> Result<Response, Error> {
 }
 
 gatehouse_sdk::endpoint!(handle);
+
+// `cargo test` runs these without the platform: gatehouse_sdk::testing answers
+// every SDK call (the caller, config, an SQLite database, mocked upstreams).
+#[cfg(test)]
+mod tests {
+    use gatehouse_sdk::Request;
+    use gatehouse_sdk::testing::TestPlatform;
+
+    #[test]
+    fn greets_by_name() {
+        let p = TestPlatform::open();
+        let r = p.call(super::handle, Request::new("@METHOD@", "@PATH@").with_query("name", "Ada"));
+        assert_eq!(r.status, 200);
+        assert_eq!(r.json()["data"]["message"], "Hello, Ada!");
+    }
+}
 "#;
 
 /// A passing test of the new endpoint, for `gatehouse test`.
@@ -87,7 +103,14 @@ pub(super) fn new(config_path: &Path, name: &str, lang: Lang, route: Option<Stri
     if let Err(e) = crate::config::RoutePattern::parse(&route) {
         return fail(format!("--route {route}: {e}"));
     }
-    let fill = |template: &str| template.replace("@ROUTE@", &route).replace("@NAME@", name);
+    let (method, path) = route.split_once(' ').unwrap_or(("GET", "/"));
+    // A `{param}` segment gets an example value, in the tests written below.
+    let path: Vec<String> =
+        path.split('/').map(|s| if s.starts_with('{') { "example".to_string() } else { s.to_string() }).collect();
+    let path = path.join("/");
+    let fill = |template: &str| {
+        template.replace("@ROUTE@", &route).replace("@NAME@", name).replace("@METHOD@", method).replace("@PATH@", &path)
+    };
     let files: Vec<(&str, String)> = match lang {
         Lang::Python => vec![("app.py", fill(PYTHON_HELLO))],
         Lang::Js => vec![("index.js", fill(JS_HELLO))],
@@ -124,11 +147,7 @@ pub(super) fn new(config_path: &Path, name: &str, lang: Lang, route: Option<Stri
     }
     let test_file = base.join("tests").join(format!("{name}.toml"));
     if !test_file.exists() {
-        let (method, path) = route.split_once(' ').unwrap_or(("GET", "/"));
-        // A `{param}` segment gets an example value.
-        let path: Vec<String> =
-            path.split('/').map(|s| if s.starts_with('{') { "example".to_string() } else { s.to_string() }).collect();
-        let text = fill(TEST_FILE).replace("@METHOD@", method).replace("@PATH@", &path.join("/"));
+        let text = fill(TEST_FILE);
         if let Err(e) = std::fs::create_dir_all(base.join("tests")).and_then(|()| std::fs::write(&test_file, text)) {
             return fail(format!("cannot write {}: {e}", test_file.display()));
         }
