@@ -598,6 +598,17 @@ async fn sql_runner() {
     let got = run_sql(&b, &[("SET statement_timeout = 0", false), ("SELECT pg_sleep(3)", true)], true).await;
     assert_eq!(got[1]["error"], "DbError::Timeout", "{got:?}");
     assert!(started.elapsed() < Duration::from_secs(2));
+    // Outside a transaction too, where each statement is one round trip on a
+    // pooled session: neither a session `SET` nor the role's own default
+    // (which a role may set for itself) lifts it.
+    let _ = run_sql(&b, &[("ALTER ROLE CURRENT_USER SET statement_timeout = 0", false)], false).await;
+    let started = Instant::now();
+    let got = run_sql(&b, &[("SET statement_timeout = 0", false), ("SELECT pg_sleep(3)", true)], false).await;
+    assert_eq!(got[1]["error"], "DbError::Timeout", "{got:?}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    // A session setting a guest leaves does not outlive its statement's connection.
+    let got = run_sql(&b, &[(&format!("SET search_path TO {sa}"), false), ("SHOW search_path", true)], false).await;
+    assert!(!got[1]["ok"].as_str().unwrap_or_default().contains(&sa), "{got:?}");
     // B sees its own empty posts table; A's row is intact.
     let got = run_sql(&b, &[("SELECT COUNT(*) AS n FROM posts", true)], false).await;
     assert!(got[0]["ok"].as_str().unwrap_or_default().contains("\"n\": Number(0)"), "{got:?}");

@@ -315,6 +315,24 @@ async fn new_scaffolds_a_working_endpoint_in_each_language_and_build_builds_them
         "{err}"
     );
     assert!(out.contains("built 3 endpoint(s)"), "{out}");
+    // The Rust scaffold's own unit test passes under `cargo test`, off the platform
+    // (in the target dir the SDK's unit-test suite uses, whose dependencies match).
+    let manifest = dir.path().join("endpoints/greet-rs/Cargo.toml");
+    let target = std::path::Path::new(gatehouse_tests::guests::REPO_ROOT).join("target/native-endpoints");
+    let tested = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .arg("test")
+        .arg("--manifest-path")
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(&target)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&tested.stdout);
+    assert!(
+        tested.status.success() && text.contains("test tests::greets_by_name ... ok"),
+        "{text}{}",
+        String::from_utf8_lossy(&tested.stderr)
+    );
 
     let s = Server::start(
         &std::fs::read_to_string(&config)

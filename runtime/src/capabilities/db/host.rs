@@ -49,7 +49,7 @@ impl wit::Host for DbView<'_> {
                     let mut conn = pool.acquire().await.map_err(sqlite::classify)?;
                     sqlite::run_execute(&mut conn, db.limits, &sql, &params).await
                 }
-                Backend::Postgres(pool) => postgres::execute_alone(pool, db.limits, &sql, &params).await,
+                Backend::Postgres(pool) => postgres::execute_alone(pool, &sql, &params).await,
             };
             if let Err(e) = &result {
                 log_failure("execute", e);

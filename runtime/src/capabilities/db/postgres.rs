@@ -6,10 +6,16 @@
 //! `SET search_path`, a schema-qualified name, `pg_read_file`,
 //! `COPY … PROGRAM`) reaches another tenant's data, the platform, or the host.
 //!
-//! Statements: guest `?` placeholders become `$n`; every statement runs under
-//! `SET LOCAL statement_timeout`, which the guest cannot escape by changing
-//! its session; inside a transaction each statement runs under a savepoint,
-//! so a failed statement leaves the transaction usable, as on SQLite.
+//! Statements: guest `?` placeholders become `$n`. A statement outside a
+//! guest transaction is one round trip: the connection comes from the pool
+//! with a clean session (`reset_on_release` restored it), and its statement
+//! timeout is the session's own, given in the connection's startup packet, a
+//! source that a guest's `SET` (undone on release) and `ALTER ROLE … SET` (a
+//! lower-priority source) cannot override. Inside a guest transaction, where
+//! a guest's `SET` would last until the next statement, each statement runs
+//! under a savepoint armed with `SET LOCAL statement_timeout` (one round trip
+//! for both), so a failed statement leaves the transaction usable, as on
+//! SQLite.
 
 use std::pin::Pin;
 
@@ -168,28 +174,20 @@ pub(super) fn reset_on_release(
     })
 }
 
-/// Puts the connection's session back to the role's defaults. A guest's
-/// `SET search_path` (or any session setting) in a committed transaction
-/// would otherwise stay on the pooled connection and break this tenant's
-/// later requests.
-async fn reset_session(conn: &mut PgConnection) -> Result<(), wit::DbError> {
-    sqlx::query("RESET ALL").execute(conn).await.map_err(classify)?;
-    Ok(())
-}
-
-/// Starts a guest transaction on a clean session.
+/// Starts a guest transaction. The pool hands out only clean sessions: a
+/// guest's `SET search_path` (or any session setting) in an earlier request
+/// was undone when its connection came back (`reset_on_release`).
 pub(super) fn begin<'a>(pool: &'a PgPool) -> Boxed<'a, sqlx::Transaction<'static, Postgres>> {
-    Box::pin(async move {
-        let mut tx = pool.begin().await.map_err(classify)?;
-        reset_session(&mut tx).await?;
-        Ok(tx)
-    })
+    Box::pin(async move { pool.begin().await.map_err(classify) })
 }
 
-async fn arm_timeout(conn: &mut PgConnection, limits: DbLimits) -> Result<(), wit::DbError> {
-    let ms = limits.statement_timeout.as_millis();
-    sqlx::query(&format!("SET LOCAL statement_timeout = {ms}")).execute(conn).await.map_err(classify)?;
-    Ok(())
+/// The connection options every serving connection of a tenant opens with:
+/// the statement timeout in the startup packet (see the module's comment).
+pub(super) fn serving_options(
+    options: sqlx::postgres::PgConnectOptions,
+    limits: DbLimits,
+) -> sqlx::postgres::PgConnectOptions {
+    options.options([("statement_timeout", limits.statement_timeout.as_millis().to_string())])
 }
 
 async fn fetch_rows(
@@ -233,7 +231,7 @@ async fn exec(conn: &mut PgConnection, sql: &str, params: &[wit::Value]) -> Resu
 /// `Executor` impls when the caller (an async trait method) must be `Send`.
 type Boxed<'a, T> = Pin<Box<dyn Future<Output = Result<T, wit::DbError>> + Send + 'a>>;
 
-/// A query outside any transaction of the guest's: its own transaction, so `SET LOCAL` applies.
+/// A query outside any transaction of the guest's: one round trip on a clean session.
 pub(super) fn query_alone<'a>(
     pool: &'a PgPool,
     limits: DbLimits,
@@ -241,35 +239,26 @@ pub(super) fn query_alone<'a>(
     params: &'a [wit::Value],
 ) -> Boxed<'a, wit::Rows> {
     Box::pin(async move {
-        let mut tx = pool.begin().await.map_err(classify)?;
-        reset_session(&mut tx).await?;
-        arm_timeout(&mut tx, limits).await?;
-        let rows = fetch_rows(&mut tx, limits, sql, params).await?;
-        tx.commit().await.map_err(classify)?;
-        Ok(rows)
+        let mut conn = pool.acquire().await.map_err(classify)?;
+        fetch_rows(&mut conn, limits, sql, params).await
     })
 }
 
-/// An execute outside any transaction of the guest's.
-pub(super) fn execute_alone<'a>(
-    pool: &'a PgPool,
-    limits: DbLimits,
-    sql: &'a str,
-    params: &'a [wit::Value],
-) -> Boxed<'a, u64> {
+/// An execute outside any transaction of the guest's: one round trip, under
+/// the session's own timeout (no result, so no result limits apply).
+pub(super) fn execute_alone<'a>(pool: &'a PgPool, sql: &'a str, params: &'a [wit::Value]) -> Boxed<'a, u64> {
     Box::pin(async move {
-        let mut tx = pool.begin().await.map_err(classify)?;
-        reset_session(&mut tx).await?;
-        arm_timeout(&mut tx, limits).await?;
-        let n = exec(&mut tx, sql, params).await?;
-        tx.commit().await.map_err(classify)?;
-        Ok(n)
+        let mut conn = pool.acquire().await.map_err(classify)?;
+        exec(&mut conn, sql, params).await
     })
 }
 
+/// Opens the statement's savepoint and arms its timeout, in one round trip.
 async fn savepoint(conn: &mut PgConnection, limits: DbLimits) -> Result<(), wit::DbError> {
-    sqlx::query("SAVEPOINT gatehouse_statement").execute(&mut *conn).await.map_err(classify)?;
-    arm_timeout(conn, limits).await
+    let ms = limits.statement_timeout.as_millis();
+    let sql = format!("SAVEPOINT gatehouse_statement; SET LOCAL statement_timeout = {ms}");
+    sqlx::Executor::execute(&mut *conn, sqlx::raw_sql(&sql)).await.map_err(classify)?;
+    Ok(())
 }
 
 /// Keeps the statement's effect, or undoes only this statement.

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{PgConnection, PgPool, Postgres};
 
-use super::postgres::{classify, reset_on_release};
+use super::postgres::{classify, reset_on_release, serving_options};
 use super::relay::{self, Relay};
 use super::upstream::Upstream;
 use super::{DbLimits, POOL_SIZE, PgIsolation};
@@ -130,11 +130,21 @@ pub(super) async fn open(
         // connection is reset as it returns to the pool (off the request path),
         // and one holding a prepared statement the guest made is discarded.
         .after_release(|conn, _| reset_on_release(conn))
-        .connect_with(options)
+        // A ping on every acquire would double a statement's round trips.
+        // Only a connection idle long enough to have gone stale (a restarted
+        // server) is pinged, and closed quietly if it does not answer.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move { Ok(meta.idle_for < PING_AFTER_IDLE || sqlx::Connection::ping(conn).await.is_ok()) })
+        })
+        .connect_with(serving_options(options, limits))
         .await
         .map_err(|e| format!("cannot connect to Postgres as {role}: {e}"))?;
     Ok((pool, relay))
 }
+
+/// How long a pooled connection may sit idle before it is pinged on acquire.
+const PING_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// One connection with the platform's credentials.
 async fn admin_pool(options: &PgConnectOptions) -> Result<PgPool, sqlx::Error> {
