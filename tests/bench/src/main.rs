@@ -39,11 +39,21 @@ struct Options {
     cost_only: bool,
     /// Only the hostile-tenant rows (noisy neighbour, unauthenticated worst case).
     hostile_only: bool,
+    /// Only the load rows whose name contains this (beside native and
+    /// sandboxed, for the ratios), and nothing after them: one row to profile.
+    only: Option<String>,
 }
 
 fn options() -> Options {
-    let mut o =
-        Options { seconds: 5, rounds: 3, connections: 32, iterations: 20_000, cost_only: false, hostile_only: false };
+    let mut o = Options {
+        seconds: 5,
+        rounds: 3,
+        connections: 32,
+        iterations: 20_000,
+        cost_only: false,
+        hostile_only: false,
+        only: None,
+    };
     // The program name first, then the options.
     let args: Vec<String> = std::env::args().collect();
     let args = &args[1..];
@@ -53,6 +63,11 @@ fn options() -> Options {
             o.cost_only |= args[i] == "--cost-only";
             o.hostile_only |= args[i] == "--hostile-only";
             i += 1;
+            continue;
+        }
+        if args[i] == "--only" {
+            o.only = args.get(i + 1).cloned();
+            i += 2;
             continue;
         }
         let value = args.get(i + 1).and_then(|v| v.parse::<u64>().ok()).filter(|v| *v > 0);
@@ -135,6 +150,13 @@ fn main() -> anyhow::Result<()> {
             None
         }
     };
+    if let Some(only) = &o.only {
+        let mut i = 0;
+        targets.retain(|t| {
+            i += 1;
+            i <= 2 || t.name.contains(only.as_str())
+        });
+    }
     for t in &targets {
         println!("{:<44} {} http://{}{}", t.name, t.method, t.addr, t.path);
     }
@@ -159,6 +181,15 @@ fn main() -> anyhow::Result<()> {
     let medians: Vec<Stats> = rounds.iter().map(|r| Stats::median_of(r)).collect();
     let by_name = |prefix: &str| targets.iter().position(|t| t.name.starts_with(prefix)).map(|i| medians[i]);
 
+    if o.only.is_some() {
+        for (t, m) in targets.iter().zip(&medians) {
+            println!("{}: {:.2}x of sandboxed", t.name, m.rps / medians[1].rps);
+        }
+        if let Some(p) = &postgres {
+            server_rt.block_on(servers::drop_pg_tenant(&pg_url, &p.tenant));
+        }
+        return Ok(());
+    }
     let cost = server_rt.block_on(servers::sandbox_cost(&memory.app, "/api/hello", o.iterations))?;
     language_costs(&memory, &server_rt, o.iterations / 10)?;
     let swaps = deploy::under_load(&memory, &server_rt, &load_rt, o.connections, 10)?;
