@@ -122,6 +122,7 @@ impl App {
             cache_hits: self.registry.cached.load(Ordering::Relaxed),
             cache_misses: self.registry.compiled.load(Ordering::Relaxed),
             rate_limit_backend_errors: self.limiter.backend_errors(),
+            log_lines_dropped: crate::telemetry::dropped_log_lines(),
         };
         drop(directory);
         self.metrics.render(&snapshot)

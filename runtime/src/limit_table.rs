@@ -166,6 +166,14 @@ pub fn limits(config: &PlatformConfig) -> Vec<Limit> {
             "a fresh id is used instead (also for characters outside `[A-Za-z0-9-_.:]`)",
         ),
         row(
+            "log_buffer_lines",
+            "log lines waiting for stderr's reader",
+            crate::telemetry::LOG_BUFFER_LINES as u64,
+            "lines",
+            FIXED,
+            "new lines are dropped and counted (`gatehouse_log_lines_dropped_total`); requests never wait for the log",
+        ),
+        row(
             "signature_header_bytes",
             "a webhook signature header",
             crate::gate::signature::MAX_SIGNATURE_HEADER_BYTES as u64,

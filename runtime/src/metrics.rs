@@ -146,6 +146,8 @@ pub struct Snapshot {
     pub cache_misses: u64,
     /// Rate-limit checks the backend (Redis) could not answer.
     pub rate_limit_backend_errors: u64,
+    /// Log lines dropped because stderr's reader fell behind.
+    pub log_lines_dropped: u64,
 }
 
 /// The node's metrics.
@@ -163,6 +165,7 @@ pub struct Metrics {
     in_use: Family<TenantLabels, Gauge>,
     waiting: Family<TenantLabels, Gauge>,
     rate_limit_errors: Counter,
+    log_lines_dropped: Counter,
     compile_cache: Family<CacheLabels, Counter>,
     changes: Family<ChangeLabels, Counter>,
     outbound: Family<OutboundLabels, Counter>,
@@ -192,6 +195,7 @@ impl Metrics {
             in_use: Family::default(),
             waiting: Family::default(),
             rate_limit_errors: Counter::default(),
+            log_lines_dropped: Counter::default(),
             compile_cache: Family::default(),
             changes: Family::default(),
             outbound: Family::default(),
@@ -221,6 +225,11 @@ impl Metrics {
             "rate_limit_backend_errors",
             "Rate-limit checks the backend could not answer",
             m.rate_limit_errors.clone(),
+        );
+        registry.register(
+            "log_lines_dropped",
+            "Log lines dropped because the reader of stderr fell behind",
+            m.log_lines_dropped.clone(),
         );
         registry.register(
             "compile_cache",
@@ -314,6 +323,7 @@ impl Metrics {
             self.waiting.get_or_create(&labels).inc_by(*waiting as i64);
         }
         set_counter(&self.rate_limit_errors, snapshot.rate_limit_backend_errors);
+        set_counter(&self.log_lines_dropped, snapshot.log_lines_dropped);
         set_counter(&self.compile_cache.get_or_create(&CacheLabels { result: "hit".into() }), snapshot.cache_hits);
         set_counter(&self.compile_cache.get_or_create(&CacheLabels { result: "miss".into() }), snapshot.cache_misses);
         let mut out = String::new();
@@ -411,6 +421,7 @@ mod tests {
             cache_hits: 5,
             cache_misses: 2,
             rate_limit_backend_errors: 1,
+            log_lines_dropped: 4,
         };
         m.render(&snapshot);
         let text = m.render(&snapshot);
@@ -418,6 +429,7 @@ mod tests {
         assert!(text.contains("gatehouse_instances_waiting{tenant=\"acme\"} 1"), "{text}");
         assert!(text.contains("gatehouse_compile_cache_total{result=\"hit\"} 5"), "{text}");
         assert!(text.contains("gatehouse_rate_limit_backend_errors_total 1"), "{text}");
+        assert!(text.contains("gatehouse_log_lines_dropped_total 4"), "{text}");
         // A tenant gone is gone from the gauges.
         let text = m.render(&Snapshot::default());
         assert!(!text.contains("gatehouse_instances_in_use{tenant=\"acme\"}"), "{text}");

@@ -1,5 +1,9 @@
 //! The process's log and traces: text or JSON lines on stderr, filtered by
-//! `RUST_LOG`, each tenant's own ring of lines (`tenant_logs`), and, when
+//! `RUST_LOG` (when serving, written by a thread of their own from a bounded
+//! buffer, so a slow or stalled reader of stderr never blocks a request: past
+//! `LOG_BUFFER_LINES` waiting lines, new ones are dropped and counted in
+//! `gatehouse_log_lines_dropped_total`), each tenant's own ring of lines
+//! (`tenant_logs`), and, when
 //! `telemetry.otlp_endpoint` is set, OpenTelemetry traces sent over OTLP
 //! (HTTP/protobuf): one span per request, with a child for each gate step,
 //! the guest, and each database or outbound call (see `trace_context` for
@@ -23,10 +27,23 @@ const DEFAULT_FILTER: &str = "info,wasmtime=warn,cranelift=warn,wasmtime_craneli
 /// which the log lines never show, so they cost nothing without traces).
 const TRACED: &str = "gatehouse";
 
-/// What `init` started; `shutdown` sends the spans still buffered.
-#[must_use = "keep it, and call shutdown before the process exits, or the last spans are lost"]
+/// Log lines waiting for stderr, at most, before new ones are dropped (about
+/// 200 bytes each: ~13 MB at worst).
+pub const LOG_BUFFER_LINES: usize = 65_536;
+
+/// The serving process's count of log lines dropped because stderr's reader fell behind.
+static DROPPED: std::sync::OnceLock<tracing_appender::non_blocking::ErrorCounter> = std::sync::OnceLock::new();
+
+/// Log lines dropped so far because stderr's reader fell behind (0 when not serving).
+pub fn dropped_log_lines() -> u64 {
+    DROPPED.get().map_or(0, |c| c.dropped_lines() as u64)
+}
+
+/// What `init` started; `shutdown` writes the lines and sends the spans still buffered.
+#[must_use = "keep it, and call shutdown before the process exits, or the last lines and spans are lost"]
 pub struct Telemetry {
     traces: Option<SdkTracerProvider>,
+    lines: Option<tracing_appender::non_blocking::WorkerGuard>,
 }
 
 impl Telemetry {
@@ -34,6 +51,8 @@ impl Telemetry {
     /// most a few seconds: the exporter has its own deadline). Blocking: call
     /// it from a blocking thread.
     pub fn shutdown(self) {
+        // Dropping the guard writes out the lines still buffered.
+        drop(self.lines);
         if let Some(provider) = self.traces
             && let Err(e) = provider.shutdown()
         {
@@ -45,20 +64,35 @@ impl Telemetry {
 /// Installs the global subscriber (once; later calls are ignored) without
 /// traces: the log lines and the tenants' rings.
 pub fn init(format: LogFormat) {
-    init_with_traces(format, &TelemetrySection::default()).shutdown();
+    install(format, &TelemetrySection::default(), false).shutdown();
 }
 
 /// Installs the global subscriber (once; later calls do nothing and return
 /// no exporter): the log lines, the tenants' rings and, with
 /// `telemetry.otlp_endpoint`, the trace exporter.
 pub fn init_with_traces(format: LogFormat, telemetry: &TelemetrySection) -> Telemetry {
+    install(format, telemetry, true)
+}
+
+/// `buffered`: the lines go through the writer thread (a server), or
+/// straight to stderr (a command that prints and exits).
+fn install(format: LogFormat, telemetry: &TelemetrySection, buffered: bool) -> Telemetry {
     let filter = || EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let (writer, guard) = if buffered {
+        let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+            .lossy(true)
+            .buffered_lines_limit(LOG_BUFFER_LINES)
+            .thread_name("gatehouse-log")
+            .finish(std::io::stderr());
+        let _ = DROPPED.set(writer.error_counter());
+        (tracing_subscriber::fmt::writer::BoxMakeWriter::new(writer), Some(guard))
+    } else {
+        (tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr), None)
+    };
     let lines = match format {
-        LogFormat::Text => tracing_subscriber::fmt::layer().with_ansi(ansi).with_writer(std::io::stderr).boxed(),
-        LogFormat::Json => {
-            tracing_subscriber::fmt::layer().json().flatten_event(true).with_writer(std::io::stderr).boxed()
-        }
+        LogFormat::Text => tracing_subscriber::fmt::layer().with_ansi(ansi).with_writer(writer).boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer().json().flatten_event(true).with_writer(writer).boxed(),
     };
     let (provider, problem) = match telemetry.otlp_endpoint.as_deref().map(|url| exporter(url, telemetry)) {
         Some(Ok(p)) => (Some(p), None),
@@ -82,7 +116,7 @@ pub fn init_with_traces(format: LogFormat, telemetry: &TelemetrySection) -> Tele
     if let (true, Some(url)) = (installed, &telemetry.otlp_endpoint) {
         tracing::info!(endpoint = %url, "sending traces over OTLP");
     }
-    Telemetry { traces: provider.filter(|_| installed) }
+    Telemetry { traces: provider.filter(|_| installed), lines: guard.filter(|_| installed) }
 }
 
 /// The OTLP/HTTP exporter and a batching provider: finished spans are sent

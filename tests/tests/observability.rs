@@ -164,3 +164,60 @@ async fn metrics_may_have_a_listener_of_their_own_without_a_token() {
     let hello = "gatehouse_requests_total{tenant=\"default\",route=\"GET /hello\",method=\"GET\",status=\"2xx\"}";
     assert_eq!(sample(&text, hello), Some(1.0), "{text}");
 }
+
+/// stderr is a pipe nobody reads (a stalled log shipper): the access lines of
+/// thousands of requests overflow the pipe many times over, and every request
+/// is still answered, because the log is written by a thread of its own from a
+/// bounded buffer (`LOG_BUFFER_LINES`; past it lines are dropped and counted).
+#[tokio::test]
+async fn a_stalled_reader_of_the_log_never_stalls_a_request() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let config = Platform::new().endpoint("GET /hello", &example_path("hello")).toml();
+    std::fs::write(dir.path().join("platform.toml"), config).unwrap();
+    let mut child = std::process::Command::new(gatehouse_tests::binary())
+        .args(["serve", "--config"])
+        .arg(dir.path().join("platform.toml"))
+        .env("GATEHOUSE_LISTEN", "127.0.0.1:0")
+        .env("GATEHOUSE_DATA_DIR", dir.path().join("data"))
+        .env("GATEHOUSE_BUILD_DIR", guests::BUILD_DIR)
+        .env("GATEHOUSE_CACHE_DIR", std::path::Path::new(guests::BUILD_DIR).join("cwasm-cache"))
+        .env("RUST_LOG", "info")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Held open and never read: once its 64 KiB fill, a write to it blocks.
+    let stalled = child.stderr.take();
+    let stdout = child.stdout.take().unwrap();
+    let base = tokio::task::spawn_blocking(move || {
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|l| l.strip_prefix("gatehouse listening on ").map(str::to_string))
+    })
+    .await
+    .unwrap()
+    .expect("the server listens");
+    let c = client();
+    let requests = async {
+        let mut answered = 0;
+        for _ in 0..40 {
+            let batch = (0..100).map(|_| c.get(format!("{base}/hello")).send());
+            for resp in futures_util::future::join_all(batch).await {
+                assert_eq!(resp.unwrap().status(), 200);
+                answered += 1;
+            }
+        }
+        answered
+    };
+    // A liveness deadline, not a speed target: a blocked log would hang here forever.
+    let answered = tokio::time::timeout(std::time::Duration::from_secs(120), requests)
+        .await
+        .expect("requests stalled behind a log nobody reads");
+    assert_eq!(answered, 4000);
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(stalled);
+}
