@@ -79,8 +79,17 @@ mod tests {
         let events: Vec<Value> = r.events.iter().map(|e| e.data.parse().unwrap()).collect();
         assert_eq!(events[0], json!({ "type": "connected" }));
         assert_eq!(events[1]["type"], "notifications");
-        assert_eq!(events[1]["data"].as_array().map(|d| d.iter().map(|n| n["message"].clone()).collect::<Vec<_>>()), Some(vec![json!("hi")]));
+        assert_eq!(
+            events[1]["data"].as_array().map(|d| d.iter().map(|n| n["message"].clone()).collect::<Vec<_>>()),
+            Some(vec![json!("hi")])
+        );
         assert!(r.events.iter().all(|e| e.event.is_none()), "unnamed events, for EventSource.onmessage");
-        assert_eq!(p.logs(), vec![("info".to_string(), "notification stream for ada ended: the client left after 1 updates".to_string())]);
+        assert_eq!(
+            p.logs(),
+            vec![(
+                "info".to_string(),
+                "notification stream for ada ended: the client left after 1 updates".to_string()
+            )]
+        );
     }
 }

@@ -78,7 +78,10 @@ mod tests {
     #[test]
     fn a_caller_creates_reads_and_deletes_only_its_own_post() {
         let p = TestPlatform::builder().user("ada").scopes(["write"]).migrations(MIGRATIONS).open();
-        let r = p.call(super::handle, Request::new("POST", "/api/posts").with_json(&json!({ "title": "Hello", "body": "first" })));
+        let r = p.call(
+            super::handle,
+            Request::new("POST", "/api/posts").with_json(&json!({ "title": "Hello", "body": "first" })),
+        );
         assert_eq!(r.status, 201, "{}", r.text());
         let post = r.json()["data"].clone();
         assert_eq!((post["title"].clone(), post["authorId"].clone()), (json!("Hello"), json!("ada")));
@@ -91,14 +94,20 @@ mod tests {
         p.exec("INSERT INTO posts (author_id, title, body) VALUES ('ada', 'Hers', '')");
         let r = p.call(super::handle, Request::new("DELETE", "/api/posts/1").with_param("id", "1"));
         assert_eq!(r.status, 403);
-        assert_eq!(r.json(), json!({ "success": false, "error": "Forbidden", "code": "FORBIDDEN", "requestId": "test-request" }));
+        assert_eq!(
+            r.json(),
+            json!({ "success": false, "error": "Forbidden", "code": "FORBIDDEN", "requestId": "test-request" })
+        );
     }
 
     #[test]
     fn an_unknown_post_is_the_documented_404_and_anonymous_writes_are_401() {
         let p = TestPlatform::builder().migrations(MIGRATIONS).open();
         let r = p.call(super::handle, Request::new("GET", "/api/posts/9").with_param("id", "9"));
-        assert_eq!((r.status, r.json()["code"].clone(), r.json()["error"].clone()), (404, json!("POST_NOT_FOUND"), json!("Not found")));
+        assert_eq!(
+            (r.status, r.json()["code"].clone(), r.json()["error"].clone()),
+            (404, json!("POST_NOT_FOUND"), json!("Not found"))
+        );
         let r = p.call(super::handle, Request::new("POST", "/api/posts").with_json(&json!({ "title": "x" })));
         assert_eq!(r.status, 401);
     }
