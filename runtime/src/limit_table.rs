@@ -118,6 +118,22 @@ pub fn limits(config: &PlatformConfig) -> Vec<Limit> {
             "at most as many requests wait; 503 `TENANT_OVERLOADED` after `queue_timeout` or when that many wait already; other tenants keep the rest of the pool",
         ),
         row(
+            "reuse_requests",
+            "requests one instance serves, for an endpoint with `reuse` (off by default: one each)",
+            u64::from(crate::config::MAX_REUSE_REQUESTS),
+            "count",
+            "`endpoint[].reuse.requests` (default 1000, at most this)",
+            "the instance is dropped after its last request; the next one is fresh",
+        ),
+        row(
+            "reuse_idle",
+            "how long an instance kept by `reuse` waits for its next request",
+            crate::config::MAX_REUSE_IDLE.as_secs(),
+            "s",
+            "`endpoint[].reuse.idle` (default 30 s, at most this)",
+            "the instance is dropped; a request that finds no free slot drops the least recently used kept one first",
+        ),
+        row(
             "max_memory_mb",
             "memory any instance may have (a pool slot's size)",
             mib(s.max_memory_bytes as u64),

@@ -15,6 +15,7 @@ use super::openapi::RawOpenApi;
 use super::platform::EndpointConfig;
 use super::policy::{self, RawPolicy};
 use super::rate_limit::RawRules;
+use super::reuse::{self, RawReuse};
 use super::sandbox::MAX_MEMORY_MB;
 use super::signature::RawSignature;
 use super::upload::RawUpload;
@@ -56,6 +57,7 @@ pub(super) struct RawEndpoint {
     #[serde(default)]
     forward_credentials: bool,
     openapi: Option<RawOpenApi>,
+    reuse: Option<RawReuse>,
 }
 
 impl RawEndpoint {
@@ -101,6 +103,10 @@ pub(super) fn parse_endpoints(
                 return Err(invalid(key("variables"), "has an empty name".into()));
             }
         }
+        let reuse = match e.reuse {
+            Some(raw) => Some(reuse::parse(raw, &key("reuse")).map_err(|(k, p)| invalid(k, p))?),
+            None => None,
+        };
         let raw_policy = RawPolicy {
             auth: e.auth,
             scopes: e.scopes,
@@ -128,6 +134,7 @@ pub(super) fn parse_endpoints(
             limits,
             variables: e.variables,
             policy,
+            reuse,
         });
     }
     Ok(endpoints)

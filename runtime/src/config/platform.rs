@@ -68,6 +68,8 @@ pub struct EndpointConfig {
     pub variables: BTreeMap<String, String>,
     /// What the gate enforces before the guest runs.
     pub policy: EndpointPolicy,
+    /// `reuse`: serve several requests from one instance (off when `None`).
+    pub reuse: Option<super::Reuse>,
 }
 
 #[derive(Deserialize, Default)]

@@ -204,6 +204,11 @@ impl Loader<'_> {
             counts.compiled += 1;
         }
         let prepared = self.sandbox.prepare(&component).map_err(|err| err.to_string())?;
+        if e.reuse.is_some() && !prepared.reusable() {
+            return Err("has `reuse`, which only components of the gatehouse:endpoint world support; \
+                 a wasi:http proxy component gets a fresh instance per request: remove `reuse`"
+                .into());
+        }
         let compile = |p: &Option<std::path::PathBuf>| p.as_deref().map(Schema::load).transpose();
         let response_schema = e.policy.openapi.response_schema.as_deref().map(Schema::read_document).transpose()?;
         let body_schema = compile(&e.policy.schema)?;
@@ -236,6 +241,7 @@ impl Loader<'_> {
                 secrets: Arc::new(e.policy.secrets.clone()),
                 secret_book: services.secret_book.clone(),
                 db: services.db.clone(),
+                reuse: e.reuse,
             },
             prepared,
             content_hash,

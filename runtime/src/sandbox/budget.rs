@@ -39,6 +39,13 @@ impl Budget {
         Self { memory_limit, memory_refused: None, cpu_limit, cpu_used: Duration::ZERO, last_tick: Instant::now() }
     }
 
+    /// A new request on a kept instance: its own CPU budget (the memory
+    /// budget is the instance's, across every request it serves).
+    pub(crate) fn begin_request(&mut self) {
+        self.cpu_used = Duration::ZERO;
+        self.last_tick = Instant::now();
+    }
+
     /// The memory size the guest was refused, if it hit its limit.
     pub(crate) fn memory_refused(&self) -> Option<usize> {
         self.memory_refused

@@ -52,6 +52,12 @@ pub struct Sandbox {
     pub(crate) instances_started: Arc<std::sync::atomic::AtomicU64>,
     /// What the engine was built from (a compile child rebuilds the same engine).
     pub(crate) settings: SandboxSettings,
+    /// Instances kept between requests, for endpoints with `reuse`.
+    pub(crate) warm: Arc<super::warm::WarmPool>,
+    /// The next `PreparedEndpoint` key: each prepare gets its own.
+    pub(crate) next_key: Arc<std::sync::atomic::AtomicU64>,
+    /// Requests waiting for a slot now: while any wait, no instance is kept.
+    pub(crate) slot_waiters: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Sandbox {
@@ -67,12 +73,20 @@ impl Sandbox {
             queue_timeout: settings.queue_timeout,
             instances_started: Arc::default(),
             settings,
+            warm: Arc::default(),
+            next_key: Arc::default(),
+            slot_waiters: Arc::default(),
         })
     }
 
     /// How many instances have been created since start.
     pub fn instances_started(&self) -> u64 {
         self.instances_started.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many instances are kept between requests now.
+    pub fn instances_kept(&self) -> usize {
+        self.warm.len()
     }
 
     /// The engine, for compiling components.

@@ -1,15 +1,20 @@
 //! One request, one fresh instance: wait for a pool slot, build the store with
 //! its budgets, instantiate from the cached `InstancePre`, call `handle`, and
-//! turn whatever happened into a response or an envelope.
+//! turn whatever happened into a response or an envelope. An endpoint with
+//! `reuse` takes a kept instance instead when one is ready (`warm`), and keeps
+//! its instance afterwards only if the request returned and left nothing open.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use serde_json::json;
+use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::Store;
 
 use super::state::{EndpointGrants, HostState};
+use super::warm::Warm;
 use super::wit;
 use super::{Pre, PreparedEndpoint, Sandbox, failure};
 use crate::context::RequestContext;
@@ -28,7 +33,8 @@ pub struct GuestResponse {
 }
 
 impl Sandbox {
-    /// Runs `request` through a fresh instance of `endpoint`.
+    /// Runs `request` through a fresh instance of `endpoint`, or, for an
+    /// endpoint with `reuse`, through one its earlier requests left clean.
     pub async fn invoke(
         &self,
         endpoint: &PreparedEndpoint,
@@ -38,21 +44,23 @@ impl Sandbox {
         request: wit::Request,
         stream: crate::capabilities::stream::StreamState,
     ) -> Result<GuestResponse, ApiError> {
-        // A slot first: past the pool's size requests wait here (bounded), so
-        // the pool is never asked for more than it has.
-        let _slot = match tokio::time::timeout(self.queue_timeout, self.slots.acquire()).await {
-            Ok(Ok(permit)) => permit,
-            _ => {
-                tracing::warn!("no sandbox slot free within the queue timeout");
-                return Err(ApiError::new(ErrorCode::Overloaded, "the platform is at capacity; retry shortly"));
+        let reuse = grants.reuse.filter(|_| endpoint.reusable());
+        let kept = reuse.and_then(|_| self.warm.take(endpoint.key));
+        let (mut store, mut instance, served, slot) = match kept {
+            Some(Warm { mut store, instance, served, slot }) => {
+                store.data_mut().begin_request(grants, principal, context.clone(), stream);
+                (store, Some(instance), served, slot)
+            }
+            None => {
+                let slot = self.slot().await?;
+                self.instances_started.fetch_add(1, Ordering::Relaxed);
+                let mut store = Store::new(&self.engine, HostState::new(grants, principal, context.clone(), stream));
+                store.limiter(|s| &mut s.budget);
+                store.epoch_deadline_callback(|mut cx| cx.data_mut().budget.on_epoch());
+                (store, None, 0, slot)
             }
         };
-
-        self.instances_started.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut store = Store::new(&self.engine, HostState::new(grants, principal, context.clone(), stream));
-        store.limiter(|s| &mut s.budget);
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(|mut cx| cx.data_mut().budget.on_epoch());
 
         enum Step {
             Instantiate(wasmtime::Error),
@@ -65,12 +73,20 @@ impl Sandbox {
         let run = async {
             match &endpoint.pre {
                 Pre::Endpoint(pre) => {
-                    let instance = pre.instantiate_async(&mut store).await.map_err(Step::Instantiate)?;
-                    instance.gatehouse_endpoint_handler().call_handle(&mut store, &request).await.map_err(Step::Call)
+                    let instance = match instance.take() {
+                        Some(kept) => kept,
+                        None => pre.instantiate_async(&mut store).await.map_err(Step::Instantiate)?,
+                    };
+                    let answer = instance
+                        .gatehouse_endpoint_handler()
+                        .call_handle(&mut store, &request)
+                        .await
+                        .map_err(Step::Call)?;
+                    Ok((answer, Some(instance)))
                 }
                 Pre::Proxy(pre) => super::proxy::run(pre, &mut store, &request, context.raw_query.as_deref())
                     .await
-                    .map(Ok)
+                    .map(|response| (Ok(response), None))
                     .map_err(|e| match e {
                         super::proxy::ProxyFailure::Instantiate(e) => Step::Instantiate(e),
                         super::proxy::ProxyFailure::Trap(e) => Step::Call(e),
@@ -79,16 +95,62 @@ impl Sandbox {
                     }),
             }
         };
-        let outcome = tokio::time::timeout(grants.limits.wall, run).await;
-        match outcome {
-            Err(_elapsed) => Err(failure::wall_timeout(grants.limits.wall)),
-            Ok(Err(Step::Instantiate(e))) => Err(failure::instantiate_failed(&e, &store.data().budget)),
-            Ok(Err(Step::Call(e))) => Err(failure::trapped(&e, &store.data().budget)),
-            Ok(Err(Step::Answer(problem))) => Err(invalid_response(problem)),
-            Ok(Err(Step::TooLarge(limit))) => Err(failure::response_too_large(limit)),
-            Ok(Ok(Err(guest_error))) => Err(guest_error_to_api(guest_error)),
-            Ok(Ok(Ok(response))) => check_response(response),
+        // Any way out but a returned answer (a trap, a budget, the wall clock)
+        // drops the store here, and with it the instance: never kept.
+        let (answer, instance) = match tokio::time::timeout(grants.limits.wall, run).await {
+            Err(_elapsed) => return Err(failure::wall_timeout(grants.limits.wall)),
+            Ok(Err(Step::Instantiate(e))) => return Err(failure::instantiate_failed(&e, &store.data().budget)),
+            Ok(Err(Step::Call(e))) => return Err(failure::trapped(&e, &store.data().budget)),
+            Ok(Err(Step::Answer(problem))) => return Err(invalid_response(problem)),
+            Ok(Err(Step::TooLarge(limit))) => return Err(failure::response_too_large(limit)),
+            Ok(Ok(done)) => done,
+        };
+        if let (Some(reuse), Some(instance)) = (reuse, instance) {
+            let served = served + 1;
+            // A request waiting for a slot gets this one instead.
+            let wanted = self.slot_waiters.load(Ordering::Acquire) > 0;
+            if served < reuse.requests && store.data().ended_cleanly() && !wanted {
+                self.warm.give(endpoint.key, Warm { store, instance, served, slot }, reuse.idle);
+            }
         }
+        match answer {
+            Err(guest_error) => Err(guest_error_to_api(guest_error)),
+            Ok(response) => check_response(response),
+        }
+    }
+
+    /// A pool slot. Past the pool's size requests wait here (bounded), so the
+    /// pool is never asked for more than it has; instances kept for `reuse`
+    /// give their slots up first.
+    async fn slot(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        if let Ok(permit) = self.slots.clone().try_acquire_owned() {
+            return Ok(permit);
+        }
+        // From here until this request has a slot, instances that finish are
+        // dropped rather than kept (see `invoke`), so their slots come here.
+        self.slot_waiters.fetch_add(1, Ordering::AcqRel);
+        let _waiting = Waiting(&self.slot_waiters);
+        while self.warm.evict_one() {
+            if let Ok(permit) = self.slots.clone().try_acquire_owned() {
+                return Ok(permit);
+            }
+        }
+        match tokio::time::timeout(self.queue_timeout, self.slots.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => {
+                tracing::warn!("no sandbox slot free within the queue timeout");
+                Err(ApiError::new(ErrorCode::Overloaded, "the platform is at capacity; retry shortly"))
+            }
+        }
+    }
+}
+
+/// One request counted among those waiting for a slot, until it is dropped.
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -41,6 +41,17 @@ pub struct PreparedEndpoint {
     /// Whether the component imports `streaming`: only such a guest can
     /// answer before it returns, so only it needs a task of its own.
     pub streams: bool,
+    /// This preparation's own key: kept instances (`reuse`) serve only
+    /// requests to the endpoint, tenant and version this load made.
+    pub(crate) key: u64,
+}
+
+impl PreparedEndpoint {
+    /// Whether an instance may serve several requests (`reuse`): only a
+    /// component of our world, whose `handle` may be called again.
+    pub fn reusable(&self) -> bool {
+        matches!(self.pre, Pre::Endpoint(_))
+    }
 }
 
 /// What a request instantiates.
@@ -99,11 +110,17 @@ impl crate::sandbox::Sandbox {
         if ours {
             let pre = EndpointPre::new(pre).map_err(|e| PrepareError::WrongHandler(format!("{e:#}")))?;
             let streams = ty.imports(&self.engine).any(|(name, _)| name == STREAMING_IMPORT);
-            Ok(PreparedEndpoint { pre: Pre::Endpoint(pre), streams })
+            Ok(PreparedEndpoint { pre: Pre::Endpoint(pre), streams, key: self.new_key() })
         } else {
             let pre = ProxyPre::new(pre).map_err(|e| PrepareError::WrongHandler(format!("{e:#}")))?;
-            Ok(PreparedEndpoint { pre: Pre::Proxy(pre), streams: false })
+            Ok(PreparedEndpoint { pre: Pre::Proxy(pre), streams: false, key: self.new_key() })
         }
+    }
+}
+
+impl crate::sandbox::Sandbox {
+    fn new_key(&self) -> u64 {
+        self.next_key.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 }
 

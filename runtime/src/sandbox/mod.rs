@@ -10,6 +10,7 @@ mod output;
 mod proxy;
 mod share;
 mod state;
+mod warm;
 
 pub use crate::capabilities::wit;
 pub(crate) use budget::MAX_TABLE_ELEMENTS;

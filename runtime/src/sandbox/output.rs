@@ -51,6 +51,13 @@ impl GuestOutput {
         Self { sink: Arc::new(Mutex::new(sink)) }
     }
 
+    /// A new request on a kept instance: its own output allowance.
+    pub(crate) fn begin_request(&self) {
+        let mut sink = self.sink.lock().unwrap_or_else(|e| e.into_inner());
+        sink.written = 0;
+        sink.truncated = false;
+    }
+
     fn write_bytes(&self, bytes: &[u8]) {
         // A std Mutex: nothing awaits while it is held.
         let mut sink = self.sink.lock().unwrap_or_else(|e| e.into_inner());

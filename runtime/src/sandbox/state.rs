@@ -34,11 +34,18 @@ pub struct EndpointGrants {
     pub secret_book: Option<Arc<crate::capabilities::secret_book::SecretBook>>,
     /// The tenant's database.
     pub db: Option<Arc<TenantDatabase>>,
+    /// `reuse`: serve several requests from one instance (`None`: a fresh one each).
+    pub reuse: Option<crate::config::Reuse>,
 }
 
-/// Everything one request's store holds. Dropped with the store when the request ends.
+/// Everything one request's store holds. Dropped with the store when the
+/// request ends, or, for an endpoint with `reuse`, renewed by `begin_request`
+/// for each request the instance serves (everything but WASI's context, the
+/// resource table and the memory budget, which belong to the instance).
 pub(crate) struct HostState {
     wasi: WasiCtx,
+    stdout: GuestOutput,
+    stderr: GuestOutput,
     pub(crate) table: ResourceTable,
     pub(crate) budget: Budget,
     pub(crate) auth: AuthState,
@@ -60,13 +67,17 @@ impl HostState {
         // The sandbox's WASI: no preopened directories, no environment, no
         // arguments, no network (WasiCtxBuilder denies sockets and name lookup
         // unless asked), stdin empty, stdout/stderr into the log.
+        let stdout = GuestOutput::new(Stream::Stdout);
+        let stderr = GuestOutput::new(Stream::Stderr);
         let wasi = WasiCtxBuilder::new()
-            .stdout(GuestOutput::new(Stream::Stdout))
-            .stderr(GuestOutput::new(Stream::Stderr))
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
             .allow_blocking_current_thread(false)
             .build();
         Self {
             wasi,
+            stdout,
+            stderr,
             table: ResourceTable::new(),
             budget: Budget::new(grants.limits.memory_bytes, grants.limits.cpu),
             auth: AuthState::new(principal),
@@ -81,6 +92,40 @@ impl HostState {
             wasi_http: Default::default(),
             log: LogState::default(),
         }
+    }
+}
+
+impl HostState {
+    /// Makes a kept instance's state the next request's: its caller, context,
+    /// per-request counters and budgets, as a fresh store would have them.
+    pub(crate) fn begin_request(
+        &mut self,
+        grants: &EndpointGrants,
+        principal: Arc<Principal>,
+        context: Arc<RequestContext>,
+        stream: StreamState,
+    ) {
+        self.stdout.begin_request();
+        self.stderr.begin_request();
+        self.budget.begin_request();
+        self.auth = AuthState::new(principal);
+        self.config = ConfigState::new(
+            grants.variables.clone(),
+            grants.secrets.clone(),
+            grants.secret_book.clone().map(|b| (b, context.tenant.clone())),
+        );
+        self.http_out = HttpOutState::new(grants.outbound.clone(), context.timings.clone());
+        self.db = DbState::new(grants.db.clone(), context.timings.clone());
+        self.stream = stream;
+        self.wasi_http = Default::default();
+        self.log = LogState::default();
+    }
+
+    /// Whether the request left nothing that must end with it: no database
+    /// transaction or upstream body still open (they would outlive the
+    /// request, holding a connection), and no memory growth refused.
+    pub(crate) fn ended_cleanly(&self) -> bool {
+        self.db.open_transactions() == 0 && self.http_out.open_bodies() == 0 && self.budget.memory_refused().is_none()
     }
 }
 

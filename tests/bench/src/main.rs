@@ -93,6 +93,13 @@ const LANGUAGES: &[(&str, &str)] = &[
     ("hello as a wasi:http component", "/api/hello-wasi-http"),
 ];
 
+/// The same hellos with `reuse = {}` (one instance serves many requests): (name, path).
+const REUSED: &[(&str, &str)] = &[
+    ("hello with instance reuse (Rust)", "/api/hello-reuse"),
+    ("hello in Python with instance reuse", "/api/hello-py-reuse"),
+    ("hello in JavaScript with instance reuse", "/api/hello-js-reuse"),
+];
+
 fn main() -> anyhow::Result<()> {
     let o = options();
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize()?;
@@ -128,7 +135,7 @@ fn main() -> anyhow::Result<()> {
     };
 
     let mut targets = vec![Target::hello("native axum", native), Target::hello("sandboxed (gatehouse)", memory.addr)];
-    for (name, path) in LANGUAGES {
+    for (name, path) in LANGUAGES.iter().chain(REUSED) {
         targets.push(Target { path: path.to_string(), ..Target::hello(*name, memory.addr) });
     }
     targets.push(servers::gated_target("gated: key+scope+limit+schema (memory)", &memory));
@@ -206,7 +213,7 @@ fn main() -> anyhow::Result<()> {
     println!();
     let (native, sandboxed) = (medians[0], medians[1]);
     println!("sandboxed / native requests/s: {:.2}x", sandboxed.rps / native.rps);
-    for (name, _) in LANGUAGES {
+    for (name, _) in LANGUAGES.iter().chain(REUSED) {
         if let Some(l) = by_name(name) {
             println!("{name} / Rust hello requests/s: {:.2}x", l.rps / sandboxed.rps);
         }
@@ -277,7 +284,7 @@ fn hostile_rows(
 
 /// The per-request cost of the hello in every other language, printed.
 fn language_costs(g: &servers::Gatehouse, rt: &tokio::runtime::Runtime, iterations: usize) -> anyhow::Result<()> {
-    for (name, path) in LANGUAGES {
+    for (name, path) in LANGUAGES.iter().chain(REUSED) {
         let c = rt.block_on(servers::sandbox_cost(&g.app, path, iterations))?;
         println!(
             "per-request cost, {name} ({iterations} iterations): median {:.1} µs, p99 {:.1} µs",

@@ -67,7 +67,10 @@ pub(crate) async fn gatehouse(
          [[endpoint]]\nroute = \"GET /api/outbound\"\ncomponent = {fetcher:?}\nallowed_hosts = [\"http://{upstream}\"]\n\n\
          [[endpoint]]\nroute = \"GET /api/hello-py\"\ncomponent = {py_hello:?}\n\n\
          [[endpoint]]\nroute = \"GET /api/hello-js\"\ncomponent = {js_hello:?}\n\n\
-         [[endpoint]]\nroute = \"GET /api/hello-wasi-http\"\ncomponent = {wasi_http_hello:?}\n",
+         [[endpoint]]\nroute = \"GET /api/hello-wasi-http\"\ncomponent = {wasi_http_hello:?}\n\n\
+         [[endpoint]]\nroute = \"GET /api/hello-reuse\"\ncomponent = {hello:?}\nreuse = {{}}\n\n\
+         [[endpoint]]\nroute = \"GET /api/hello-py-reuse\"\ncomponent = {py_hello:?}\nreuse = {{}}\n\n\
+         [[endpoint]]\nroute = \"GET /api/hello-js-reuse\"\ncomponent = {js_hello:?}\nreuse = {{}}\n",
         schema.display().to_string(),
     );
     let overrides = Overrides {

@@ -31,6 +31,11 @@ impl DbState {
         Self { db, open: 0, timings }
     }
 
+    /// Transactions the request holds open now.
+    pub(crate) fn open_transactions(&self) -> usize {
+        self.open
+    }
+
     pub(super) fn db(&self) -> Result<Arc<TenantDatabase>, wit::DbError> {
         self.db.clone().ok_or_else(|| wit::DbError::Unavailable("this tenant has no database".into()))
     }

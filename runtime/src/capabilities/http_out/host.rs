@@ -50,6 +50,7 @@ impl wit::Host for HttpOutView<'_> {
         let (status, headers) = (resp.status().as_u16(), head_fields(&resp));
         let body = IncomingBody::new(resp, client.settings.max_response_bytes);
         let body = self.table.push(body).map_err(|e| wit::HttpError::Connection(e.to_string()))?;
+        self.state.bodies += 1;
         Ok(wit::StreamingResponse { status, headers, body })
     }
 }
@@ -63,7 +64,9 @@ impl wit::HostIncomingBody for HttpOutView<'_> {
 
     async fn drop(&mut self, body: Resource<IncomingBody>) -> wasmtime::Result<()> {
         // Dropping the response closes (or returns) the upstream connection.
-        let _ = self.table.delete(body);
+        if self.table.delete(body).is_ok() {
+            self.state.bodies = self.state.bodies.saturating_sub(1);
+        }
         Ok(())
     }
 }

@@ -11,13 +11,20 @@ use crate::timing::{OutboundCall, Timings};
 pub(crate) struct HttpOutState {
     client: Option<Arc<HttpOut>>,
     calls: u32,
+    /// Streamed upstream bodies the guest holds open now.
+    pub(super) bodies: u32,
     /// Where each call's time is added, for `Server-Timing`.
     pub(super) timings: Arc<Timings>,
 }
 
 impl HttpOutState {
     pub(crate) fn new(client: Option<Arc<HttpOut>>, timings: Arc<Timings>) -> Self {
-        Self { client, calls: 0, timings }
+        Self { client, calls: 0, bodies: 0, timings }
+    }
+
+    /// Streamed upstream bodies the guest holds open now.
+    pub(crate) fn open_bodies(&self) -> u32 {
+        self.bodies
     }
 
     /// The client, counting this call against the per-request limit.
