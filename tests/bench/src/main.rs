@@ -19,6 +19,7 @@
 //!
 //! `cargo run -p gatehouse-bench -- [--seconds 5] [--rounds 3] [--connections 32] [--iterations 20000] [--cost-only | --hostile-only]`
 
+mod binary;
 mod deploy;
 mod hostile;
 mod load;
@@ -147,6 +148,17 @@ fn main() -> anyhow::Result<()> {
     if let Some(r) = &redis {
         targets.push(servers::gated_target("gated: key+scope+limit+schema (Redis)", r));
     }
+    // The shipped binary, as users run it (its own process, default logging).
+    let binary = match binary::start(&root) {
+        Ok(b) => {
+            targets.push(Target::hello("the gatehouse binary (default log, to a file)", b.addr));
+            Some(b)
+        }
+        Err(why) => {
+            println!("the gatehouse binary: skipped ({why})");
+            None
+        }
+    };
     let peer = match peer::start(&root) {
         Ok(p) => {
             targets.push(Target::hello(format!("wasmtime serve -Scli ({})", p.version), p.addr));
@@ -185,6 +197,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     drop(peer);
+    drop(binary);
     let medians: Vec<Stats> = rounds.iter().map(|r| Stats::median_of(r)).collect();
     let by_name = |prefix: &str| targets.iter().position(|t| t.name.starts_with(prefix)).map(|i| medians[i]);
 
@@ -232,6 +245,10 @@ fn main() -> anyhow::Result<()> {
     }
     if let Some(o) = by_name("outbound") {
         println!("outbound call / sandboxed requests/s: {:.2}x", o.rps / sandboxed.rps);
+    }
+    if let Some(b) = by_name("the gatehouse binary") {
+        println!("the gatehouse binary / in-process sandboxed requests/s: {:.2}x", b.rps / sandboxed.rps);
+        println!("the gatehouse binary / native requests/s: {:.2}x", b.rps / native.rps);
     }
     if let Some(w) = by_name("wasmtime serve") {
         println!("sandboxed / wasmtime serve requests/s: {:.2}x", sandboxed.rps / w.rps);
