@@ -4,10 +4,10 @@
 //! rows run the server in the benchmark's process without a log subscriber;
 //! this one shows what the shipped binary adds or saves beside them.
 
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A `gatehouse serve` child process, killed on drop.
 pub(crate) struct Binary {
@@ -44,9 +44,7 @@ pub(crate) fn start(root: &Path) -> Result<Binary, String> {
     )
     .map_err(|e| e.to_string())?;
     let log = std::fs::File::create(dir.path().join("gatehouse.log")).map_err(|e| e.to_string())?;
-    let port =
-        std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let addr = super::peer::free_addr()?;
     let child = Command::new(root.join("target/debug/gatehouse"))
         .args(["serve", "--config"])
         .arg(&config)
@@ -61,12 +59,6 @@ pub(crate) fn start(root: &Path) -> Result<Binary, String> {
         .spawn()
         .map_err(|e| format!("cannot start the gatehouse binary: {e}"))?;
     let binary = Binary { child, addr, _dir: dir };
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while TcpStream::connect(addr).is_err() {
-        if Instant::now() > deadline {
-            return Err("the gatehouse binary did not start listening within 120 s".into());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    super::peer::wait_listening(addr, Duration::from_secs(120), "the gatehouse binary")?;
     Ok(binary)
 }

@@ -39,9 +39,7 @@ pub(crate) fn start(root: &Path) -> Result<WasmtimeServe, String> {
     let component =
         gatehouse::registry::build_component(&root.join("tests/guests/wasi_http_hello"), &root.join("target/guests"))
             .map_err(|e| e.to_string())?;
-    let port =
-        std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let addr = free_addr()?;
     let child = Command::new(&wasmtime)
         .args(["serve", "-Scli", "-O", "pooling-allocator=y", "--addr"])
         .arg(addr.to_string())
@@ -52,12 +50,26 @@ pub(crate) fn start(root: &Path) -> Result<WasmtimeServe, String> {
         .spawn()
         .map_err(|e| format!("cannot start wasmtime serve: {e}"))?;
     let serve = WasmtimeServe { child, addr, version };
-    let deadline = Instant::now() + Duration::from_secs(60);
+    wait_listening(addr, Duration::from_secs(60), "wasmtime serve")?;
+    Ok(serve)
+}
+
+/// A loopback address with a port free this moment, for a child process to listen on.
+pub(crate) fn free_addr() -> Result<SocketAddr, String> {
+    let port =
+        std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map_err(|e| e.to_string())?.port();
+    Ok(SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
+/// Polls `addr` until a child process (`what`) listens there, or `within` passes. The
+/// benchmark's setup runs on the main thread, outside any async runtime, so it may sleep.
+pub(crate) fn wait_listening(addr: SocketAddr, within: Duration, what: &str) -> Result<(), String> {
+    let deadline = Instant::now() + within;
     while TcpStream::connect(addr).is_err() {
         if Instant::now() > deadline {
-            return Err("wasmtime serve did not start listening within 60 s".into());
+            return Err(format!("{what} did not start listening within {} s", within.as_secs()));
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    Ok(serve)
+    Ok(())
 }
