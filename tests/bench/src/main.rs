@@ -17,7 +17,12 @@
 //! the node with ten times its concurrency share, against an idle node; and
 //! the server's CPU for the worst request refused before authentication.
 //!
-//! `cargo run -p gatehouse-bench -- [--seconds 5] [--rounds 3] [--connections 32] [--iterations 20000] [--cost-only | --hostile-only]`
+//! Last, many tenants on one node (`--tenants N`, 1000 unless told): what an
+//! idle tenant costs in memory, how long a restart takes to listen, and a
+//! tenant's first request after it.
+//!
+//! `cargo run -p gatehouse-bench -- [--seconds 5] [--rounds 3] [--connections 32] [--iterations 20000] [--tenants 1000] [--cost-only | --hostile-only | --only NAME]`
+//! (`--only tenants`: the many-tenants row alone)
 
 mod binary;
 mod deploy;
@@ -25,6 +30,7 @@ mod hostile;
 mod load;
 mod peer;
 mod servers;
+mod tenants;
 
 use std::time::Duration;
 
@@ -43,6 +49,8 @@ struct Options {
     /// Only the load rows whose name contains this (beside native and
     /// sandboxed, for the ratios), and nothing after them: one row to profile.
     only: Option<String>,
+    /// Tenants the many-tenants row creates.
+    tenants: usize,
 }
 
 fn options() -> Options {
@@ -54,6 +62,7 @@ fn options() -> Options {
         cost_only: false,
         hostile_only: false,
         only: None,
+        tenants: 1000,
     };
     // The program name first, then the options.
     let args: Vec<String> = std::env::args().collect();
@@ -77,6 +86,7 @@ fn options() -> Options {
             ("--rounds", Some(v)) => o.rounds = v as usize,
             ("--connections", Some(v)) => o.connections = v as usize,
             ("--iterations", Some(v)) => o.iterations = v as usize,
+            ("--tenants", Some(v)) => o.tenants = v as usize,
             (other, _) => {
                 eprintln!("unknown option or missing positive number: {other}; see tests/bench/src/main.rs");
                 std::process::exit(2);
@@ -109,6 +119,9 @@ fn main() -> anyhow::Result<()> {
     let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     if o.cost_only {
         return costs_only(&root, &server_rt, o.iterations);
+    }
+    if o.only.as_deref() == Some("tenants") {
+        return tenants_row(&root, &server_rt, o.tenants);
     }
     if o.hostile_only {
         let load_rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -270,6 +283,32 @@ fn main() -> anyhow::Result<()> {
     if let Some(p) = &postgres {
         server_rt.block_on(servers::drop_pg_tenant(&pg_url, &p.tenant));
     }
+    tenants_row(&root, &server_rt, o.tenants)
+}
+
+/// The many-tenants row, printed.
+fn tenants_row(root: &std::path::Path, server_rt: &tokio::runtime::Runtime, n: usize) -> anyhow::Result<()> {
+    let t = tenants::row(root, server_rt, n)?;
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "many tenants: {} created with one app each in {:.1} s; resident {} KiB with none, {} KiB with them; restart to listening {:.2} s with none; first hits of {} tenants median {:.1} ms (max {:.1} ms), second hits median {:.1} ms",
+        t.tenants,
+        t.populate.as_secs_f64(),
+        t.empty_rss_kb,
+        t.full_rss_kb,
+        t.empty_restart.as_secs_f64(),
+        tenants::SAMPLED.min(n),
+        ms(t.first_hit_median),
+        ms(t.first_hit_max),
+        ms(t.second_hit_median),
+    );
+    println!(
+        "tenants: {}, idle KB per tenant: {:.1}, restart to listening: {:.2} s, first hit: {:.1} ms",
+        t.tenants,
+        t.idle_kb_per_tenant,
+        t.restart.as_secs_f64(),
+        ms(t.first_hit)
+    );
     Ok(())
 }
 
