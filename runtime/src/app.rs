@@ -123,6 +123,9 @@ impl App {
             cache_misses: self.registry.compiled.load(Ordering::Relaxed),
             rate_limit_backend_errors: self.limiter.backend_errors(),
             log_lines_dropped: crate::telemetry::dropped_log_lines(),
+            tenants_loaded: directory.tenants.len() as u64,
+            tenants_asleep: directory.asleep.len() as u64,
+            tenant_loads: self.registry.loads.load(Ordering::Relaxed),
         };
         drop(directory);
         self.metrics.render(&snapshot)

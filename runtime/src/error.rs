@@ -62,7 +62,8 @@ pub enum ErrorCode {
     Overloaded,
     /// 503: the tenant already runs as many instances as its share allows.
     TenantOverloaded,
-    /// 503: the guest reports a backing service is unavailable.
+    /// 503: a backing service is unavailable (as the guest reports it, or the
+    /// platform store while a tenant is being loaded).
     ServiceUnavailable,
     /// 503: the rate limiter's store (Redis) did not answer and the platform fails closed.
     RateLimitUnavailable,

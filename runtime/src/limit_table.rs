@@ -415,6 +415,14 @@ pub fn limits(config: &PlatformConfig) -> Vec<Limit> {
             "the oldest is pruned (the live one is always kept)",
         ),
         row(
+            "max_loaded_tenants",
+            "tenants loaded on a node at once (besides platform.toml's)",
+            config.platform.max_loaded_tenants as u64,
+            "count",
+            "`platform.max_loaded_tenants`",
+            "the least recently used idle tenant sleeps (its database closed, its components dropped) and loads again on its next request",
+        ),
+        row(
             "metrics_tenants",
             "tenants named in metric labels",
             config.metrics.max_tenants as u64,

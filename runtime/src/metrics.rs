@@ -148,6 +148,12 @@ pub struct Snapshot {
     pub rate_limit_backend_errors: u64,
     /// Log lines dropped because stderr's reader fell behind.
     pub log_lines_dropped: u64,
+    /// Tenants loaded on this node now.
+    pub tenants_loaded: u64,
+    /// Tenants asleep on this node now (stored, loaded on their next request).
+    pub tenants_asleep: u64,
+    /// Tenant loads since start.
+    pub tenant_loads: u64,
 }
 
 /// The node's metrics.
@@ -166,6 +172,9 @@ pub struct Metrics {
     waiting: Family<TenantLabels, Gauge>,
     rate_limit_errors: Counter,
     log_lines_dropped: Counter,
+    tenants_loaded: Gauge,
+    tenants_asleep: Gauge,
+    tenant_loads: Counter,
     compile_cache: Family<CacheLabels, Counter>,
     changes: Family<ChangeLabels, Counter>,
     outbound: Family<OutboundLabels, Counter>,
@@ -196,6 +205,9 @@ impl Metrics {
             waiting: Family::default(),
             rate_limit_errors: Counter::default(),
             log_lines_dropped: Counter::default(),
+            tenants_loaded: Gauge::default(),
+            tenants_asleep: Gauge::default(),
+            tenant_loads: Counter::default(),
             compile_cache: Family::default(),
             changes: Family::default(),
             outbound: Family::default(),
@@ -230,6 +242,17 @@ impl Metrics {
             "log_lines_dropped",
             "Log lines dropped because the reader of stderr fell behind",
             m.log_lines_dropped.clone(),
+        );
+        registry.register("tenants_loaded", "Tenants loaded on this node", m.tenants_loaded.clone());
+        registry.register(
+            "tenants_asleep",
+            "Tenants asleep on this node: stored, loaded on their next request",
+            m.tenants_asleep.clone(),
+        );
+        registry.register(
+            "tenant_loads",
+            "Tenants loaded since start (on a request, a change, or after sleeping)",
+            m.tenant_loads.clone(),
         );
         registry.register(
             "compile_cache",
@@ -324,6 +347,9 @@ impl Metrics {
         }
         set_counter(&self.rate_limit_errors, snapshot.rate_limit_backend_errors);
         set_counter(&self.log_lines_dropped, snapshot.log_lines_dropped);
+        self.tenants_loaded.set(snapshot.tenants_loaded as i64);
+        self.tenants_asleep.set(snapshot.tenants_asleep as i64);
+        set_counter(&self.tenant_loads, snapshot.tenant_loads);
         set_counter(&self.compile_cache.get_or_create(&CacheLabels { result: "hit".into() }), snapshot.cache_hits);
         set_counter(&self.compile_cache.get_or_create(&CacheLabels { result: "miss".into() }), snapshot.cache_misses);
         let mut out = String::new();
@@ -422,6 +448,9 @@ mod tests {
             cache_misses: 2,
             rate_limit_backend_errors: 1,
             log_lines_dropped: 4,
+            tenants_loaded: 2,
+            tenants_asleep: 7,
+            tenant_loads: 9,
         };
         m.render(&snapshot);
         let text = m.render(&snapshot);
@@ -429,6 +458,9 @@ mod tests {
         assert!(text.contains("gatehouse_instances_waiting{tenant=\"acme\"} 1"), "{text}");
         assert!(text.contains("gatehouse_compile_cache_total{result=\"hit\"} 5"), "{text}");
         assert!(text.contains("gatehouse_rate_limit_backend_errors_total 1"), "{text}");
+        assert!(text.contains("gatehouse_tenants_loaded 2"), "{text}");
+        assert!(text.contains("gatehouse_tenants_asleep 7"), "{text}");
+        assert!(text.contains("gatehouse_tenant_loads_total 9"), "{text}");
         assert!(text.contains("gatehouse_log_lines_dropped_total 4"), "{text}");
         // A tenant gone is gone from the gauges.
         let text = m.render(&Snapshot::default());

@@ -195,7 +195,7 @@ async fn run(cli: Cli) -> std::process::ExitCode {
             crate::telemetry::init(config.platform.log_format);
             match App::prepare(&config).await {
                 Ok(app) => {
-                    let tenants = app.registry.directory().tenants.len();
+                    let tenants = app.registry.directory().len();
                     println!("ok: {} endpoint(s) ready; {tenants} tenant(s)", config.endpoints.len());
                     std::process::ExitCode::SUCCESS
                 }
@@ -270,6 +270,10 @@ async fn serve(config: PlatformConfig, watch: bool) -> std::process::ExitCode {
         for route in tenant.routes.routes() {
             tracing::info!(tenant = %name, path = route, "routed");
         }
+    }
+    let asleep = app.registry.directory().asleep.len();
+    if asleep > 0 {
+        tracing::info!(tenants = asleep, "tenants load on their first request");
     }
     crate::registry::spawn_sync(app.clone());
     if watch {

@@ -12,16 +12,19 @@ pub(super) async fn print(config: &PlatformConfig, tenant: Option<String>) -> st
         Err(e) => return super::fail(e.to_string()),
     };
     let name = tenant.unwrap_or_else(|| config.platform.tenant.clone());
-    let directory = app.registry.directory();
-    let Some(live) = directory.tenants.get(&name) else {
-        return super::fail(format!("no tenant {name}; `gatehouse tenants list` shows them"));
+    let live = match app.registry.wake(&name).await {
+        Ok(live) => live,
+        Err(crate::registry::ChangeError::NotFound(_)) => {
+            return super::fail(format!("no tenant {name}; `gatehouse tenants list` shows them"));
+        }
+        Err(e) => return super::fail(format!("tenant {name} could not be loaded: {e}")),
     };
     let base = if name == config.platform.tenant {
         "/".to_string()
     } else {
         format!("{}/{name}", config.platform.tenant_path_prefix)
     };
-    let document = crate::registry::openapi::document(live, &base);
+    let document = crate::registry::openapi::document(&live, &base);
     println!("{}", serde_json::to_string_pretty(&document).unwrap_or_default());
     std::process::ExitCode::SUCCESS
 }

@@ -21,6 +21,13 @@ const DEFAULT_DOMAIN: &str = "localhost";
 const DEFAULT_TENANT_PATH_PREFIX: &str = "/t";
 /// The Postgres schema of the platform's own tables when `store_schema` is not set.
 const DEFAULT_STORE_SCHEMA: &str = "gatehouse";
+/// Tenants kept loaded at once when `max_loaded_tenants` is not set. A loaded
+/// tenant with one small app holds about 0.4 MiB (its database pool, its
+/// prepared components, its route table); a thousand of them fit an ordinary
+/// node, and the rest sleep at a few hundred bytes each.
+pub(crate) const DEFAULT_MAX_LOADED_TENANTS: usize = 1000;
+/// The most `max_loaded_tenants` may say: far past any node's memory for loaded tenants.
+const MOST_LOADED_TENANTS: usize = 1_000_000;
 
 /// `[platform]`: where to listen and where to keep things.
 #[derive(Debug, Clone)]
@@ -47,6 +54,10 @@ pub struct PlatformSection {
     pub tenant_path_prefix: String,
     /// `store_schema` (`GATEHOUSE_STORE_SCHEMA`): the Postgres schema of the platform's own tables.
     pub store_schema: String,
+    /// `max_loaded_tenants`: tenants (besides this file's) kept loaded at
+    /// once; beyond it the least recently used idle ones sleep until their
+    /// next request.
+    pub max_loaded_tenants: usize,
 }
 
 /// How log lines are written.
@@ -73,6 +84,7 @@ pub(super) struct RawPlatform {
     domain: Option<String>,
     tenant_path_prefix: Option<String>,
     store_schema: Option<String>,
+    max_loaded_tenants: Option<usize>,
 }
 
 /// `[platform]` with the overrides applied, paths made absolute against
@@ -119,7 +131,14 @@ pub(super) fn resolve(raw: RawPlatform, overrides: &Overrides, base: &Path) -> R
             .clone()
             .or(raw.store_schema)
             .unwrap_or_else(|| DEFAULT_STORE_SCHEMA.to_string()),
+        max_loaded_tenants: raw.max_loaded_tenants.unwrap_or(DEFAULT_MAX_LOADED_TENANTS),
     };
+    if !(1..=MOST_LOADED_TENANTS).contains(&platform.max_loaded_tenants) {
+        return Err(problem(
+            "max_loaded_tenants",
+            format!("must be between 1 and {MOST_LOADED_TENANTS}, not {}", platform.max_loaded_tenants),
+        ));
+    }
     let s = &platform.store_schema;
     if s.is_empty()
         || s.len() > 48
@@ -183,6 +202,10 @@ mod tests {
             "platform.database_url"
         );
         assert_eq!(bad(RawPlatform { redis_url: Some("http://x".into()), ..Default::default() }), "platform.redis_url");
+        assert_eq!(
+            bad(RawPlatform { max_loaded_tenants: Some(0), ..Default::default() }),
+            "platform.max_loaded_tenants"
+        );
         let p = resolve_raw(RawPlatform { domain: Some(".Example.COM".into()), ..Default::default() }).unwrap();
         assert_eq!(p.domain.as_deref(), Some("example.com"));
         assert_eq!(

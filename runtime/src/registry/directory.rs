@@ -2,16 +2,25 @@
 //! the host (`{tenant}.{domain}`, e.g. `acme.localhost:8080`), a path prefix
 //! (`/t/{tenant}/…`, stripped before routing), else the config's tenant at `/`.
 //! The directory is swapped whole on any change, like each tenant's routes.
+//!
+//! A stored tenant is either loaded here (its database open, its components
+//! prepared) or asleep: only its name, loaded on its first request (see
+//! `Registry::wake`), so a node carries thousands of idle tenants cheaply.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::Tenant;
 
-/// Every live tenant.
+/// Every tenant this node serves.
 pub struct Directory {
-    /// By name.
+    /// The loaded tenants, by name.
     pub tenants: HashMap<String, Arc<Tenant>>,
+    /// The stored tenants not loaded here: loaded on their first request.
+    /// A name is in `tenants` or here, never both.
+    /// Shared between directories until it changes: most swaps (a deploy, a
+    /// tenant loaded) leave it as it is, and it may name many thousands.
+    pub asleep: Arc<HashSet<String>>,
     /// The tenant served at `/` (platform.toml's).
     pub default: String,
     /// Host routing: `{tenant}.{domain}`.
@@ -23,9 +32,36 @@ pub struct Directory {
 /// Where a request goes.
 pub struct Resolved<'a> {
     /// The tenant.
-    pub tenant: &'a Arc<Tenant>,
+    pub tenant: Found<'a>,
     /// The path inside the tenant (the prefix removed).
     pub path: &'a str,
+}
+
+/// The tenant a request is for.
+pub enum Found<'a> {
+    /// Loaded: serve it.
+    Loaded(&'a Arc<Tenant>),
+    /// Asleep: load it first (`Registry::wake`).
+    Asleep(&'a str),
+}
+
+impl Directory {
+    /// Every tenant this node serves, loaded or not.
+    pub fn len(&self) -> usize {
+        self.tenants.len() + self.asleep.len()
+    }
+
+    /// No tenant at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn find<'a>(&'a self, name: &str) -> Option<Found<'a>> {
+        match self.tenants.get(name) {
+            Some(t) => Some(Found::Loaded(t)),
+            None => self.asleep.get(name).map(|n| Found::Asleep(n.as_str())),
+        }
+    }
 }
 
 /// Why no tenant takes a request.
@@ -46,7 +82,7 @@ impl Directory {
                 && !sub.contains('.')
             {
                 let name = sub.to_ascii_lowercase();
-                return match self.tenants.get(&name) {
+                return match self.find(&name) {
                     Some(tenant) => Ok(Resolved { tenant, path }),
                     None => Err(Unresolved::UnknownHostTenant(name)),
                 };
@@ -57,11 +93,11 @@ impl Directory {
                 Some(i) => (&rest[..i], &rest[i..]),
                 None => (rest, "/"),
             };
-            if let Some(tenant) = self.tenants.get(name) {
+            if let Some(tenant) = self.find(name) {
                 return Ok(Resolved { tenant, path: inner });
             }
         }
-        match self.tenants.get(&self.default) {
+        match self.find(&self.default) {
             Some(tenant) => Ok(Resolved { tenant, path }),
             None => Err(Unresolved::UnknownHostTenant(self.default.clone())),
         }
@@ -102,6 +138,7 @@ mod tests {
             apps: Default::default(),
             settings_stamp: 0,
             openapi: Default::default(),
+            last_used: 0.into(),
         })
     }
 
@@ -111,6 +148,7 @@ mod tests {
                 .into_iter()
                 .map(|(n, t)| (n.to_string(), t))
                 .collect(),
+            asleep: Arc::new(["sleepy".to_string()].into_iter().collect()),
             default: "default".into(),
             domain: Some("localhost".into()),
             prefix: "/t".into(),
@@ -118,7 +156,10 @@ mod tests {
     }
 
     fn who(d: &Directory, host: Option<&str>, path: &str) -> Result<(String, String), Unresolved> {
-        d.resolve(host, path).map(|r| (r.tenant.name.to_string(), r.path.to_string()))
+        d.resolve(host, path).map(|r| match r.tenant {
+            Found::Loaded(t) => (t.name.to_string(), r.path.to_string()),
+            Found::Asleep(name) => (format!("asleep:{name}"), r.path.to_string()),
+        })
     }
 
     #[test]
@@ -138,5 +179,8 @@ mod tests {
         assert_eq!(who(&d, Some("a.acme.localhost"), "/x"), pair("default", "/x"));
         assert_eq!(who(&d, Some("acmelocalhost"), "/x"), pair("default", "/x"));
         assert_eq!(who(&d, Some("[::1]:8080"), "/x"), pair("default", "/x"));
+        // A tenant not loaded yet is found all the same, by host or by path.
+        assert_eq!(who(&d, Some("sleepy.localhost"), "/x"), pair("asleep:sleepy", "/x"));
+        assert_eq!(who(&d, None, "/t/sleepy/x"), pair("asleep:sleepy", "/x"));
     }
 }

@@ -17,7 +17,7 @@ pub use artifact_cache::{ArtifactCache, Origin};
 pub use build::{BuildError, Language, WASM_TARGET, build_component, ensure_wasm_target};
 pub(crate) use bundle::MAX_FILES as MAX_BUNDLE_FILES;
 pub use bundle::{Bundle, BundleError};
-pub use directory::{Directory, Resolved, Unresolved};
+pub use directory::{Directory, Found, Resolved, Unresolved};
 pub use live::{ChangeError, DeployReport, LoadFailure, Registry};
 pub use load::{Endpoint, LoadCounts, LoadError, Loader, TenantServices};
 pub use routes::{Lookup, RouteConflict, RouteTable};

@@ -256,6 +256,9 @@ pub struct Tenant {
     /// Its OpenAPI document, rendered once per base URL (a tenant is rebuilt
     /// whole on any change, and this with it).
     pub openapi: super::openapi::Rendered,
+    /// When it last took a request (`clock::monotonic_ms`): the least
+    /// recently used idle tenant is the one put to sleep.
+    pub last_used: std::sync::atomic::AtomicU64,
 }
 
 /// One app as served.
@@ -285,7 +288,18 @@ impl Tenant {
             settings_stamp: self.settings_stamp,
             // New routes, so a new document.
             openapi: Default::default(),
+            last_used: self.last_used.load(std::sync::atomic::Ordering::Relaxed).into(),
         })
+    }
+
+    /// Notes a request: it was used now.
+    pub fn touch(&self) {
+        self.last_used.store(crate::clock::monotonic_ms(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether nothing runs or waits for its share of the pool: it may sleep.
+    pub fn is_idle(&self) -> bool {
+        self.share.in_use() == 0 && self.share.waiting() == 0
     }
 
     /// Endpoints deployed over all apps, for the components quota.

@@ -19,7 +19,38 @@ use crate::config::Method;
 use crate::context::RequestContext;
 use crate::error::{ApiError, ErrorCode};
 use crate::gate;
-use crate::registry::{Endpoint, Lookup, Resolved, Tenant, Unresolved};
+use crate::registry::{ChangeError, Endpoint, Found, Lookup, Resolved, Tenant, Unresolved};
+
+/// The tenant a request is for, loaded (a tenant asleep on this node is
+/// loaded now), and how long the tenant's prefix in `path` is.
+async fn find_tenant(app: &App, host: Option<&str>, path: &str) -> Result<(Arc<Tenant>, usize), ApiError> {
+    let asleep = {
+        let directory = app.registry.directory();
+        match directory.resolve(host, path) {
+            Err(Unresolved::UnknownHostTenant(name)) => {
+                return Err(ApiError::new(ErrorCode::NotFound, format!("no tenant {name} on this platform")));
+            }
+            Ok(Resolved { tenant: Found::Loaded(tenant), path: inner }) => {
+                return Ok((tenant.clone(), path.len() - inner.len()));
+            }
+            Ok(Resolved { tenant: Found::Asleep(name), path: inner }) => (name.to_string(), path.len() - inner.len()),
+        }
+    };
+    let (name, prefix_len) = asleep;
+    match app.registry.wake(&name).await {
+        Ok(tenant) => Ok((tenant, prefix_len)),
+        Err(ChangeError::NotFound(_)) => {
+            Err(ApiError::new(ErrorCode::NotFound, format!("no tenant {name} on this platform")))
+        }
+        Err(e) => {
+            tracing::error!(tenant = %name, "tenant not loaded: {e}");
+            Err(ApiError::new(
+                ErrorCode::ServiceUnavailable,
+                format!("tenant {name} could not be loaded on this node; try again shortly"),
+            ))
+        }
+    }
+}
 
 /// Where each tenant's OpenAPI document is served, inside its routes.
 pub(super) const OPENAPI_PATH: &str = "/openapi.json";
@@ -44,27 +75,22 @@ pub(super) async fn handle(
         return response;
     }
 
-    let directory = app.registry.directory();
     let mut tenant_name: Option<Arc<str>> = None;
     let host = request.headers().get(http::header::HOST).and_then(|h| h.to_str().ok());
-    let (route, mut extra, result) = match directory.resolve(host, &path) {
-        Err(Unresolved::UnknownHostTenant(name)) => (
-            None,
-            HeaderMap::new(),
-            Err(ApiError::new(ErrorCode::NotFound, format!("no tenant {name} on this platform"))),
-        ),
-        Ok(Resolved { tenant, path: inner }) => {
+    let found = find_tenant(&app, host, &path).await;
+    let (route, mut extra, result) = match found {
+        Err(e) => (None, HeaderMap::new(), Err(e)),
+        Ok((tenant, prefix_len)) => {
+            let inner = &path[prefix_len..];
             tenant_name = Some(tenant.name.clone());
+            tenant.touch();
             match tenant.routes.lookup(&method, inner) {
                 Lookup::Found(endpoint, params) => {
                     let endpoint = endpoint.clone();
-                    let tenant = tenant.clone();
-                    let prefix_len = path.len() - inner.len();
                     if prefix_len > 0 {
                         // The guest sees the path inside its tenant, the prefix removed.
                         strip_prefix(&mut request, inner);
                     }
-                    drop(directory);
                     app.stats.requests.fetch_add(1, Ordering::Relaxed);
                     let cors =
                         endpoint.policy.cors.as_ref().map(|c| gate::cors::response_headers(c, request.headers()));
@@ -116,7 +142,7 @@ pub(super) async fn handle(
                 // The tenant's OpenAPI document, unless it routes this path itself.
                 Lookup::NotFound if method == http::Method::GET && inner == OPENAPI_PATH => {
                     let base = if path.len() > inner.len() { &path[..path.len() - inner.len()] } else { "/" };
-                    let document = tenant.openapi.get(tenant, base);
+                    let document = tenant.openapi.get(&tenant, base);
                     let mut response = Response::new(Body::from(document.to_string()));
                     response
                         .headers_mut()

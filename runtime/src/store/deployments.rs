@@ -203,6 +203,31 @@ impl Store {
         }))
     }
 
+    /// One tenant's active deployments: what it should be serving.
+    pub async fn active_deployments_of(&self, tenant: &str) -> Result<Vec<DeploymentRecord>, StoreError> {
+        Ok(on_pool!(self, p => {
+            let rows = sqlx::query(&format!(
+                "SELECT {DEPLOYMENT_COLUMNS} FROM deployments d
+                 JOIN apps a ON a.tenant = d.tenant AND a.name = d.app AND a.active_version = d.version
+                 WHERE d.tenant = $1 ORDER BY d.app"
+            ))
+            .bind(tenant)
+            .fetch_all(p)
+            .await?;
+            rows.iter().map(|r| deployment_from_row!(r)).collect()
+        }))
+    }
+
+    /// Active apps over all tenants.
+    pub async fn count_active_apps(&self) -> Result<u64, StoreError> {
+        Ok(on_pool!(self, p => {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM apps WHERE active_version IS NOT NULL")
+                .fetch_one(p)
+                .await?;
+            n as u64
+        }))
+    }
+
     /// Forgets all but the newest `keep` versions of an app (never the active one).
     pub async fn prune_deployments(
         &self,

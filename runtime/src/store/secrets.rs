@@ -74,6 +74,14 @@ impl Store {
         }))
     }
 
+    /// One tenant's secrets, with their values, by name.
+    pub(crate) async fn tenant_secret_values(&self, tenant: &str) -> Result<Vec<(String, Secret)>, StoreError> {
+        Ok(on_pool!(self, p => {
+            let rows = sqlx::query("SELECT name, value FROM secrets WHERE tenant = $1").bind(tenant).fetch_all(p).await?;
+            rows.iter().map(|r| (r.get("name"), Secret::new(r.get::<String, _>("value")))).collect()
+        }))
+    }
+
     /// Every secret, with its value, for the in-memory book.
     pub(crate) async fn all_secrets(&self) -> Result<Vec<(String, String, Secret)>, StoreError> {
         Ok(on_pool!(self, p => {

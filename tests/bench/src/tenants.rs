@@ -140,6 +140,10 @@ fn hit(addr: SocketAddr, tenant: &str) -> anyhow::Result<Duration> {
     let mut answer = String::new();
     stream.read_to_string(&mut answer)?;
     let took = started.elapsed();
-    anyhow::ensure!(answer.starts_with("HTTP/1.1 200"), "tenant {tenant} answered: {}", answer.lines().next().unwrap_or(""));
+    anyhow::ensure!(
+        answer.starts_with("HTTP/1.1 200"),
+        "tenant {tenant} answered: {}",
+        answer.lines().next().unwrap_or("")
+    );
     Ok(took)
 }

@@ -10,6 +10,7 @@ mod deploy;
 mod error;
 mod sync;
 mod tenants;
+mod wake;
 
 pub use error::LoadFailure;
 
@@ -59,6 +60,13 @@ pub struct Registry {
     /// its start, then each tick of the sync loop that found nothing new or
     /// brought every tenant in step. It stops moving while the store fails.
     pub last_sync: AtomicI64,
+    /// Tenants loaded on a request (or a change) since start.
+    pub loads: AtomicU64,
+    /// Tenants put to sleep past `platform.max_loaded_tenants` since start.
+    pub sleeps: AtomicU64,
+    /// Loads under way at once, at most: a stream of requests naming asleep
+    /// tenants (anyone can send them) keeps to a few cores' worth of loading.
+    loading: tokio::sync::Semaphore,
 }
 
 /// What a deploy did, for the caller.
@@ -131,6 +139,7 @@ impl Registry {
         let name = config.platform.tenant.clone();
         let directory = Directory {
             tenants: HashMap::new(),
+            asleep: Default::default(),
             default: name.clone(),
             domain: config.platform.domain.clone(),
             prefix: config.platform.tenant_path_prefix.clone(),
@@ -148,6 +157,9 @@ impl Registry {
             compiled: AtomicU64::new(0),
             cached: AtomicU64::new(0),
             last_sync: AtomicI64::new(crate::clock::unix_now()),
+            loads: AtomicU64::new(0),
+            sleeps: AtomicU64::new(0),
+            loading: tokio::sync::Semaphore::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)),
         };
         // The config tenant exists in the store too, so keys, secrets and apps can name it.
         if registry.store.get_tenant(&name).await?.is_none() {
@@ -202,6 +214,7 @@ impl Registry {
         let current = self.directory.load_full();
         let mut next = Directory {
             tenants: current.tenants.clone(),
+            asleep: current.asleep.clone(),
             default: current.default.clone(),
             domain: current.domain.clone(),
             prefix: current.prefix.clone(),
@@ -246,11 +259,10 @@ impl Registry {
     async fn tenant_secrets(&self, tenant: &str) -> Result<BTreeMap<String, String>, crate::store::StoreError> {
         Ok(self
             .store
-            .all_secrets()
+            .tenant_secret_values(tenant)
             .await?
             .into_iter()
-            .filter(|(t, _, _)| t == tenant)
-            .map(|(_, n, v)| (n, v.expose().to_string()))
+            .map(|(n, v)| (n, v.expose().to_string()))
             .collect())
     }
 
@@ -300,6 +312,7 @@ impl Registry {
             apps,
             settings_stamp: record.revision,
             openapi: Default::default(),
+            last_used: crate::clock::monotonic_ms().into(),
         })
     }
 

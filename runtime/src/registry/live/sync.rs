@@ -2,6 +2,8 @@
 //! changed (on any node, or through the CLI), and `reload_source` swaps in an
 //! endpoint rebuilt from its source folder (`serve --watch`).
 
+use std::collections::HashSet;
+
 use super::*;
 
 impl Registry {
@@ -19,13 +21,16 @@ impl Registry {
     pub async fn sync(&self) -> Result<bool, LoadFailure> {
         let _syncing = self.syncing.lock().await;
         let records = self.store.list_tenants().await?;
-        let active = self.store.active_deployments().await?;
         let config_tenant = self.config.platform.tenant.clone();
+        // Tenants not loaded here sleep: only their names are kept, and a
+        // request or a change loads them from the store as it is then.
+        let loaded: Vec<&TenantRecord> = {
+            let directory = self.directory.load();
+            records.iter().filter(|r| directory.tenants.contains_key(&r.name)).collect()
+        };
+        let active = if loaded.is_empty() { Vec::new() } else { self.store.active_deployments().await? };
         let mut complete = true;
-        for record in &records {
-            if record.name == config_tenant && !self.directory.load().tenants.contains_key(&config_tenant) {
-                continue;
-            }
+        for record in loaded {
             let Ok(_change) = self.tenant_lock(&record.name).try_lock_owned() else {
                 complete = false;
                 continue;
@@ -34,14 +39,34 @@ impl Registry {
                 active.iter().filter(|d| d.tenant == record.name).map(|d| (d.app.as_str(), d)).collect();
             self.sync_tenant(record, &wanted).await;
         }
-        let gone: Vec<String> = self
-            .directory
-            .load()
+        let stored: HashSet<&str> = records.iter().map(|r| r.name.as_str()).collect();
+        let directory = self.directory.load();
+        let new: Vec<String> = records
+            .iter()
+            .filter(|r| r.name != config_tenant)
+            .filter(|r| !directory.tenants.contains_key(&r.name) && !directory.asleep.contains(&r.name))
+            .map(|r| r.name.clone())
+            .collect();
+        let gone_asleep = directory.asleep.iter().any(|n| !stored.contains(n.as_str()));
+        let gone: Vec<String> = directory
             .tenants
             .keys()
-            .filter(|k| **k != config_tenant && !records.iter().any(|r| &r.name == *k))
+            .filter(|k| **k != config_tenant && !stored.contains(k.as_str()))
             .cloned()
             .collect();
+        drop(directory);
+        if !new.is_empty() || gone_asleep {
+            self.swap(|d| {
+                let asleep = Arc::make_mut(&mut d.asleep);
+                asleep.retain(|n| stored.contains(n.as_str()));
+                // Checked again inside the swap: a load may have taken one meanwhile.
+                for name in &new {
+                    if !d.tenants.contains_key(name) {
+                        asleep.insert(name.clone());
+                    }
+                }
+            });
+        }
         for name in gone {
             let Ok(_change) = self.tenant_lock(&name).try_lock_owned() else {
                 complete = false;
@@ -71,13 +96,8 @@ impl Registry {
                     }
                 }
             }
-            None => match self.bring_in(record).await {
-                Ok(t) => t,
-                Err(e) => {
-                    tracing::error!(tenant = %record.name, "tenant not served: {e}");
-                    return;
-                }
-            },
+            // Asleep (or put to sleep meanwhile): loaded afresh when next needed.
+            None => return,
         };
         let mut apps = tenant.apps.clone();
         apps.retain(|name, _| {
@@ -143,6 +163,7 @@ impl Registry {
             settings_stamp: tenant.settings_stamp,
             // New routes, so a new document.
             openapi: Default::default(),
+            last_used: crate::clock::monotonic_ms().into(),
         });
         self.swap(|d| {
             d.tenants.insert(name, next);

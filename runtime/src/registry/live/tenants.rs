@@ -4,33 +4,6 @@
 use super::*;
 
 impl Registry {
-    /// The live tenant `name`; if this node has not seen it yet (made a moment
-    /// ago by the CLI or another node), brings it in from the store first.
-    /// The caller holds the tenant's change lock.
-    pub(super) async fn live_tenant(&self, name: &str) -> Result<Arc<Tenant>, ChangeError> {
-        if let Some(t) = self.directory.load().tenants.get(name) {
-            return Ok(t.clone());
-        }
-        let not_found =
-            || ChangeError::NotFound(format!("no tenant {name}; create it with `gatehouse tenants create {name}`"));
-        let record = self.store.get_tenant(name).await?.ok_or_else(not_found)?;
-        let tenant = self.bring_in(&record).await?;
-        Ok(tenant)
-    }
-
-    /// Opens a stored tenant this node does not serve yet and serves it (with
-    /// no apps: the caller or the next sync adds them). The caller holds the
-    /// tenant's change lock.
-    pub(super) async fn bring_in(&self, record: &TenantRecord) -> Result<Arc<Tenant>, LoadFailure> {
-        let services = self.open_services(record, false).await?;
-        let tenant = Arc::new(self.build_tenant(record, services, Vec::new(), BTreeMap::new()).await?);
-        let next = tenant.clone();
-        self.swap(|d| {
-            d.tenants.insert(record.name.clone(), next);
-        });
-        Ok(tenant)
-    }
-
     /// Creates a tenant (settings checked first) and serves it at once.
     pub async fn create_tenant(&self, name: &str, settings: &TenantSettings) -> Result<(), ChangeError> {
         if !valid_name(name) {
@@ -77,12 +50,19 @@ impl Registry {
             )));
         }
         let _change = self.lock_tenant(name).await;
+        // Loaded first if it sleeps, so its database is at hand to archive.
+        if let Err(e) = self.live_tenant(name).await {
+            tracing::warn!(tenant = name, "not loaded before its deletion: {e}");
+        }
         if !self.store.delete_tenant(name).await? {
             return Err(ChangeError::NotFound(format!("no tenant {name}")));
         }
         let mut retired = None;
         self.swap(|d| {
             retired = d.tenants.remove(name);
+            if d.asleep.contains(name) {
+                Arc::make_mut(&mut d.asleep).remove(name);
+            }
         });
         // Its database is archived, so a new tenant of the same name starts empty.
         if let Some(db) = retired.and_then(|t| t.services.db.clone()) {

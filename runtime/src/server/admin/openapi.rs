@@ -14,9 +14,12 @@ use crate::error::{ApiError, ErrorCode};
 
 pub(super) async fn get(State(admin): State<Arc<Admin>>, Path(tenant): Path<String>) -> Result<Json<Value>, Refusal> {
     let app = &admin.app;
-    let directory = app.registry.directory();
-    let Some(live) = directory.tenants.get(&tenant) else {
-        return Err(ApiError::new(ErrorCode::NotFound, format!("no tenant {tenant}")).into());
+    let live = match app.registry.wake(&tenant).await {
+        Ok(live) => live,
+        Err(crate::registry::ChangeError::NotFound(_)) => {
+            return Err(ApiError::new(ErrorCode::NotFound, format!("no tenant {tenant}")).into());
+        }
+        Err(e) => return Err(ApiError::new(ErrorCode::ServiceUnavailable, e.to_string()).into()),
     };
     // Served where a client reaches it: the config tenant at the root, the
     // others under the path prefix (a host route serves the same document at /).
@@ -25,5 +28,5 @@ pub(super) async fn get(State(admin): State<Arc<Admin>>, Path(tenant): Path<Stri
     } else {
         format!("{}/{tenant}", app.config.platform.tenant_path_prefix)
     };
-    Ok(Json(crate::registry::openapi::document(live, &base)))
+    Ok(Json(crate::registry::openapi::document(&live, &base)))
 }

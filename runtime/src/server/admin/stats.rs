@@ -20,6 +20,9 @@ pub(super) async fn get(State(admin): State<Arc<Admin>>) -> Data {
         "storeBackend": app.registry.store().backend_name(),
         "componentsCompiled": app.registry.compiled.load(Ordering::Relaxed),
         "componentsFromCache": app.registry.cached.load(Ordering::Relaxed),
-        "tenants": app.registry.directory().tenants.len(),
+        "tenants": app.registry.directory().len(),
+        "tenantsLoaded": app.registry.directory().tenants.len(),
+        "tenantLoads": app.registry.loads.load(Ordering::Relaxed),
+        "tenantSleeps": app.registry.sleeps.load(Ordering::Relaxed),
     }))
 }

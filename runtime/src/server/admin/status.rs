@@ -16,11 +16,12 @@ pub(super) async fn get(State(admin): State<Arc<Admin>>) -> Data {
     let app = &admin.app;
     let readiness = app.probe.readiness(&app.registry, &app.limiter).await;
     let directory = app.registry.directory();
-    let tenants = directory.tenants.len();
-    let apps: usize = directory.tenants.values().map(|t| t.apps.len()).sum();
+    let (tenants, loaded) = (directory.len(), directory.tenants.len());
     let in_use: usize = directory.tenants.values().map(|t| t.share.in_use()).sum();
     let waiting: usize = directory.tenants.values().map(|t| t.share.waiting()).sum();
     drop(directory);
+    // Counted in the store: an asleep tenant's apps are not loaded here.
+    let apps = app.registry.store().count_active_apps().await.ok();
     let last_sync = app.registry.last_sync.load(Ordering::Relaxed);
     Data::ok(json!({
         "ready": readiness.ready,
@@ -30,6 +31,7 @@ pub(super) async fn get(State(admin): State<Arc<Admin>>) -> Data {
         "storeBackend": app.registry.store().backend_name(),
         "rateLimitBackend": app.limiter.backend_name(),
         "tenants": tenants,
+        "tenantsLoaded": loaded,
         "apps": apps,
         "instancesInUse": in_use,
         "instancesWaiting": waiting,

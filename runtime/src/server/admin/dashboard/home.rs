@@ -58,14 +58,15 @@ async fn render(admin: &Admin, signed: &SignedIn, message: Option<(bool, String)
             return respond(StatusCode::SERVICE_UNAVAILABLE, page("Tenants", Some(&signed.csrf), &body));
         }
     };
+    // Apps as stored: an asleep tenant's are not loaded on this node.
+    let active = app.registry.store().active_deployments().await.unwrap_or_default();
     let directory = app.registry.directory();
     body.push_str("<section class=\"card\"><table id=\"tenants\"><thead><tr><th>Tenant</th><th>Quotas</th><th>Apps</th><th>In use</th></tr></thead><tbody>");
     for t in &tenants {
         let settings = TenantSettings::parse(&t.settings).unwrap_or_default();
         let live = directory.tenants.get(&t.name);
-        let apps: Vec<String> = live
-            .map(|l| l.apps.iter().map(|(name, a)| format!("{}@{}", esc(name), a.version)).collect())
-            .unwrap_or_default();
+        let apps: Vec<String> =
+            active.iter().filter(|d| d.tenant == t.name).map(|d| format!("{}@{}", esc(&d.app), d.version)).collect();
         let _ = write!(
             body,
             "<tr data-tenant=\"{0}\"><td><a href=\"/ui/tenants/{1}\">{0}</a></td><td>{2}</td><td>{3}</td><td>{4}</td></tr>",
