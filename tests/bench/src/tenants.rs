@@ -30,6 +30,9 @@ pub(crate) struct TenantFigures {
     /// The same tenants' second requests.
     pub(crate) second_hit_median: Duration,
     pub(crate) populate: Duration,
+    /// What the node logged for those loads (`tenant loaded … ms=`), in
+    /// order: (store, database, apps, total) milliseconds.
+    pub(crate) logged_loads: Vec<[u64; 4]>,
 }
 
 /// Distinct tenants whose first request is timed.
@@ -70,6 +73,15 @@ pub(crate) fn row(root: &Path, server_rt: &tokio::runtime::Runtime, n: usize) ->
         seconds.push(hit(full.addr, &tenant)?);
     }
     let first_hit = firsts[0];
+    let field = |line: &str, key: &str| -> u64 {
+        line.split(&format!(" {key}=")).nth(1).and_then(|v| v.split_whitespace().next()?.parse().ok()).unwrap_or(0)
+    };
+    let logged_loads = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains("tenant loaded"))
+        .map(|l| [field(l, "store_ms"), field(l, "database_ms"), field(l, "apps_ms"), field(l, "ms")])
+        .collect();
     firsts.sort();
     seconds.sort();
     Ok(TenantFigures {
@@ -84,6 +96,13 @@ pub(crate) fn row(root: &Path, server_rt: &tokio::runtime::Runtime, n: usize) ->
         first_hit_max: *firsts.last().unwrap_or(&Duration::ZERO),
         second_hit_median: seconds[seconds.len() / 2],
         populate,
+        logged_loads,
+    })
+    .inspect(|_| {
+        // To look at the node's data and log afterwards.
+        if std::env::var_os("BENCH_KEEP_DATA").is_some() {
+            println!("  data and log kept in {}", dir.keep().display());
+        }
     })
 }
 

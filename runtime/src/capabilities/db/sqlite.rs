@@ -21,6 +21,7 @@ pub(super) async fn open(path: &Path, migrations: Option<&Path>, limits: DbLimit
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let options = connect_options(path, true)?;
+    let new = !path.exists();
     if let Some(dir) = migrations {
         migrate_with(options.clone(), dir, "", limits).await?;
     }
@@ -28,7 +29,7 @@ pub(super) async fn open(path: &Path, migrations: Option<&Path>, limits: DbLimit
     // The storage quota, in SQLite's pages (4 KiB by default); set before the
     // guard, whose authorizer refuses pragmas.
     let max_pages = limits.max_database_bytes.map(|b| (b / 4096).max(1));
-    let pool = SqlitePoolOptions::new()
+    let pool_options = SqlitePoolOptions::new()
         .max_connections(POOL_SIZE)
         .acquire_timeout(Duration::from_secs(5))
         .after_connect(move |conn, _| {
@@ -39,11 +40,17 @@ pub(super) async fn open(path: &Path, migrations: Option<&Path>, limits: DbLimit
                 }
                 guard::install(conn, max_value).await
             })
-        })
-        .connect_with(options)
-        .await
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    Ok(pool)
+        });
+    if new {
+        // Created now, in WAL mode, before anything else may open it (an
+        // app's migrations, several guests at once).
+        return pool_options.connect_with(options).await.map_err(|e| format!("cannot open {}: {e}", path.display()));
+    }
+    // An existing file's connections open on first use: a tenant loaded for
+    // a request that never touches its database (most, on a node of many
+    // tenants) never opens it; what is left to fail is reported by the first
+    // statement.
+    Ok(pool_options.connect_lazy_with(options))
 }
 
 fn connect_options(path: &Path, create: bool) -> Result<SqliteConnectOptions, String> {

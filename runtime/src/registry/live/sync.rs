@@ -6,6 +6,10 @@ use std::collections::HashSet;
 
 use super::*;
 
+/// Up to this many loaded tenants, a sync asks for each one's deployments
+/// rather than for every tenant's.
+const FEW_LOADED: usize = 8;
+
 impl Registry {
     /// Notes that this node is in step with the store now (see `last_sync`).
     pub fn in_step(&self) {
@@ -28,7 +32,18 @@ impl Registry {
             let directory = self.directory.load();
             records.iter().filter(|r| directory.tenants.contains_key(&r.name)).collect()
         };
-        let active = if loaded.is_empty() { Vec::new() } else { self.store.active_deployments().await? };
+        // The loaded tenants' deployments: one query each while they are few
+        // (a start loads only platform.toml's, on a node that may store
+        // thousands), else one query for all.
+        let active = if loaded.len() <= FEW_LOADED {
+            let mut active = Vec::new();
+            for record in &loaded {
+                active.extend(self.store.active_deployments_of(&record.name).await?);
+            }
+            active
+        } else {
+            self.store.active_deployments().await?
+        };
         let mut complete = true;
         for record in loaded {
             let Ok(_change) = self.tenant_lock(&record.name).try_lock_owned() else {

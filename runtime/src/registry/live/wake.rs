@@ -33,7 +33,9 @@ impl Registry {
             || ChangeError::NotFound(format!("no tenant {name}; create it with `gatehouse tenants create {name}`"));
         let record = self.store.get_tenant(name).await?.ok_or_else(not_found)?;
         let deployments = self.store.active_deployments_of(name).await?;
+        let read = started.elapsed();
         let services = self.open_services(&record, false).await?;
+        let opened = started.elapsed();
         let mut tenant = self.build_tenant(&record, services, Vec::new(), BTreeMap::new()).await?;
         let mut apps = BTreeMap::new();
         for d in &deployments {
@@ -59,10 +61,16 @@ impl Registry {
             }
         });
         self.loads.fetch_add(1, Ordering::Relaxed);
+        // Where a slow load went: the store, the database, the apps.
+        let (read, opened, total) =
+            (read.as_millis() as u64, opened.as_millis() as u64, started.elapsed().as_millis() as u64);
         tracing::info!(
             tenant = name,
             apps = deployments.len(),
-            ms = started.elapsed().as_millis() as u64,
+            store_ms = read,
+            database_ms = opened - read,
+            apps_ms = total - opened,
+            ms = total,
             "tenant loaded"
         );
         self.sleep_beyond_cap();
