@@ -67,6 +67,10 @@ pub struct Registry {
     /// Loads under way at once, at most: a stream of requests naming asleep
     /// tenants (anyone can send them) keeps to a few cores' worth of loading.
     loading: tokio::sync::Semaphore,
+    /// Each tenant's share of the pool while anything still holds it: a
+    /// tenant rebuilt, or put to sleep and loaded again while requests of its
+    /// previous form still run or wait, keeps counting against one share.
+    shares: std::sync::Mutex<HashMap<String, std::sync::Weak<crate::sandbox::TenantShare>>>,
 }
 
 /// What a deploy did, for the caller.
@@ -160,6 +164,7 @@ impl Registry {
             loads: AtomicU64::new(0),
             sleeps: AtomicU64::new(0),
             loading: tokio::sync::Semaphore::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)),
+            shares: std::sync::Mutex::default(),
         };
         // The config tenant exists in the store too, so keys, secrets and apps can name it.
         if registry.store.get_tenant(&name).await?.is_none() {
@@ -302,10 +307,7 @@ impl Registry {
             sessions,
             rate_ceiling,
             quotas,
-            share: Arc::new(crate::sandbox::TenantShare::new(
-                quotas.max_concurrent,
-                self.config.sandbox.max_instances as usize,
-            )),
+            share: self.share_of(&record.name, quotas.max_concurrent),
             services,
             routes,
             base,
@@ -314,6 +316,26 @@ impl Registry {
             openapi: Default::default(),
             last_used: crate::clock::monotonic_ms().into(),
         })
+    }
+
+    /// The tenant's share of the pool: the one its requests still hold, if
+    /// any and of this size, else a new one.
+    fn share_of(&self, tenant: &str, size: usize) -> Arc<crate::sandbox::TenantShare> {
+        let mut shares = self.shares.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(share) = shares.get(tenant).and_then(std::sync::Weak::upgrade)
+            && share.size() == size
+        {
+            return share;
+        }
+        let share = Arc::new(crate::sandbox::TenantShare::new(size, self.config.sandbox.max_instances as usize));
+        shares.insert(tenant.to_string(), Arc::downgrade(&share));
+        share
+    }
+
+    /// Forgets the shares nothing holds any more (tenants asleep or deleted).
+    fn forget_released_shares(&self) {
+        let mut shares = self.shares.lock().unwrap_or_else(|p| p.into_inner());
+        shares.retain(|_, share| share.strong_count() > 0);
     }
 
     /// Loads endpoints on a blocking thread (building, compiling): never on
@@ -354,15 +376,6 @@ impl Registry {
         self.cached.fetch_add(counts.cached, Ordering::Relaxed);
         result
     }
-}
-
-/// A rebuilt tenant keeps its running share of the pool while its size is
-/// unchanged, so requests in flight and waiting keep counting against it.
-fn keep_share(mut next: Tenant, previous: &Tenant) -> Tenant {
-    if next.quotas.max_concurrent == previous.quotas.max_concurrent {
-        next.share = previous.share.clone();
-    }
-    next
 }
 
 /// Messages name files inside the bundle by their path in it, not where this node unpacked it.

@@ -24,14 +24,15 @@ impl Registry {
     /// whether every tenant was brought in step (else: try again later).
     pub async fn sync(&self) -> Result<bool, LoadFailure> {
         let _syncing = self.syncing.lock().await;
+        // What this node served before the store was read. Only that is
+        // brought in step or removed: a tenant loaded, changed, created or
+        // put to sleep here since is already at least as new as the store.
+        let before = self.directory.load_full();
         let records = self.store.list_tenants().await?;
         let config_tenant = self.config.platform.tenant.clone();
         // Tenants not loaded here sleep: only their names are kept, and a
         // request or a change loads them from the store as it is then.
-        let loaded: Vec<&TenantRecord> = {
-            let directory = self.directory.load();
-            records.iter().filter(|r| directory.tenants.contains_key(&r.name)).collect()
-        };
+        let loaded: Vec<&TenantRecord> = records.iter().filter(|r| before.tenants.contains_key(&r.name)).collect();
         // The loaded tenants' deployments: one query each while they are few
         // (a start loads only platform.toml's, on a node that may store
         // thousands), else one query for all.
@@ -44,52 +45,60 @@ impl Registry {
         } else {
             self.store.active_deployments().await?
         };
+        let unchanged = |name: &str| {
+            let now = self.directory.load();
+            match (now.tenants.get(name), before.tenants.get(name)) {
+                (Some(now), Some(then)) => Arc::ptr_eq(now, then),
+                _ => false,
+            }
+        };
         let mut complete = true;
         for record in loaded {
             let Ok(_change) = self.tenant_lock(&record.name).try_lock_owned() else {
                 complete = false;
                 continue;
             };
+            if !unchanged(&record.name) {
+                continue;
+            }
             let wanted: BTreeMap<&str, &DeploymentRecord> =
                 active.iter().filter(|d| d.tenant == record.name).map(|d| (d.app.as_str(), d)).collect();
             self.sync_tenant(record, &wanted).await;
         }
         let stored: HashSet<&str> = records.iter().map(|r| r.name.as_str()).collect();
-        let directory = self.directory.load();
-        let new: Vec<String> = records
+        let new: Vec<&str> = records
             .iter()
-            .filter(|r| r.name != config_tenant)
-            .filter(|r| !directory.tenants.contains_key(&r.name) && !directory.asleep.contains(&r.name))
-            .map(|r| r.name.clone())
+            .map(|r| r.name.as_str())
+            .filter(|n| *n != config_tenant && !before.tenants.contains_key(*n) && !before.asleep.contains(*n))
             .collect();
-        let gone_asleep = directory.asleep.iter().any(|n| !stored.contains(n.as_str()));
-        let gone: Vec<String> = directory
-            .tenants
-            .keys()
-            .filter(|k| **k != config_tenant && !stored.contains(k.as_str()))
-            .cloned()
-            .collect();
-        drop(directory);
-        if !new.is_empty() || gone_asleep {
+        let gone_asleep: Vec<&String> = before.asleep.iter().filter(|n| !stored.contains(n.as_str())).collect();
+        if !new.is_empty() || !gone_asleep.is_empty() {
             self.swap(|d| {
-                let asleep = Arc::make_mut(&mut d.asleep);
-                asleep.retain(|n| stored.contains(n.as_str()));
-                // Checked again inside the swap: a load may have taken one meanwhile.
+                let Directory { tenants, asleep, .. } = d;
+                let asleep = Arc::make_mut(asleep);
+                for name in &gone_asleep {
+                    asleep.remove(*name);
+                }
+                // Checked inside the swap: a load may have taken one meanwhile.
                 for name in &new {
-                    if !d.tenants.contains_key(name) {
-                        asleep.insert(name.clone());
+                    if !tenants.contains_key(*name) {
+                        asleep.insert(name.to_string());
                     }
                 }
             });
         }
+        let gone: Vec<&String> =
+            before.tenants.keys().filter(|k| **k != config_tenant && !stored.contains(k.as_str())).collect();
         for name in gone {
-            let Ok(_change) = self.tenant_lock(&name).try_lock_owned() else {
+            let Ok(_change) = self.tenant_lock(name).try_lock_owned() else {
                 complete = false;
                 continue;
             };
-            self.swap(|d| {
-                d.tenants.remove(&name);
-            });
+            if unchanged(name) {
+                self.swap(|d| {
+                    d.tenants.remove(name);
+                });
+            }
         }
         Ok(complete)
     }
@@ -104,7 +113,7 @@ impl Registry {
             Some(t) => {
                 changed = true;
                 match self.build_tenant(record, t.services.clone(), t.base.clone(), t.apps.clone()).await {
-                    Ok(n) => Arc::new(keep_share(n, &t)),
+                    Ok(n) => Arc::new(n),
                     Err(e) => {
                         tracing::error!(tenant = %record.name, "new settings not applied: {e}");
                         t

@@ -33,7 +33,6 @@ impl Registry {
         let tenant = self.live_tenant(name).await?;
         let next =
             self.build_tenant(&record, tenant.services.clone(), tenant.base.clone(), tenant.apps.clone()).await?;
-        let next = keep_share(next, &tenant);
         self.swap(|d| {
             d.tenants.insert(name.to_string(), Arc::new(next));
         });
@@ -50,22 +49,38 @@ impl Registry {
             )));
         }
         let _change = self.lock_tenant(name).await;
-        // Loaded first if it sleeps, so its database is at hand to archive.
-        if let Err(e) = self.live_tenant(name).await {
-            tracing::warn!(tenant = name, "not loaded before its deletion: {e}");
-        }
+        // Its database at hand to archive: the loaded tenant's, or, if it
+        // sleeps, opened now (no app is loaded just to be deleted). If it
+        // cannot be opened, nothing is deleted: a new tenant of the same name
+        // must never find the old one's data.
+        let loaded = self.directory.load().tenants.get(name).cloned();
+        let db = match loaded {
+            Some(t) => t.services.db.clone(),
+            None => {
+                let record = self
+                    .store
+                    .get_tenant(name)
+                    .await?
+                    .ok_or_else(|| ChangeError::NotFound(format!("no tenant {name}")))?;
+                let services = self.open_services(&record, false).await.map_err(|e| {
+                    ChangeError::Unavailable(format!(
+                        "tenant {name} was not deleted: its database cannot be opened to archive it ({e})"
+                    ))
+                })?;
+                services.db
+            }
+        };
         if !self.store.delete_tenant(name).await? {
             return Err(ChangeError::NotFound(format!("no tenant {name}")));
         }
-        let mut retired = None;
         self.swap(|d| {
-            retired = d.tenants.remove(name);
+            d.tenants.remove(name);
             if d.asleep.contains(name) {
                 Arc::make_mut(&mut d.asleep).remove(name);
             }
         });
         // Its database is archived, so a new tenant of the same name starts empty.
-        if let Some(db) = retired.and_then(|t| t.services.db.clone()) {
+        if let Some(db) = db {
             let archive = self.config.platform.data_dir.join("archive");
             match db.retire(&archive, self.config.platform.database_url.as_deref()).await {
                 Ok(to) => tracing::info!(tenant = name, archived = %to, "tenant database archived"),

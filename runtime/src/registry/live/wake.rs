@@ -28,7 +28,18 @@ impl Registry {
             return Ok(t.clone());
         }
         let started = Instant::now();
-        let _loading = self.loading.acquire().await.map_err(|e| ChangeError::Unavailable(e.to_string()))?;
+        // A load waits its turn at most as long as a request waits for a pool
+        // slot: a flood of requests naming asleep tenants gets 503s, not a queue.
+        let wait = self.config.sandbox.queue_timeout;
+        let _loading = match tokio::time::timeout(wait, self.loading.acquire()).await {
+            Ok(permit) => permit.map_err(|e| ChangeError::Unavailable(e.to_string()))?,
+            Err(_) => {
+                return Err(ChangeError::Unavailable(format!(
+                    "tenant {name} is not loaded on this node and other loads kept it waiting {} ms; try again",
+                    wait.as_millis()
+                )));
+            }
+        };
         let not_found =
             || ChangeError::NotFound(format!("no tenant {name}; create it with `gatehouse tenants create {name}`"));
         let record = self.store.get_tenant(name).await?.ok_or_else(not_found)?;
@@ -118,6 +129,7 @@ impl Registry {
             }
         });
         self.sleeps.fetch_add(slept, Ordering::Relaxed);
+        self.forget_released_shares();
         if slept > 0 {
             tracing::debug!(tenants = slept, cap, "idle tenants put to sleep");
         }

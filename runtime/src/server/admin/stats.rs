@@ -11,6 +11,7 @@ use super::reply::Data;
 
 pub(super) async fn get(State(admin): State<Arc<Admin>>) -> Data {
     let app = &admin.app;
+    let directory = app.registry.directory();
     Data::ok(json!({
         "requests": app.stats.requests.load(Ordering::Relaxed),
         "refusedByGate": app.stats.refused_by_gate.load(Ordering::Relaxed),
@@ -20,8 +21,8 @@ pub(super) async fn get(State(admin): State<Arc<Admin>>) -> Data {
         "storeBackend": app.registry.store().backend_name(),
         "componentsCompiled": app.registry.compiled.load(Ordering::Relaxed),
         "componentsFromCache": app.registry.cached.load(Ordering::Relaxed),
-        "tenants": app.registry.directory().len(),
-        "tenantsLoaded": app.registry.directory().tenants.len(),
+        "tenants": directory.len(),
+        "tenantsLoaded": directory.tenants.len(),
         "tenantLoads": app.registry.loads.load(Ordering::Relaxed),
         "tenantSleeps": app.registry.sleeps.load(Ordering::Relaxed),
     }))
