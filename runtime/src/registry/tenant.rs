@@ -292,9 +292,14 @@ impl Tenant {
         })
     }
 
-    /// Notes a request: it was used now.
+    /// Notes a request: it was used now. Written at most every 100 ms (the
+    /// LRU needs no finer grain), so the cache line every request of the
+    /// tenant reads is not bounced between cores by every request.
     pub fn touch(&self) {
-        self.last_used.store(crate::clock::monotonic_ms(), std::sync::atomic::Ordering::Relaxed);
+        let now = crate::clock::monotonic_ms();
+        if now.saturating_sub(self.last_used.load(std::sync::atomic::Ordering::Relaxed)) >= 100 {
+            self.last_used.store(now, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// Whether nothing runs or waits for its share of the pool: it may sleep.
