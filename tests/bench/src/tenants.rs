@@ -52,7 +52,7 @@ pub(crate) fn row(root: &Path, server_rt: &tokio::runtime::Runtime, n: usize) ->
     )?;
 
     let empty = super::binary::serve(root, &binary, &config_path, &data, &log).map_err(anyhow::Error::msg)?;
-    std::thread::sleep(Duration::from_secs(1));
+    ready(empty.addr)?;
     let empty_rss_kb = empty.rss_kb().unwrap_or(0);
     let empty_restart = empty.started_in;
     drop(empty);
@@ -62,7 +62,7 @@ pub(crate) fn row(root: &Path, server_rt: &tokio::runtime::Runtime, n: usize) ->
     let populate = started.elapsed();
 
     let full = super::binary::serve(root, &binary, &config_path, &data, &log).map_err(anyhow::Error::msg)?;
-    std::thread::sleep(Duration::from_secs(1));
+    ready(full.addr)?;
     let full_rss_kb = full.rss_kb().unwrap_or(0);
     let mut firsts = Vec::new();
     let mut seconds = Vec::new();
@@ -151,13 +151,27 @@ async fn populate(root: &Path, config_path: &Path, data: &Path, wasm: &[u8], n: 
     Ok(())
 }
 
+/// Waits for the node's `/readyz` answer (its store answered, its start is
+/// over), so its memory is read as it serves, not mid-start.
+fn ready(addr: SocketAddr) -> anyhow::Result<()> {
+    let answer = get(addr, "/readyz")?;
+    anyhow::ensure!(answer.starts_with("HTTP/1.1 200"), "not ready: {}", answer.lines().next().unwrap_or(""));
+    Ok(())
+}
+
+/// `GET path` on a new connection, read to its end.
+fn get(addr: SocketAddr, path: &str) -> anyhow::Result<String> {
+    let mut stream = TcpStream::connect(addr)?;
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    Ok(answer)
+}
+
 /// One `GET /t/{tenant}/api/hello` on a new connection: how long until the whole answer is in.
 fn hit(addr: SocketAddr, tenant: &str) -> anyhow::Result<Duration> {
     let started = Instant::now();
-    let mut stream = TcpStream::connect(addr)?;
-    write!(stream, "GET /t/{tenant}/api/hello HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer)?;
+    let answer = get(addr, &format!("/t/{tenant}/api/hello"))?;
     let took = started.elapsed();
     anyhow::ensure!(
         answer.starts_with("HTTP/1.1 200"),
