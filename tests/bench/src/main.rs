@@ -22,10 +22,11 @@
 //! tenant's first request after it.
 //!
 //! `cargo run -p gatehouse-bench -- [--seconds 5] [--rounds 3] [--connections 32] [--iterations 20000] [--tenants 1000] [--cost-only | --hostile-only | --only NAME]`
-//! (`--only tenants`: the many-tenants row alone)
+//! (`--only tenants`: the many-tenants row alone; `--only "gate step"`: the gated row taken apart, step by step)
 
 mod binary;
 mod deploy;
+mod gate_cost;
 mod hostile;
 mod load;
 mod peer;
@@ -111,6 +112,14 @@ const REUSED: &[(&str, &str)] = &[
     ("hello in JavaScript with instance reuse", "/api/hello-js-reuse"),
 ];
 
+/// The median of a row's per-round CPU per request (rounds are picked by
+/// requests/s for the other figures; CPU gets its own median).
+fn cpu_median(rounds: &[Stats]) -> f64 {
+    let mut cpu: Vec<f64> = rounds.iter().map(|s| s.cpu_us).collect();
+    cpu.sort_by(f64::total_cmp);
+    cpu.get(cpu.len() / 2).copied().unwrap_or(0.0)
+}
+
 fn main() -> anyhow::Result<()> {
     let o = options();
     let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize()?;
@@ -151,6 +160,10 @@ fn main() -> anyhow::Result<()> {
     let mut targets = vec![Target::hello("native axum", native), Target::hello("sandboxed (gatehouse)", memory.addr)];
     for (name, path) in LANGUAGES.iter().chain(REUSED) {
         targets.push(Target { path: path.to_string(), ..Target::hello(*name, memory.addr) });
+    }
+    if o.only.as_deref().is_some_and(|only| "gate step".contains(only) || only.contains("gate step")) {
+        // Only when asked for: the gated row taken apart, step by step.
+        targets.extend(servers::gate_steps(&memory));
     }
     targets.push(servers::gated_target("gated: key+scope+limit+schema (memory)", &memory));
     targets.push(servers::db_target("db read: SELECT on the tenant's SQLite", &memory));
@@ -215,8 +228,15 @@ fn main() -> anyhow::Result<()> {
     let by_name = |prefix: &str| targets.iter().position(|t| t.name.starts_with(prefix)).map(|i| medians[i]);
 
     if o.only.is_some() {
-        for (t, m) in targets.iter().zip(&medians) {
-            println!("{}: {:.2}x of sandboxed", t.name, m.rps / medians[1].rps);
+        for (i, (t, m)) in targets.iter().zip(&medians).enumerate() {
+            let cpu = cpu_median(&rounds[i]);
+            println!(
+                "{}: {:.2}x of sandboxed; CPU per request {:.1} µs ({:+.1} µs against sandboxed)",
+                t.name,
+                m.rps / medians[1].rps,
+                cpu,
+                cpu - cpu_median(&rounds[1])
+            );
         }
         if let Some(p) = &postgres {
             server_rt.block_on(servers::drop_pg_tenant(&pg_url, &p.tenant));
@@ -224,17 +244,18 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let cost = server_rt.block_on(servers::sandbox_cost(&memory.app, "/api/hello", o.iterations))?;
+    let gate = server_rt.block_on(gate_cost::gate_costs(&memory, o.iterations))?;
     language_costs(&memory, &server_rt, o.iterations / 10)?;
     let swaps = deploy::under_load(&memory, &server_rt, &load_rt, o.connections, 10)?;
 
     println!();
     println!(
-        "| hello over loopback ({} connections, {} s x {} rounds, median round) | requests/s | p50 µs | p99 µs |",
+        "| hello over loopback ({} connections, {} s x {} rounds, median round) | requests/s | p50 µs | p99 µs | CPU µs/req |",
         o.connections, o.seconds, o.rounds
     );
-    println!("|---|---|---|---|");
+    println!("|---|---|---|---|---|");
     for (t, m) in targets.iter().zip(&medians) {
-        println!("| {} | {:.0} | {} | {} |", t.name, m.rps, m.p50_us, m.p99_us);
+        println!("| {} | {:.0} | {} | {} | {:.1} |", t.name, m.rps, m.p50_us, m.p99_us, m.cpu_us);
     }
     println!();
     let (native, sandboxed) = (medians[0], medians[1]);
@@ -270,6 +291,7 @@ fn main() -> anyhow::Result<()> {
         "sandbox per-request cost (store + instantiate + call + drop, {} iterations, one thread): median {:.1} µs, mean {:.1} µs, p99 {:.1} µs",
         o.iterations, cost.median_us, cost.mean_us, cost.p99_us
     );
+    gate_cost::print(&gate, o.iterations);
     println!(
         "deploy under load: {} deploys, upload to live median {:.1} ms (max {:.1} ms); {} requests during them ({:.0} req/s), {} failed",
         swaps.deploys,
@@ -363,5 +385,7 @@ fn costs_only(root: &std::path::Path, rt: &tokio::runtime::Runtime, iterations: 
         "per-request cost, Rust hello ({iterations} iterations): median {:.1} µs, p99 {:.1} µs",
         c.median_us, c.p99_us
     );
+    let gate = rt.block_on(gate_cost::gate_costs(&g, iterations))?;
+    gate_cost::print(&gate, iterations);
     language_costs(&g, rt, iterations / 10)
 }

@@ -63,6 +63,10 @@ pub(crate) async fn gatehouse(
          [[endpoint]]\nroute = \"GET /api/hello\"\ncomponent = {hello:?}\n\n\
          [[endpoint]]\nroute = \"POST /api/hello-gated\"\ncomponent = {hello:?}\nauth = \"required\"\nscopes = [\"read\"]\n\
          rate_limit = {{ limit = 1000000000, window = \"1h\", by = \"key\" }}\nschema = {:?}\n\n\
+         [[endpoint]]\nroute = \"POST /api/hello-post\"\ncomponent = {hello:?}\n\n\
+         [[endpoint]]\nroute = \"POST /api/hello-key\"\ncomponent = {hello:?}\nauth = \"required\"\nscopes = [\"read\"]\n\n\
+         [[endpoint]]\nroute = \"POST /api/hello-key-limit\"\ncomponent = {hello:?}\nauth = \"required\"\nscopes = [\"read\"]\n\
+         rate_limit = {{ limit = 1000000000, window = \"1h\", by = \"key\" }}\n\n\
          [[endpoint]]\nroute = \"GET /api/db-read\"\ncomponent = {db_probe:?}\n\n\
          [[endpoint]]\nroute = \"GET /api/outbound\"\ncomponent = {fetcher:?}\nallowed_hosts = [\"http://{upstream}\"]\n\n\
          [[endpoint]]\nroute = \"GET /api/hello-py\"\ncomponent = {py_hello:?}\n\n\
@@ -145,6 +149,20 @@ pub(crate) fn gated_target(name: &str, g: &Gatehouse) -> Target {
         ],
         body: bytes::Bytes::from_static(br#"{"name":"bench"}"#),
     }
+}
+
+/// The gated row taken apart, one gate step added at a time (`--only "gate
+/// step"`): the same POST and body with no gate, then with the key and scope,
+/// then with the rate limit too. The gated row adds the schema.
+pub(crate) fn gate_steps(g: &Gatehouse) -> Vec<Target> {
+    [
+        ("gate step 1: POST with its body, no gate", "/api/hello-post"),
+        ("gate step 2: + key and scope", "/api/hello-key"),
+        ("gate step 3: + rate limit (memory)", "/api/hello-key-limit"),
+    ]
+    .into_iter()
+    .map(|(name, path)| Target { path: path.into(), ..gated_target(name, g) })
+    .collect()
 }
 
 /// Starts the native axum hello on a loopback port.

@@ -114,8 +114,8 @@ pub(super) async fn open(
         .username(&role)
         .password(password)
         .database(&database)
-        .host("127.0.0.1")
-        .port(relay.addr.port())
+        .socket(&relay.directory)
+        .port(relay::SOCKET_PORT)
         .ssl_mode(PgSslMode::Disable);
     if let Some(dir) = migrations {
         let owner =

@@ -12,12 +12,19 @@
 //! else is copied through, client to server untouched.
 //!
 //! Every tenant connection goes through it, wherever the server is: the pool
-//! speaks plain Postgres to the relay on loopback, and the relay reaches the
-//! server over TCP or a Unix socket, with TLS where `sslmode` asks for it
-//! (`upstream.rs`), so it always sees the protocol.
+//! speaks plain Postgres to the relay over a Unix socket in a directory only
+//! this process's user can enter, and the relay reaches the server over TCP or
+//! a Unix socket, with TLS where `sslmode` asks for it (`upstream.rs`), so it
+//! always sees the protocol. A Unix socket rather than loopback TCP: every
+//! byte of every statement crosses this hop twice, and a Unix socket skips the
+//! TCP stack for both (the Postgres row's profile had most of its kernel time
+//! in loopback TCP sends).
+
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader, BufWriter};
-use tokio::net::TcpListener;
+use tokio::net::UnixListener;
 
 use super::upstream::Upstream;
 
@@ -25,24 +32,53 @@ use super::upstream::Upstream;
 /// (column count, a length per value) on top of its values.
 const FRAMING_SLACK: usize = 64 << 10;
 
-/// A running relay; it stops when dropped.
+/// The port in the socket's name. The driver names a socket
+/// `<directory>/.s.PGSQL.<port>`, as libpq does; each relay has a directory
+/// of its own, so every relay can use the same port.
+pub(super) const SOCKET_PORT: u16 = 5432;
+
+/// A running relay; it stops, and its socket's directory goes, when dropped.
 #[derive(Debug)]
 pub(super) struct Relay {
-    /// Where the tenant's pool connects.
-    pub(super) addr: std::net::SocketAddr,
+    /// The directory holding the socket, for the driver's `socket` option.
+    pub(super) directory: PathBuf,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for Relay {
     fn drop(&mut self) {
         self.task.abort();
+        let _ = std::fs::remove_dir_all(&self.directory);
     }
+}
+
+/// A new directory for one relay's socket, mode 0700: other users of the
+/// machine cannot reach the socket (with loopback TCP they could reach the
+/// port, though not past the role's password).
+fn private_directory() -> std::io::Result<PathBuf> {
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).map_err(std::io::Error::other)?;
+    // The temporary directory, not the data dir: a socket's path must stay
+    // under about 100 bytes, and a data dir may be deeper than that.
+    let path = std::env::temp_dir().join(format!("gatehouse-relay-{}", hex::encode(random)));
+    std::fs::DirBuilder::new().mode(0o700).create(&path)?;
+    Ok(path)
+}
+
+fn socket_path(directory: &Path) -> PathBuf {
+    directory.join(format!(".s.PGSQL.{SOCKET_PORT}"))
 }
 
 /// Starts a relay to `upstream` refusing messages over `max_bytes` (plus framing).
 pub(super) async fn start(upstream: Upstream, max_bytes: usize) -> std::io::Result<Relay> {
-    let listener = TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
+    let directory = private_directory()?;
+    let listener = match UnixListener::bind(socket_path(&directory)) {
+        Ok(l) => l,
+        Err(e) => {
+            let _ = std::fs::remove_dir_all(&directory);
+            return Err(e);
+        }
+    };
     let max = max_bytes.saturating_add(FRAMING_SLACK);
     let task = tokio::spawn(async move {
         loop {
@@ -56,7 +92,6 @@ pub(super) async fn start(upstream: Upstream, max_bytes: usize) -> std::io::Resu
             };
             let upstream = upstream.clone();
             tokio::spawn(async move {
-                let _ = client.set_nodelay(true);
                 let (mut client_read, mut client_write) = client.into_split();
                 let server = match upstream.connect().await {
                     Ok(server) => server,
@@ -79,7 +114,7 @@ pub(super) async fn start(upstream: Upstream, max_bytes: usize) -> std::io::Resu
             });
         }
     });
-    Ok(Relay { addr, task })
+    Ok(Relay { directory, task })
 }
 
 /// Copies the server's messages to the client, refusing one longer than `max`.
@@ -167,6 +202,20 @@ mod tests {
         let text = String::from_utf8_lossy(&out[kept..]);
         assert!(text.contains("54000") && text.contains("5000 bytes"), "{text}");
         assert!(!text.contains("xxxx"), "nothing of the large message was passed on");
+    }
+
+    #[test]
+    fn the_socket_directory_is_private_to_this_user_and_goes_with_the_relay() {
+        use std::os::unix::fs::PermissionsExt;
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let upstream = Upstream::from_options(&"postgres://u@127.0.0.1:1/x".parse().unwrap(), None).unwrap();
+        let relay = rt.block_on(start(upstream, 1000)).unwrap();
+        let mode = std::fs::metadata(&relay.directory).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "{mode:o}");
+        assert!(socket_path(&relay.directory).exists());
+        let directory = relay.directory.clone();
+        drop(relay);
+        assert!(!directory.exists(), "the directory is removed with the relay");
     }
 
     #[tokio::test]
