@@ -96,7 +96,7 @@ pub(crate) async fn run(target: &Target, connections: usize, duration: Duration)
 /// Busy CPU time of the whole machine so far, in ns: `/proc/stat`'s user,
 /// nice, system, irq and softirq (idle, iowait and steal are not work done
 /// here). Its unit is 1/100 s, fine over a run of seconds.
-pub(crate) fn machine_busy_ns() -> f64 {
+fn machine_busy_ns() -> f64 {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
     let Some(cpu) = stat.lines().next() else { return 0.0 };
     let f: Vec<f64> = cpu.split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
