@@ -86,6 +86,7 @@ impl App {
             max_instances: config.sandbox.max_instances,
             max_memory_bytes: config.max_memory_bytes(),
             queue_timeout: config.sandbox.queue_timeout,
+            ready_instances: config.sandbox.ready_instances,
         };
         let sandbox = tokio::task::spawn_blocking(move || Sandbox::new(settings))
             .await

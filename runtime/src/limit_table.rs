@@ -118,6 +118,14 @@ pub fn limits(config: &PlatformConfig) -> Vec<Limit> {
             "at most as many requests wait; 503 `TENANT_OVERLOADED` after `queue_timeout` or when that many wait already; other tenants keep the rest of the pool",
         ),
         row(
+            "ready_instances",
+            "instances made ahead in idle time for endpoints slow to instantiate (such as Python ones), never called before their request",
+            u64::from(s.ready_instances),
+            "count",
+            "`sandbox.ready_instances` (0 turns it off; at most a quarter of `max_instances`)",
+            "the least recently made is dropped for a new one; a request that finds no free slot drops them first",
+        ),
+        row(
             "reuse_requests",
             "requests one instance serves, for an endpoint with `reuse` (off by default: one each)",
             u64::from(crate::config::MAX_REUSE_REQUESTS),

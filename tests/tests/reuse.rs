@@ -5,11 +5,15 @@
 //! instance of an old version after a deploy or a rollback. The guest
 //! (`tests/guests/hostile`) counts its calls in a static: the count is what
 //! the next request would see of the last one.
+//!
+//! Ready instances (`sandbox.ready_instances`), made ahead in idle time for
+//! endpoints slow to instantiate: the request that takes one finds it never
+//! called, and the node never holds more than its cap.
 
 use std::time::Duration;
 
 use gatehouse::registry::Bundle;
-use gatehouse_tests::{ADMIN_TOKEN, DbBackend, Platform, Server, client, guests, json};
+use gatehouse_tests::{ADMIN_TOKEN, DbBackend, Platform, Server, client, guests, json, repo_path};
 use serde_json::{Value, json};
 
 /// GET `path?do=act`: (status, body).
@@ -163,4 +167,64 @@ fn reuse_is_refused_where_it_cannot_apply_and_where_it_is_out_of_bounds() {
     );
     assert!(!status.success());
     assert!(err.contains("endpoint[0].reuse.requests"), "{err}");
+}
+
+/// Polls the node's stats until `done` holds (60 s at most: a slow machine
+/// instantiates Python slowly), checking `always` on every reading.
+async fn until_stats(s: &Server, what: &str, done: impl Fn(&Value) -> bool, always: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let stats = s.stats().await;
+        assert!(always(&stats), "{stats}");
+        if done(&stats) {
+            return stats;
+        }
+        assert!(std::time::Instant::now() < deadline, "not within 60 s: {what}; {stats}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The calls the Python counter's serving instance has counted, this one included.
+async fn python_calls(s: &Server, path: &str) -> u64 {
+    let resp = client().get(s.url(path)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = json(resp).await;
+    body["calls"].as_u64().unwrap_or_else(|| panic!("{body}"))
+}
+
+#[tokio::test]
+async fn a_slow_to_start_endpoint_finds_instances_made_ahead_that_no_request_has_called() {
+    let counter = repo_path("tests/polyglot/py_counter");
+    // Eight slots: at most two ready instances on the node (a quarter).
+    let s = Platform::new()
+        .admin()
+        .section("sandbox", &[("max_instances", "8")])
+        .endpoint("GET /count/a", &counter)
+        .endpoint("GET /count/b", &counter)
+        .start();
+    let ready = |v: &Value| v["instancesReady"].as_u64().unwrap_or(0);
+    let taken = |v: &Value| v["readyInstancesTaken"].as_u64().unwrap_or(0);
+    let at_most_cap = |v: &Value| ready(v) <= 2;
+    assert_eq!(python_calls(&s, "/count/a").await, 1);
+    // The node is idle: it makes the endpoint's two ready instances.
+    until_stats(&s, "two ready instances", |v| ready(v) == 2, at_most_cap).await;
+    for round in 1..=4 {
+        let started = s.stats().await["instancesStarted"].as_u64().unwrap();
+        // The request takes a ready instance, and it has served nobody before.
+        assert_eq!(python_calls(&s, "/count/a").await, 1);
+        let stats = s.stats().await;
+        assert_eq!(stats["instancesStarted"].as_u64().unwrap(), started + 1, "one instance per request: {stats}");
+        assert_eq!(taken(&stats), round, "{stats}");
+        until_stats(&s, "the ready instances made again", |v| ready(v) == 2, at_most_cap).await;
+    }
+    // Another endpoint: its first request makes its instance, then it gets
+    // two ready ones, and the node's cap of two makes room by dropping a's.
+    assert_eq!(python_calls(&s, "/count/b").await, 1);
+    assert_eq!(taken(&s.stats().await), 4, "b had none ready");
+    until_stats(&s, "b's ready instances", |v| ready(v) == 2, at_most_cap).await;
+    assert_eq!(python_calls(&s, "/count/b").await, 1);
+    assert_eq!(taken(&s.stats().await), 5, "b's next request took one of its own");
+    until_stats(&s, "b's ready instances again", |v| ready(v) == 2, at_most_cap).await;
+    assert_eq!(python_calls(&s, "/count/a").await, 1);
+    assert_eq!(taken(&s.stats().await), 5, "a's ready instances were dropped for b's");
 }

@@ -22,6 +22,9 @@ const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_secs(5);
 const DEFAULT_COMPILE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The largest pool a node may be given.
 const MOST_INSTANCES: u32 = 10_000;
+/// Ready instances a node holds by default (made ahead in idle time for
+/// endpoints whose instances are slow to create; see `sandbox/ready.rs`).
+const DEFAULT_READY_INSTANCES: u32 = 8;
 
 /// `[sandbox]`: the instance pool shared by every endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +41,8 @@ pub struct SandboxSection {
     pub compile_timeout: Duration,
     /// Instances one tenant may hold at once unless its `quotas.maxConcurrent` says otherwise.
     pub max_instances_per_tenant: u32,
+    /// The most ready instances (made ahead, never called) the node holds; 0: none.
+    pub ready_instances: u32,
 }
 
 #[derive(Deserialize, Default)]
@@ -49,6 +54,7 @@ pub(super) struct RawSandbox {
     max_memory_mb: Option<u64>,
     compile_timeout: Option<String>,
     max_instances_per_tenant: Option<u32>,
+    ready_instances: Option<u32>,
 }
 
 /// `[sandbox]` with its defaults filled in and its bounds checked.
@@ -78,8 +84,18 @@ pub(super) fn resolve(raw: &RawSandbox) -> Result<SandboxSection, Problem> {
             format!("must be between 1 and sandbox.max_instances ({max_instances})"),
         ));
     }
+    // At most a quarter of the pool: ready instances yield their slots to
+    // requests, but they hold memory while they wait.
+    let ready_instances = raw.ready_instances.unwrap_or(DEFAULT_READY_INSTANCES.min(max_instances / 4));
+    if ready_instances > max_instances / 4 {
+        return Err((
+            "sandbox.ready_instances".into(),
+            format!("must be at most a quarter of sandbox.max_instances ({})", max_instances / 4),
+        ));
+    }
     Ok(SandboxSection {
         max_instances,
+        ready_instances,
         max_instances_per_tenant: per_tenant,
         queue_timeout,
         max_component_bytes: mb(raw.max_component_mb.unwrap_or(DEFAULT_MAX_COMPONENT_MB)),
@@ -111,5 +127,16 @@ mod tests {
         );
         let e = resolve(&RawSandbox { queue_timeout: Some("soon".into()), ..Default::default() }).unwrap_err();
         assert_eq!(e.0, "sandbox.queue_timeout");
+    }
+
+    #[test]
+    fn ready_instances_take_at_most_a_quarter_of_the_pool() {
+        assert_eq!(resolve(&RawSandbox::default()).unwrap().ready_instances, DEFAULT_READY_INSTANCES);
+        let small = resolve(&RawSandbox { max_instances: Some(8), ..Default::default() }).unwrap();
+        assert_eq!(small.ready_instances, 2);
+        let off = resolve(&RawSandbox { ready_instances: Some(0), ..Default::default() }).unwrap();
+        assert_eq!(off.ready_instances, 0);
+        let e = resolve(&RawSandbox { max_instances: Some(8), ready_instances: Some(3), ..Default::default() });
+        assert_eq!(e.unwrap_err().0, "sandbox.ready_instances");
     }
 }

@@ -111,7 +111,8 @@ pub fn run_child(args: &[String]) -> ExitCode {
         eprintln!("usage: gatehouse {COMPILE_SUBCOMMAND} <max-instances> <max-memory-bytes> < component.wasm");
         return ExitCode::from(2);
     };
-    let settings = SandboxSettings { max_instances, max_memory_bytes, queue_timeout: Duration::ZERO };
+    let settings =
+        SandboxSettings { max_instances, max_memory_bytes, queue_timeout: Duration::ZERO, ready_instances: 0 };
     let mut wasm = Vec::new();
     if let Err(e) = std::io::stdin().read_to_end(&mut wasm) {
         eprintln!("cannot read the component: {e}");

@@ -39,6 +39,8 @@ pub struct SandboxSettings {
     pub max_memory_bytes: usize,
     /// How long a request may wait for a slot.
     pub queue_timeout: Duration,
+    /// The most ready instances (`ready.rs`) the node holds; 0: none are made.
+    pub ready_instances: u32,
 }
 
 /// The engine, the linker with every capability, and the slot semaphore.
@@ -58,6 +60,12 @@ pub struct Sandbox {
     pub(crate) next_key: Arc<std::sync::atomic::AtomicU64>,
     /// Requests waiting for a slot now: while any wait, no instance is kept.
     pub(crate) slot_waiters: Arc<std::sync::atomic::AtomicUsize>,
+    /// Requests in the sandbox now: ready instances are made only at none.
+    pub(crate) in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    /// Whether a task is making ready instances (one at a time).
+    pub(crate) preparing: Arc<std::sync::atomic::AtomicBool>,
+    /// Ready instances requests have taken so far.
+    pub(crate) ready_taken: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Sandbox {
@@ -76,6 +84,9 @@ impl Sandbox {
             warm: Arc::default(),
             next_key: Arc::default(),
             slot_waiters: Arc::default(),
+            in_flight: Arc::default(),
+            preparing: Arc::default(),
+            ready_taken: Arc::default(),
         })
     }
 
@@ -84,9 +95,19 @@ impl Sandbox {
         self.instances_started.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// How many instances are kept between requests now.
+    /// How many instances are kept between requests now, ready ones included.
     pub fn instances_kept(&self) -> usize {
         self.warm.len()
+    }
+
+    /// How many ready instances (made ahead, never called) the node holds now.
+    pub fn instances_ready(&self) -> usize {
+        self.warm.unused_len()
+    }
+
+    /// How many ready instances requests have taken since start.
+    pub fn ready_instances_taken(&self) -> u64 {
+        self.ready_taken.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The engine, for compiling components.

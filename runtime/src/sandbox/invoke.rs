@@ -3,6 +3,7 @@
 //! turn whatever happened into a response or an envelope. An endpoint with
 //! `reuse` takes a kept instance instead when one is ready (`warm`), and keeps
 //! its instance afterwards only if the request returned and left nothing open.
+//! One without takes a ready instance (`ready`) when its endpoint has one.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -44,10 +45,40 @@ impl Sandbox {
         request: wit::Request,
         stream: crate::capabilities::stream::StreamState,
     ) -> Result<GuestResponse, ApiError> {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        let in_flight = Counted(&self.in_flight);
+        let result = self.run(endpoint, grants, principal, context.clone(), request, stream).await;
+        drop(in_flight);
+        if grants.reuse.is_none() {
+            // The node may be idle now: time to make this endpoint's next instance.
+            self.prepare_ready(endpoint, grants, &context);
+        }
+        result
+    }
+
+    async fn run(
+        &self,
+        endpoint: &PreparedEndpoint,
+        grants: &EndpointGrants,
+        principal: Arc<Principal>,
+        context: Arc<RequestContext>,
+        request: wit::Request,
+        stream: crate::capabilities::stream::StreamState,
+    ) -> Result<GuestResponse, ApiError> {
         let reuse = grants.reuse.filter(|_| endpoint.reusable());
-        let kept = reuse.and_then(|_| self.warm.take(endpoint.key));
+        let kept = match reuse {
+            Some(_) => self.warm.take(endpoint.key),
+            // Without `reuse`, only an instance no request has called (`ready.rs`).
+            None if endpoint.readiness.has_ready() => self.warm.take_unused(endpoint.key),
+            None => None,
+        };
         let (mut store, mut instance, served, slot) = match kept {
-            Some(Warm { mut store, instance, served, slot }) => {
+            Some(Warm { mut store, instance, served, slot, unused: _ }) => {
+                if served == 0 {
+                    // A ready instance starts serving now.
+                    self.instances_started.fetch_add(1, Ordering::Relaxed);
+                    self.ready_taken.fetch_add(1, Ordering::Relaxed);
+                }
                 store.data_mut().begin_request(grants, principal, context.clone(), stream);
                 (store, Some(instance), served, slot)
             }
@@ -75,7 +106,12 @@ impl Sandbox {
                 Pre::Endpoint(pre) => {
                     let instance = match instance.take() {
                         Some(kept) => kept,
-                        None => pre.instantiate_async(&mut store).await.map_err(Step::Instantiate)?,
+                        None => {
+                            let started = std::time::Instant::now();
+                            let fresh = pre.instantiate_async(&mut store).await.map_err(Step::Instantiate)?;
+                            endpoint.readiness.instantiated_in(started.elapsed());
+                            fresh
+                        }
                     };
                     let answer = instance
                         .gatehouse_endpoint_handler()
@@ -110,7 +146,7 @@ impl Sandbox {
             // A request waiting for a slot gets this one instead.
             let wanted = self.slot_waiters.load(Ordering::Acquire) > 0;
             if served < reuse.requests && store.data().ended_cleanly() && !wanted {
-                self.warm.give(endpoint.key, Warm { store, instance, served, slot }, reuse.idle);
+                self.warm.give(endpoint.key, Warm { store, instance, served, slot, unused: None }, reuse.idle);
             }
         }
         match answer {
@@ -129,7 +165,7 @@ impl Sandbox {
         // From here until this request has a slot, instances that finish are
         // dropped rather than kept (see `invoke`), so their slots come here.
         self.slot_waiters.fetch_add(1, Ordering::AcqRel);
-        let _waiting = Waiting(&self.slot_waiters);
+        let _waiting = Counted(&self.slot_waiters);
         while self.warm.evict_one() {
             if let Ok(permit) = self.slots.clone().try_acquire_owned() {
                 return Ok(permit);
@@ -145,10 +181,10 @@ impl Sandbox {
     }
 }
 
-/// One request counted among those waiting for a slot, until it is dropped.
-struct Waiting<'a>(&'a AtomicUsize);
+/// One request counted (in the sandbox, or waiting for a slot) until it is dropped.
+struct Counted<'a>(&'a AtomicUsize);
 
-impl Drop for Waiting<'_> {
+impl Drop for Counted<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
     }

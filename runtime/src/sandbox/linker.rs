@@ -1,6 +1,8 @@
 //! The linker every guest is instantiated with, and the check that a component
 //! fits it: it exports the handler and imports nothing the host lacks.
 
+use std::sync::Arc;
+
 use wasmtime::Engine;
 use wasmtime::component::{Component, Linker};
 
@@ -44,6 +46,8 @@ pub struct PreparedEndpoint {
     /// This preparation's own key: kept instances (`reuse`) serve only
     /// requests to the endpoint, tenant and version this load made.
     pub(crate) key: u64,
+    /// What instantiating it costs and how many ready instances it has (`ready.rs`).
+    pub(crate) readiness: Arc<super::ready::Readiness>,
 }
 
 impl PreparedEndpoint {
@@ -110,10 +114,15 @@ impl crate::sandbox::Sandbox {
         if ours {
             let pre = EndpointPre::new(pre).map_err(|e| PrepareError::WrongHandler(format!("{e:#}")))?;
             let streams = ty.imports(&self.engine).any(|(name, _)| name == STREAMING_IMPORT);
-            Ok(PreparedEndpoint { pre: Pre::Endpoint(pre), streams, key: self.new_key() })
+            Ok(PreparedEndpoint { pre: Pre::Endpoint(pre), streams, key: self.new_key(), readiness: Arc::default() })
         } else {
             let pre = ProxyPre::new(pre).map_err(|e| PrepareError::WrongHandler(format!("{e:#}")))?;
-            Ok(PreparedEndpoint { pre: Pre::Proxy(pre), streams: false, key: self.new_key() })
+            Ok(PreparedEndpoint {
+                pre: Pre::Proxy(pre),
+                streams: false,
+                key: self.new_key(),
+                readiness: Arc::default(),
+            })
         }
     }
 }

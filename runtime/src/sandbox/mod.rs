@@ -8,6 +8,7 @@ mod invoke;
 mod linker;
 mod output;
 mod proxy;
+mod ready;
 mod share;
 mod state;
 mod warm;

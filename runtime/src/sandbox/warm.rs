@@ -11,8 +11,14 @@
 //! allocator fail. They are a cache that yields: a request that finds no free
 //! slot evicts the least recently used kept instance of any endpoint first,
 //! and one idle longer than its endpoint's `idle` is dropped when next seen.
+//!
+//! The same pool holds ready instances (`ready.rs`): instantiated in idle
+//! time and never called, marked `unused`. A request of an endpoint without
+//! `reuse` takes only such a one, so it still gets an instance no request
+//! has touched.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::OwnedSemaphorePermit;
@@ -29,6 +35,26 @@ pub(crate) struct Warm {
     pub(crate) served: u32,
     /// The pool slot it occupies, released when it is dropped.
     pub(crate) slot: OwnedSemaphorePermit,
+    /// Set while the instance is ready and never called: counts it among its
+    /// endpoint's ready instances until it is taken or dropped.
+    pub(crate) unused: Option<ReadyMark>,
+}
+
+/// One ready instance counted in its endpoint's `ready` figure, for as long as
+/// the mark lives: the request path reads that figure, not this pool's lock.
+pub(crate) struct ReadyMark(Arc<AtomicU32>);
+
+impl ReadyMark {
+    pub(crate) fn new(count: &Arc<AtomicU32>) -> Self {
+        count.fetch_add(1, Ordering::AcqRel);
+        Self(count.clone())
+    }
+}
+
+impl Drop for ReadyMark {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 struct Idle {
@@ -56,7 +82,41 @@ impl WarmPool {
         };
         // Stores are dropped outside the lock: freeing a slot is not free.
         drop(expired);
-        found
+        found.map(|mut warm| {
+            warm.unused = None;
+            warm
+        })
+    }
+
+    /// The most recently made ready (never called) instance of `key`, marked used.
+    pub(crate) fn take_unused(&self, key: u64) -> Option<Warm> {
+        let now = Instant::now();
+        let (found, expired) = {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            let expired = drain_expired(&mut idle, now);
+            let found =
+                idle.iter().rposition(|i| i.key == key && i.warm.unused.is_some()).map(|at| idle.remove(at).warm);
+            (found, expired)
+        };
+        drop(expired);
+        found.map(|mut warm| {
+            warm.unused = None;
+            warm
+        })
+    }
+
+    /// How many ready (never called) instances the node holds.
+    pub(crate) fn unused_len(&self) -> usize {
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).iter().filter(|i| i.warm.unused.is_some()).count()
+    }
+
+    /// Drops the least recently made ready instance; false if there is none.
+    pub(crate) fn evict_oldest_unused(&self) -> bool {
+        let oldest = {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            idle.iter().position(|i| i.warm.unused.is_some()).map(|at| idle.remove(at))
+        };
+        oldest.is_some()
     }
 
     /// Keeps `warm` for `key`'s next request, for at most `idle_limit`.
@@ -80,7 +140,7 @@ impl WarmPool {
         oldest.is_some()
     }
 
-    /// How many instances are kept now.
+    /// How many instances are kept now (ready ones included).
     pub(crate) fn len(&self) -> usize {
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).len()
     }

@@ -1,5 +1,8 @@
-//! A small closed-loop load generator: N keep-alive HTTP/1.1 connections, each
-//! sending the next request as soon as the last response is read.
+//! A small load generator. Closed loop (`run`): N keep-alive HTTP/1.1
+//! connections, each sending the next request as soon as the last response is
+//! read: requests/s at saturation. Open loop (`paced`): requests sent at a
+//! fixed rate whatever the answers do: latency at a given load, with the gaps
+//! between requests that a closed loop never leaves.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -82,6 +85,50 @@ pub(crate) async fn run(target: &Target, connections: usize, duration: Duration)
     }
     let elapsed = started.elapsed().as_secs_f64();
     let cpu_ns = (machine_busy_ns() - generator_ns() - cpu_before).max(0.0);
+    Ok(stats(latencies, errors, elapsed, cpu_ns))
+}
+
+/// Sends `rate` requests a second to `target` for `duration`, each on time
+/// (on a free keep-alive connection, or a new one if all are busy): a slow
+/// answer delays no later request. Each is timed from when it is sent (the
+/// timer that paces them fires up to a millisecond late; that is not the
+/// server's time).
+pub(crate) async fn paced(target: &Target, rate: u32, duration: Duration) -> anyhow::Result<Stats> {
+    type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+    let idle: std::sync::Arc<std::sync::Mutex<Vec<Sender>>> = std::sync::Arc::default();
+    let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rate.max(1))));
+    let cpu_before = machine_busy_ns() - generator_ns();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    while started.elapsed() < duration {
+        ticks.tick().await;
+        let (target, idle) = (target.clone(), idle.clone());
+        tasks.push(tokio::spawn(async move {
+            let due = Instant::now();
+            let taken = idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            let mut sender = match taken {
+                Some(s) => s,
+                None => open(target.addr).await?,
+            };
+            let ok = exchange(&mut sender, &target).await?;
+            idle.lock().unwrap_or_else(|e| e.into_inner()).push(sender);
+            anyhow::Ok(ok.then(|| due.elapsed().as_micros() as u32))
+        }));
+    }
+    let mut latencies = Vec::with_capacity(tasks.len());
+    let mut errors = 0;
+    for t in tasks {
+        match t.await?? {
+            Some(l) => latencies.push(l),
+            None => errors += 1,
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu_ns = (machine_busy_ns() - generator_ns() - cpu_before).max(0.0);
+    Ok(stats(latencies, errors, elapsed, cpu_ns))
+}
+
+fn stats(mut latencies: Vec<u32>, errors: u64, elapsed: f64, cpu_ns: f64) -> Stats {
     let cpu_us = if latencies.is_empty() { 0.0 } else { cpu_ns / 1000.0 / latencies.len() as f64 };
     latencies.sort_unstable();
     let pct = |p: f64| {
@@ -90,7 +137,7 @@ pub(crate) async fn run(target: &Target, connections: usize, duration: Duration)
             .copied()
             .unwrap_or(0) as u64
     };
-    Ok(Stats { rps: latencies.len() as f64 / elapsed, p50_us: pct(0.50), p99_us: pct(0.99), errors, cpu_us })
+    Stats { rps: latencies.len() as f64 / elapsed, p50_us: pct(0.50), p99_us: pct(0.99), errors, cpu_us }
 }
 
 /// Busy CPU time of the whole machine so far, in ns: `/proc/stat`'s user,
@@ -110,29 +157,42 @@ fn generator_ns() -> f64 {
     schedstat.split_whitespace().next().and_then(|v| v.parse().ok()).unwrap_or(0.0)
 }
 
-async fn connection(target: Target, deadline: Instant) -> anyhow::Result<(Vec<u32>, u64)> {
-    let stream = tokio::net::TcpStream::connect(target.addr).await?;
+/// A keep-alive HTTP/1.1 connection to `addr`.
+async fn open(addr: SocketAddr) -> anyhow::Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(conn);
+    Ok(sender)
+}
+
+/// Sends `target`'s request once and reads the answer: whether it was a hello.
+async fn exchange(
+    sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    target: &Target,
+) -> anyhow::Result<bool> {
+    let mut builder = http::Request::builder().method(target.method.clone()).uri(target.path.as_str());
+    builder = builder.header(http::header::HOST, "localhost");
+    for (k, v) in &target.headers {
+        builder = builder.header(k.as_str(), v.as_str());
+    }
+    let req = builder.body(Full::new(target.body.clone()))?;
+    let resp = sender.send_request(req).await?;
+    let ok = resp.status() == http::StatusCode::OK;
+    let body = resp.into_body().collect().await?.to_bytes();
+    Ok(ok
+        && (body.starts_with(br#"{"success":true"#)
+            || body.starts_with(br#"{"message":"#)
+            || body.starts_with(b"hello")))
+}
+
+async fn connection(target: Target, deadline: Instant) -> anyhow::Result<(Vec<u32>, u64)> {
+    let mut sender = open(target.addr).await?;
     let mut latencies = Vec::with_capacity(100_000);
     let mut errors = 0;
     while Instant::now() < deadline {
-        let mut builder = http::Request::builder().method(target.method.clone()).uri(target.path.as_str());
-        builder = builder.header(http::header::HOST, "localhost");
-        for (k, v) in &target.headers {
-            builder = builder.header(k.as_str(), v.as_str());
-        }
-        let req = builder.body(Full::new(target.body.clone()))?;
         let t = Instant::now();
-        let resp = sender.send_request(req).await?;
-        let ok = resp.status() == http::StatusCode::OK;
-        let body = resp.into_body().collect().await?.to_bytes();
-        if ok
-            && (body.starts_with(br#"{"success":true"#)
-                || body.starts_with(br#"{"message":"#)
-                || body.starts_with(b"hello"))
-        {
+        if exchange(&mut sender, &target).await? {
             latencies.push(t.elapsed().as_micros() as u32);
         } else {
             errors += 1;

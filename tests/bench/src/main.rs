@@ -17,12 +17,18 @@
 //! the node with ten times its concurrency share, against an idle node; and
 //! the server's CPU for the worst request refused before authentication.
 //!
+//! Then light load: the fresh Rust, Python and JavaScript hellos at a fixed
+//! rate (`--rate`, 50 a second unless told; open loop), with ready instances
+//! (the default) and on a node with them off, side by side, and the same two
+//! at saturation.
+//!
 //! Last, many tenants on one node (`--tenants N`, 1000 unless told): what an
 //! idle tenant costs in memory, how long a restart takes to listen, and a
 //! tenant's first request after it.
 //!
-//! `cargo run -p gatehouse-bench -- [--seconds 5] [--rounds 3] [--connections 32] [--iterations 20000] [--tenants 1000] [--cost-only | --hostile-only | --only NAME]`
-//! (`--only tenants`: the many-tenants row alone; `--only "gate step"`: the gated row taken apart, step by step)
+//! `cargo run -p gatehouse-bench -- [--seconds 5] [--rounds 3] [--connections 32] [--iterations 20000] [--tenants 1000] [--rate 50] [--cost-only | --hostile-only | --only NAME]`
+//! (`--only tenants`: the many-tenants row alone; `--only "light load"`: the light-load rows alone;
+//! `--only "gate step"`: the gated row taken apart, step by step)
 
 mod binary;
 mod deploy;
@@ -52,6 +58,8 @@ struct Options {
     only: Option<String>,
     /// Tenants the many-tenants row creates.
     tenants: usize,
+    /// Requests a second in the light-load rows.
+    rate: u32,
 }
 
 fn options() -> Options {
@@ -64,6 +72,7 @@ fn options() -> Options {
         hostile_only: false,
         only: None,
         tenants: 1000,
+        rate: 50,
     };
     // The program name first, then the options.
     let args: Vec<String> = std::env::args().collect();
@@ -88,6 +97,7 @@ fn options() -> Options {
             ("--connections", Some(v)) => o.connections = v as usize,
             ("--iterations", Some(v)) => o.iterations = v as usize,
             ("--tenants", Some(v)) => o.tenants = v as usize,
+            ("--rate", Some(v)) => o.rate = v.min(100_000) as u32,
             (other, _) => {
                 eprintln!("unknown option or missing positive number: {other}; see tests/bench/src/main.rs");
                 std::process::exit(2);
@@ -131,6 +141,11 @@ fn main() -> anyhow::Result<()> {
     }
     if o.only.as_deref() == Some("tenants") {
         return tenants_row(&root, &server_rt, o.tenants);
+    }
+    if o.only.as_deref() == Some("light load") {
+        let load_rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let memory = server_rt.block_on(servers::gatehouse(&root, None, None))?;
+        return light_load_rows(&root, &server_rt, &load_rt, &memory, &o);
     }
     if o.hostile_only {
         let load_rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -246,6 +261,7 @@ fn main() -> anyhow::Result<()> {
     let cost = server_rt.block_on(servers::sandbox_cost(&memory.app, "/api/hello", o.iterations))?;
     let gate = server_rt.block_on(gate_cost::gate_costs(&memory, o.iterations))?;
     language_costs(&memory, &server_rt, o.iterations / 10)?;
+    light_load_rows(&root, &server_rt, &load_rt, &memory, &o)?;
     let swaps = deploy::under_load(&memory, &server_rt, &load_rt, o.connections, 10)?;
 
     println!();
@@ -306,6 +322,79 @@ fn main() -> anyhow::Result<()> {
         server_rt.block_on(servers::drop_pg_tenant(&pg_url, &p.tenant));
     }
     tenants_row(&root, &server_rt, o.tenants)
+}
+
+/// The fresh hellos that light load compares: (name, path).
+const FRESH: &[(&str, &str)] =
+    &[("Rust hello", "/api/hello"), ("Python hello", "/api/hello-py"), ("JavaScript hello", "/api/hello-js")];
+
+/// The light-load rows, printed: each fresh hello at `--rate` requests a
+/// second (open loop) on `ready` (ready instances on, the default) and on a
+/// node with them off, side by side; then the Python and JavaScript hellos at
+/// saturation on both, so what ready instances cost under load shows too.
+fn light_load_rows(
+    root: &std::path::Path,
+    server_rt: &tokio::runtime::Runtime,
+    load_rt: &tokio::runtime::Runtime,
+    ready: &servers::Gatehouse,
+    o: &Options,
+) -> anyhow::Result<()> {
+    let off = server_rt.block_on(servers::gatehouse_with(root, None, None, "[sandbox]\nready_instances = 0\n"))?;
+    let duration = Duration::from_secs(o.seconds);
+    let mut targets = Vec::new();
+    for (name, path) in FRESH {
+        for (node, label) in [(ready, "ready instances on"), (&off, "ready instances off")] {
+            targets.push(Target { path: path.to_string(), ..Target::hello(format!("{name}, {label}"), node.addr) });
+        }
+    }
+    for t in &targets {
+        let s = load_rt.block_on(load::paced(t, o.rate, Duration::from_secs(1)))?;
+        anyhow::ensure!(s.errors == 0, "{} answered errors while warming up", t.name);
+    }
+    let mut p50s: Vec<Vec<u64>> = vec![Vec::new(); targets.len()];
+    let mut p99s: Vec<Vec<u64>> = vec![Vec::new(); targets.len()];
+    for round in 1..=o.rounds {
+        println!("light load, {} requests/s, open loop, round {round}:", o.rate);
+        for (i, t) in targets.iter().enumerate() {
+            let s = load_rt.block_on(load::paced(t, o.rate, duration))?;
+            println!("  {:<44} {}", t.name, s.summary());
+            p50s[i].push(s.p50_us);
+            p99s[i].push(s.p99_us);
+        }
+    }
+    let median = |v: &mut Vec<u64>| {
+        v.sort_unstable();
+        v[v.len() / 2]
+    };
+    let mut parts = Vec::new();
+    for (i, (name, _)) in FRESH.iter().enumerate() {
+        let (on, off) = (2 * i, 2 * i + 1);
+        parts.push(format!(
+            "{name} {} / {} (p99 {} / {})",
+            median(&mut p50s[on]),
+            median(&mut p50s[off]),
+            median(&mut p99s[on]),
+            median(&mut p99s[off])
+        ));
+    }
+    println!("light load ({} req/s, open loop), p50 µs, ready instances on / off: {}", o.rate, parts.join(", "));
+    let mut parts = Vec::new();
+    for t in targets.chunks(2).skip(1) {
+        let mut rps = [Vec::new(), Vec::new()];
+        for _ in 0..o.rounds {
+            for (k, target) in t.iter().enumerate() {
+                rps[k].push(load_rt.block_on(load::run(target, o.connections, duration))?);
+            }
+        }
+        let (on, off) = (Stats::median_of(&rps[0]).rps, Stats::median_of(&rps[1]).rps);
+        parts.push(format!(
+            "{} {on:.0} / {off:.0} ({:.2}x)",
+            t[0].name.split(',').next().unwrap_or_default(),
+            on / off
+        ));
+    }
+    println!("saturation ({} connections), requests/s, ready instances on / off: {}", o.connections, parts.join(", "));
+    Ok(())
 }
 
 /// The many-tenants row, printed.

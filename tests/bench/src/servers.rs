@@ -41,6 +41,16 @@ pub(crate) async fn gatehouse(
     redis_url: Option<&str>,
     database_url: Option<&str>,
 ) -> anyhow::Result<Gatehouse> {
+    gatehouse_with(root, redis_url, database_url, "").await
+}
+
+/// The same, with `sections` (whole TOML sections, such as `[sandbox]`) added to its config.
+pub(crate) async fn gatehouse_with(
+    root: &Path,
+    redis_url: Option<&str>,
+    database_url: Option<&str>,
+    sections: &str,
+) -> anyhow::Result<Gatehouse> {
     let data = tempfile::tempdir()?;
     let tenant = format!("bench{}{}", std::process::id(), if database_url.is_some() { "pg" } else { "" });
     let schema = data.path().join("gated.schema.json");
@@ -59,7 +69,7 @@ pub(crate) async fn gatehouse(
             .unwrap_or_default();
     let config_text = format!(
         "[platform]\n{redis}tenant = \"{tenant}\"\n\n[database]\nmigrations = {migrations:?}\n\n\
-         [outbound]\nallow_private = [\"127.0.0.1/32\"]\n\n\
+         [outbound]\nallow_private = [\"127.0.0.1/32\"]\n\n{sections}\n\
          [[endpoint]]\nroute = \"GET /api/hello\"\ncomponent = {hello:?}\n\n\
          [[endpoint]]\nroute = \"POST /api/hello-gated\"\ncomponent = {hello:?}\nauth = \"required\"\nscopes = [\"read\"]\n\
          rate_limit = {{ limit = 1000000000, window = \"1h\", by = \"key\" }}\nschema = {:?}\n\n\

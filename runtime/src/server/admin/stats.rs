@@ -16,6 +16,8 @@ pub(super) async fn get(State(admin): State<Arc<Admin>>) -> Data {
         "requests": app.stats.requests.load(Ordering::Relaxed),
         "refusedByGate": app.stats.refused_by_gate.load(Ordering::Relaxed),
         "instancesStarted": app.sandbox.instances_started(),
+        "instancesReady": app.sandbox.instances_ready(),
+        "readyInstancesTaken": app.sandbox.ready_instances_taken(),
         "openConnections": app.stats.connections.load(Ordering::Relaxed),
         "rateLimitBackend": app.limiter.backend_name(),
         "storeBackend": app.registry.store().backend_name(),
