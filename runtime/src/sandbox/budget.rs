@@ -29,6 +29,8 @@ pub(crate) struct Budget {
     memory_limit: usize,
     /// Set when the guest asked for more memory than its limit: the size it asked for.
     memory_refused: Option<usize>,
+    /// The largest linear memory the instance has been given, in bytes.
+    largest_memory: usize,
     cpu_limit: Duration,
     cpu_used: Duration,
     last_tick: Instant,
@@ -36,7 +38,14 @@ pub(crate) struct Budget {
 
 impl Budget {
     pub(crate) fn new(memory_limit: usize, cpu_limit: Duration) -> Self {
-        Self { memory_limit, memory_refused: None, cpu_limit, cpu_used: Duration::ZERO, last_tick: Instant::now() }
+        Self {
+            memory_limit,
+            memory_refused: None,
+            largest_memory: 0,
+            cpu_limit,
+            cpu_used: Duration::ZERO,
+            last_tick: Instant::now(),
+        }
     }
 
     /// A new request on a kept instance: its own CPU budget (the memory
@@ -49,6 +58,12 @@ impl Budget {
     /// The memory size the guest was refused, if it hit its limit.
     pub(crate) fn memory_refused(&self) -> Option<usize> {
         self.memory_refused
+    }
+
+    /// The largest linear memory the instance has been given (its initial
+    /// size counts: wasmtime asks the limiter for it too).
+    pub(crate) fn largest_memory(&self) -> usize {
+        self.largest_memory
     }
 
     pub(crate) fn memory_limit(&self) -> usize {
@@ -82,6 +97,7 @@ impl ResourceLimiter for Budget {
             self.memory_refused = Some(desired);
             return Ok(false);
         }
+        self.largest_memory = self.largest_memory.max(desired);
         Ok(true)
     }
 
@@ -99,6 +115,7 @@ mod tests {
         let mut b = Budget::new(1 << 20, Duration::from_millis(10));
         assert!(b.memory_growing(0, 1 << 20, None).unwrap());
         assert_eq!(b.memory_refused(), None);
+        assert_eq!(b.largest_memory(), 1 << 20);
         assert!(!b.memory_growing(1 << 20, 2 << 20, None).unwrap());
         assert_eq!(b.memory_refused(), Some(2 << 20));
     }
