@@ -123,7 +123,7 @@ pub fn limits(config: &PlatformConfig) -> Vec<Limit> {
             u64::from(s.ready_instances),
             "count",
             "`sandbox.ready_instances` (0 turns it off; at most a quarter of `max_instances`)",
-            "the least recently made is dropped for a new one; a request that finds no free slot drops them first",
+            "the least recently made (of another endpoint) is dropped for a new one; a request that finds no free slot drops them before kept ones",
         ),
         row(
             "reuse_requests",

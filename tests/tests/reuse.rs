@@ -228,3 +228,24 @@ async fn a_slow_to_start_endpoint_finds_instances_made_ahead_that_no_request_has
     assert_eq!(python_calls(&s, "/count/a").await, 1);
     assert_eq!(taken(&s.stats().await), 5, "a's ready instances were dropped for b's");
 }
+
+#[tokio::test]
+async fn a_node_with_room_for_one_ready_instance_makes_one_and_stops() {
+    // Four slots: room for one ready instance on the node, so one per endpoint.
+    let s = Platform::new()
+        .admin()
+        .section("sandbox", &[("max_instances", "4")])
+        .endpoint("GET /count", &repo_path("tests/polyglot/py_counter"))
+        .start();
+    let count = |v: &Value, name: &str| v[name].as_u64().unwrap_or(0);
+    let at_most_one = |v: &Value| count(v, "instancesReady") <= 1;
+    assert_eq!(python_calls(&s, "/count").await, 1);
+    let stats = until_stats(&s, "one ready instance", |v| count(v, "instancesReady") == 1, at_most_one).await;
+    assert_eq!(count(&stats, "readyInstancesMade"), 1, "made once, not made and dropped over and over: {stats}");
+    assert_eq!(python_calls(&s, "/count").await, 1);
+    let stats = until_stats(&s, "it made again", |v| count(v, "readyInstancesMade") == 2, at_most_one).await;
+    assert_eq!(count(&stats, "readyInstancesTaken"), 1, "{stats}");
+    // Made again once for the one taken, and no more (its own is never dropped to make room).
+    let stats = until_stats(&s, "one ready instance", |v| count(v, "instancesReady") == 1, at_most_one).await;
+    assert_eq!(count(&stats, "readyInstancesMade"), 2, "{stats}");
+}

@@ -49,9 +49,13 @@ impl Budget {
     }
 
     /// A new request on a kept instance: its own CPU budget (the memory
-    /// budget is the instance's, across every request it serves).
-    pub(crate) fn begin_request(&mut self) {
-        self.cpu_used = Duration::ZERO;
+    /// budget is the instance's, across every request it serves). The first
+    /// request of a ready instance keeps what instantiating it used, as a
+    /// fresh instance's request pays for its instantiation.
+    pub(crate) fn begin_request(&mut self, first: bool) {
+        if !first {
+            self.cpu_used = Duration::ZERO;
+        }
         self.last_tick = Instant::now();
     }
 

@@ -66,6 +66,12 @@ pub struct Sandbox {
     pub(crate) preparing: Arc<std::sync::atomic::AtomicBool>,
     /// Ready instances requests have taken so far.
     pub(crate) ready_taken: Arc<std::sync::atomic::AtomicU64>,
+    /// Ready instances made so far.
+    pub(crate) ready_made: Arc<std::sync::atomic::AtomicU64>,
+    /// The endpoint the preparing thread makes ready instances for next.
+    pub(crate) next_job: Arc<std::sync::Mutex<Option<super::ready::Job>>>,
+    /// Whether the task that drops idle kept and ready instances runs.
+    pub(crate) sweeping: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Sandbox {
@@ -87,6 +93,9 @@ impl Sandbox {
             in_flight: Arc::default(),
             preparing: Arc::default(),
             ready_taken: Arc::default(),
+            ready_made: Arc::default(),
+            next_job: Arc::default(),
+            sweeping: Arc::default(),
         })
     }
 
@@ -108,6 +117,11 @@ impl Sandbox {
     /// How many ready instances requests have taken since start.
     pub fn ready_instances_taken(&self) -> u64 {
         self.ready_taken.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many ready instances have been made since start.
+    pub fn ready_instances_made(&self) -> u64 {
+        self.ready_made.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The engine, for compiling components.

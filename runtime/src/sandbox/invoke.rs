@@ -84,7 +84,7 @@ impl Sandbox {
                     self.instances_started.fetch_add(1, Ordering::Relaxed);
                     self.ready_taken.fetch_add(1, Ordering::Relaxed);
                 }
-                store.data_mut().begin_request(grants, principal, context.clone(), stream);
+                store.data_mut().begin_request(grants, principal, context.clone(), stream, served == 0);
                 (store, Some(instance), served, slot)
             }
             None => {

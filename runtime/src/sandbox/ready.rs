@@ -12,12 +12,15 @@
 //! context and budgets set for that request as a new store's would be.
 //!
 //! What bounds them: at most `sandbox.ready_instances` on the node (the least
-//! recently made goes first to make room), one preparation at a time, none
-//! while any request runs or waits for a slot, only a free pool slot (a
-//! request that finds none evicts kept and ready instances first), each
-//! dropped after `IDLE` unused. A preparation runs under the endpoint's own
-//! memory, CPU and wall budgets, as an anonymous caller: guest code that runs
-//! while instantiating sees no caller and no request.
+//! recently made of another endpoint goes first to make room), one
+//! preparation at a time, none while any request runs or waits for a slot,
+//! only a free pool slot (a request that finds none drops ready instances
+//! first), each dropped after `IDLE` unused (a sweep every `SWEEP_EVERY`).
+//! A preparation runs under the endpoint's memory and CPU budgets, for at
+//! most `MAX_PREPARATION`, as an anonymous caller with no database, outbound
+//! calls or secrets: guest code that runs while instantiating sees no caller
+//! and no request. Its CPU counts against the budget of the request that
+//! takes the instance, as a fresh instance's instantiation would.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -39,6 +42,11 @@ const PER_ENDPOINT: u32 = 2;
 /// How long a ready instance waits for a request before it is dropped: an
 /// endpoint not asked for that long is not hot.
 const IDLE: Duration = Duration::from_secs(60);
+/// The longest one preparation may take (less if the endpoint's `wall_ms`
+/// is less): one slow endpoint must not hold up every other's.
+const MAX_PREPARATION: Duration = Duration::from_secs(1);
+/// How often instances idle past their limit are looked for.
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// One prepared endpoint's figures for ready instances.
 #[derive(Debug, Default)]
@@ -66,9 +74,28 @@ impl Readiness {
         self.instantiate_us.store(average.max(1) as u64, Ordering::Relaxed);
     }
 
-    fn worth_preparing(&self) -> bool {
+    /// Whether the endpoint is slow to instantiate and has fewer than
+    /// `wanted` ready instances.
+    fn worth_preparing(&self, wanted: u32) -> bool {
         self.instantiate_us.load(Ordering::Relaxed) >= WORTH_PREPARING.as_micros() as u64
-            && self.ready.load(Ordering::Acquire) < PER_ENDPOINT
+            && self.ready.load(Ordering::Acquire) < wanted
+    }
+}
+
+/// What one preparation is for: an endpoint as a request of it found it.
+pub(crate) struct Job {
+    endpoint: PreparedEndpoint,
+    grants: EndpointGrants,
+    tenant: Arc<str>,
+    route: Arc<str>,
+}
+
+/// Clears `Sandbox::preparing` however the preparing thread ends, a panic included.
+struct Preparing<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl Drop for Preparing<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 
@@ -78,50 +105,87 @@ impl Sandbox {
         self.in_flight.load(Ordering::Acquire) == 0 && self.slot_waiters.load(Ordering::Acquire) == 0
     }
 
+    /// Ready instances one endpoint may have on this node.
+    fn per_endpoint(&self) -> u32 {
+        PER_ENDPOINT.min(self.settings.ready_instances)
+    }
+
     /// After a request of `endpoint` ended: if the node is idle and the
-    /// endpoint is worth it, prepares ready instances for it in a task.
+    /// endpoint is worth it, has ready instances made for it. One thread
+    /// makes them, one at a time; a request that ends while it works leaves
+    /// its endpoint as the next job (the latest request's wins), so none is
+    /// lost between the thread's last look and its end.
     pub(crate) fn prepare_ready(&self, endpoint: &PreparedEndpoint, grants: &EndpointGrants, context: &RequestContext) {
         if self.settings.ready_instances == 0
             || !matches!(endpoint.pre, Pre::Endpoint(_))
-            || !endpoint.readiness.worth_preparing()
+            || !endpoint.readiness.worth_preparing(self.per_endpoint())
             || !self.idle()
-            // One preparation at a time on the whole node.
-            || self.preparing.swap(true, Ordering::AcqRel)
         {
             return;
         }
+        let job = Job {
+            endpoint: endpoint.clone(),
+            grants: grants.clone(),
+            tenant: context.tenant.clone(),
+            route: context.route.clone(),
+        };
+        *self.next_job.lock().unwrap_or_else(|e| e.into_inner()) = Some(job);
+        if self.preparing.swap(true, Ordering::AcqRel) {
+            return; // the thread at work takes the job next
+        }
+        self.start_sweeping();
         let sandbox = self.clone();
-        let (endpoint, grants) = (endpoint.clone(), grants.clone());
-        let (tenant, route) = (context.tenant.clone(), context.route.clone());
         // On a thread of its own, not a worker: an instantiation is a
         // millisecond or two of CPU that never yields, and a task spawned
         // here would run on this worker before the answer that made it
         // idle is written (measured: no gain at all at light load).
         let runtime = tokio::runtime::Handle::current();
         tokio::task::spawn_blocking(move || {
-            runtime.block_on(async {
-                while endpoint.readiness.worth_preparing() && sandbox.idle() {
-                    if !sandbox.prepare_one(&endpoint, &grants, &tenant, &route).await {
-                        break;
+            loop {
+                {
+                    let _preparing = Preparing(&sandbox.preparing);
+                    while let Some(job) = sandbox.next_job.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                        runtime.block_on(sandbox.prepare_for(&job));
                     }
                 }
-            });
-            sandbox.preparing.store(false, Ordering::Release);
+                // A job left after the last look, by a request that saw this
+                // thread still at work: take it up again, unless another
+                // thread already has.
+                let left = sandbox.next_job.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+                if !left || sandbox.preparing.swap(true, Ordering::AcqRel) {
+                    break;
+                }
+            }
         });
     }
 
-    /// Makes one ready instance of `endpoint`; false if it could not (no free
-    /// slot, or the instantiation failed or ran out of budget).
-    async fn prepare_one(
-        &self,
-        endpoint: &PreparedEndpoint,
-        grants: &EndpointGrants,
-        tenant: &Arc<str>,
-        route: &Arc<str>,
-    ) -> bool {
+    /// Makes ready instances for `job`'s endpoint while it wants them and the node stays idle.
+    async fn prepare_for(&self, job: &Job) {
+        use tracing::Instrument;
+        // Its log lines (a start function's output too) name the tenant and route.
+        let span = tracing::info_span!("ready_instance", tenant = %job.tenant, route = %job.route);
+        async {
+            while job.endpoint.readiness.worth_preparing(self.per_endpoint()) && self.idle() {
+                if !self.prepare_one(job).await {
+                    break;
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Makes one ready instance; false if it could not (no room, no free slot,
+    /// a request now waiting, or the instantiation failed or ran out of budget).
+    async fn prepare_one(&self, job: &Job) -> bool {
+        let Job { endpoint, grants, tenant, route } = job;
         let Pre::Endpoint(pre) = &endpoint.pre else { return false };
-        if self.warm.unused_len() >= self.settings.ready_instances as usize {
-            self.warm.evict_oldest_unused();
+        // Room on the node: the least recently made ready instance of another
+        // endpoint goes; never the endpoint's own (it would only be made again).
+        if self.warm.unused_len() >= self.settings.ready_instances as usize
+            && !self.warm.evict_oldest_unused_except(endpoint.key)
+        {
+            return false;
         }
         let Ok(slot) = self.slots.clone().try_acquire_owned() else { return false };
         let context = Arc::new(RequestContext {
@@ -132,13 +196,19 @@ impl Sandbox {
             timings: Arc::default(),
         });
         let principal = Arc::new(Principal::anonymous(tenant.clone()));
-        let state = HostState::new(grants, principal, context, crate::capabilities::stream::StreamState::detached());
+        // No database, outbound calls or secrets while no request is there:
+        // guest code run at instantiation (a start function) gets them only
+        // with a request, as the request that takes the instance sets them.
+        let bare =
+            EndpointGrants { outbound: None, secrets: Arc::default(), secret_book: None, db: None, ..grants.clone() };
+        let state = HostState::new(&bare, principal, context, crate::capabilities::stream::StreamState::detached());
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.budget);
         store.epoch_deadline_callback(|mut cx| cx.data_mut().budget.on_epoch());
         store.set_epoch_deadline(1);
         let started = Instant::now();
-        let instance = match tokio::time::timeout(grants.limits.wall, pre.instantiate_async(&mut store)).await {
+        let deadline = grants.limits.wall.min(MAX_PREPARATION);
+        let instance = match tokio::time::timeout(deadline, pre.instantiate_async(&mut store)).await {
             Ok(Ok(instance)) => instance,
             Ok(Err(e)) => {
                 tracing::debug!("a ready instance could not be made: {e:#}");
@@ -147,12 +217,31 @@ impl Sandbox {
             Err(_) => return false,
         };
         endpoint.readiness.instantiated_in(started.elapsed());
-        if !store.data().ended_cleanly() {
+        // A request came while it was made and waits for a slot: this one's.
+        if !store.data().ended_cleanly() || self.slot_waiters.load(Ordering::Acquire) > 0 {
             return false;
         }
         let unused = Some(ReadyMark::new(&endpoint.readiness.ready));
         self.warm.give(endpoint.key, Warm { store, instance, served: 0, slot, unused }, IDLE);
+        self.ready_made.fetch_add(1, Ordering::Relaxed);
         true
+    }
+
+    /// Starts (once per sandbox) the task that drops kept and ready instances
+    /// idle past their limit, so a quiet node gives their slots and memory
+    /// back rather than only when the pool is next used.
+    fn start_sweeping(&self) {
+        if self.sweeping.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let warm = Arc::downgrade(&self.warm);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(SWEEP_EVERY).await;
+                let Some(warm) = warm.upgrade() else { return };
+                warm.sweep();
+            }
+        });
     }
 }
 
@@ -163,19 +252,19 @@ mod tests {
     #[test]
     fn one_outlier_does_not_make_a_cheap_endpoint_worth_preparing() {
         let r = Readiness::default();
-        assert!(!r.worth_preparing(), "not measured yet");
+        assert!(!r.worth_preparing(PER_ENDPOINT), "not measured yet");
         for _ in 0..20 {
             r.instantiated_in(Duration::from_micros(20));
         }
         r.instantiated_in(Duration::from_micros(900));
-        assert!(!r.worth_preparing(), "{r:?}");
+        assert!(!r.worth_preparing(PER_ENDPOINT), "{r:?}");
         for _ in 0..30 {
             r.instantiated_in(Duration::from_micros(1500));
         }
-        assert!(r.worth_preparing(), "{r:?}");
+        assert!(r.worth_preparing(PER_ENDPOINT), "{r:?}");
         let marks: Vec<ReadyMark> = (0..PER_ENDPOINT).map(|_| ReadyMark::new(&r.ready)).collect();
-        assert!(r.has_ready() && !r.worth_preparing(), "it has its ready instances");
+        assert!(r.has_ready() && !r.worth_preparing(PER_ENDPOINT), "it has its ready instances");
         drop(marks);
-        assert!(!r.has_ready() && r.worth_preparing(), "taken or dropped, they no longer count");
+        assert!(!r.has_ready() && r.worth_preparing(PER_ENDPOINT), "taken or dropped, they no longer count");
     }
 }

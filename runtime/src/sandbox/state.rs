@@ -97,17 +97,19 @@ impl HostState {
 
 impl HostState {
     /// Makes a kept instance's state the next request's: its caller, context,
-    /// per-request counters and budgets, as a fresh store would have them.
+    /// per-request counters and budgets, as a fresh store would have them
+    /// (`first`: the instance's first request, a ready instance's).
     pub(crate) fn begin_request(
         &mut self,
         grants: &EndpointGrants,
         principal: Arc<Principal>,
         context: Arc<RequestContext>,
         stream: StreamState,
+        first: bool,
     ) {
         self.stdout.begin_request();
         self.stderr.begin_request();
-        self.budget.begin_request();
+        self.budget.begin_request(first);
         self.auth = AuthState::new(principal);
         self.config = ConfigState::new(
             grants.variables.clone(),

@@ -110,13 +110,23 @@ impl WarmPool {
         self.idle.lock().unwrap_or_else(|e| e.into_inner()).iter().filter(|i| i.warm.unused.is_some()).count()
     }
 
-    /// Drops the least recently made ready instance; false if there is none.
-    pub(crate) fn evict_oldest_unused(&self) -> bool {
+    /// Drops the least recently made ready instance of an endpoint other
+    /// than `key`'s; false if there is none.
+    pub(crate) fn evict_oldest_unused_except(&self, key: u64) -> bool {
         let oldest = {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-            idle.iter().position(|i| i.warm.unused.is_some()).map(|at| idle.remove(at))
+            idle.iter().position(|i| i.warm.unused.is_some() && i.key != key).map(|at| idle.remove(at))
         };
         oldest.is_some()
+    }
+
+    /// Drops the instances idle past their limit.
+    pub(crate) fn sweep(&self) {
+        let expired = {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            drain_expired(&mut idle, Instant::now())
+        };
+        drop(expired);
     }
 
     /// Keeps `warm` for `key`'s next request, for at most `idle_limit`.
@@ -131,11 +141,14 @@ impl WarmPool {
         drop(expired);
     }
 
-    /// Drops the least recently used kept instance, freeing its slot; false if none is kept.
+    /// Drops one instance, freeing its slot: the least recently made ready
+    /// one (never called: nobody loses state), else the least recently used
+    /// kept one; false if none is kept.
     pub(crate) fn evict_one(&self) -> bool {
         let oldest = {
             let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-            if idle.is_empty() { None } else { Some(idle.remove(0)) }
+            let at = idle.iter().position(|i| i.warm.unused.is_some()).unwrap_or(0);
+            if idle.is_empty() { None } else { Some(idle.remove(at)) }
         };
         oldest.is_some()
     }

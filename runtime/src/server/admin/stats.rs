@@ -17,6 +17,7 @@ pub(super) async fn get(State(admin): State<Arc<Admin>>) -> Data {
         "refusedByGate": app.stats.refused_by_gate.load(Ordering::Relaxed),
         "instancesStarted": app.sandbox.instances_started(),
         "instancesReady": app.sandbox.instances_ready(),
+        "readyInstancesMade": app.sandbox.ready_instances_made(),
         "readyInstancesTaken": app.sandbox.ready_instances_taken(),
         "openConnections": app.stats.connections.load(Ordering::Relaxed),
         "rateLimitBackend": app.limiter.backend_name(),
