@@ -144,7 +144,11 @@ impl Sandbox {
             loop {
                 {
                     let _preparing = Preparing(&sandbox.preparing);
-                    while let Some(job) = sandbox.next_job.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                    loop {
+                        // Its own statement: the lock is let go before the
+                        // work (a request's `prepare_ready` takes it too).
+                        let job = sandbox.next_job.lock().unwrap_or_else(|e| e.into_inner()).take();
+                        let Some(job) = job else { break };
                         runtime.block_on(sandbox.prepare_for(&job));
                     }
                 }
