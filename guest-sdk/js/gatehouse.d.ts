@@ -165,6 +165,65 @@ export const db: {
   transaction<T>(fn: (tx: Transaction) => T | Promise<T>): Promise<T>;
 };
 
+/** What is stored under a key. */
+export interface ObjectInfo {
+  key: string;
+  /** As given to `put`, e.g. `image/png`. */
+  contentType: string;
+  /** Bytes. */
+  size: number;
+  /** When it was stored, in milliseconds since the Unix epoch. */
+  modifiedMs: number;
+}
+/** An object and its bytes (a plain record, not a WHATWG `Blob`). */
+export interface StoredObject extends ObjectInfo {
+  data: Uint8Array;
+  /** The bytes as UTF-8 text. */
+  text(): string;
+}
+/** One page of a listing, in key order. */
+export interface Listing {
+  objects: ObjectInfo[];
+  /** Pass as `after` for the next page; null: this was the last. */
+  next: string | null;
+}
+export interface ListOptions {
+  /** Only keys that start with this (all keys by default). */
+  prefix?: string;
+  /** Only keys after this one: the previous page's `next`. */
+  after?: string | null;
+  /** At most this many, 1 to 1000 (100 by default). */
+  limit?: number;
+}
+/**
+ * The tenant's object storage: bytes under keys such as `uploads/u1/cat.png`.
+ * A key is 1 to 1024 bytes of UTF-8 in segments separated by `/`: no leading
+ * `/`, no empty, `.` or `..` segment, no control characters or backslash
+ * (else 500 BLOB_INVALID). Storing past the tenant's quota is 413
+ * BLOB_QUOTA_EXCEEDED, an object over the platform's largest 413 BLOB_TOO_LARGE.
+ */
+export const blobs: {
+  /**
+   * Stores `data` (a string as UTF-8) under `key`, replacing what was there;
+   * an empty content type is stored as `application/octet-stream`.
+   */
+  put(key: string, data: string | Uint8Array | ArrayBuffer, contentType?: string): Promise<ObjectInfo>;
+  /** The object under `key` with its bytes, or null. */
+  get(key: string): Promise<StoredObject | null>;
+  /** What is stored under `key`, without its bytes, or null. */
+  head(key: string): Promise<ObjectInfo | null>;
+  /** Removes the object under `key`; whether there was one. */
+  delete(key: string): Promise<boolean>;
+  /** One page of the objects whose keys start with `prefix`, in key order. */
+  list(options?: ListOptions): Promise<Listing>;
+  /**
+   * A URL anyone holding it may fetch the object from, with its content type,
+   * for `expiresIn` seconds (3600 by default; at most the platform's
+   * `blobs.max_url_expiry`).
+   */
+  signedUrl(key: string, expiresIn?: number): Promise<string>;
+};
+
 export interface FetchInit {
   method?: string;
   headers?: Header[] | Record<string, string>;

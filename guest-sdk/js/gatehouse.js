@@ -9,22 +9,24 @@
 //
 // Errors are thrown: throw an `HttpError` (`new NotFound("…")`, or a helper
 // such as `notFound(…)`) and the platform answers with its error envelope.
-// Database, outbound-HTTP and stream failures become `HttpError`s with the
-// same codes as the Rust and Python SDKs (DB_CONSTRAINT, UPSTREAM_TIMEOUT, …;
-// guest-sdk/capability-errors.json). Any other exception is a bug: its stack
-// is logged and the client gets 500 GUEST_TRAP, as for a Rust panic or an
-// uncaught Python exception.
+// Database, object storage, outbound-HTTP and stream failures become
+// `HttpError`s with the same codes as the Rust and Python SDKs (DB_CONSTRAINT,
+// BLOB_INVALID, UPSTREAM_TIMEOUT, …; guest-sdk/capability-errors.json). Any
+// other exception is a bug: its stack is logged and the client gets 500
+// GUEST_TRAP, as for a Rust panic or an uncaught Python exception.
 //
 // Calls that wait on the platform are async: `await db.query(…)`,
-// `await http.fetch(…)` (a WHATWG-like response: `ok`, `status`,
-// `headers.get`, `await res.json()`). Nothing here shadows a WHATWG global:
-// the request an endpoint gets is an `EndpointRequest`, and fetch lives at
-// `http.fetch`. Types: gatehouse.d.ts.
+// `await blobs.get(…)`, `await http.fetch(…)` (a WHATWG-like response: `ok`,
+// `status`, `headers.get`, `await res.json()`). Nothing here shadows a WHATWG
+// global: the request an endpoint gets is an `EndpointRequest`, fetch lives at
+// `http.fetch`, and a stored object is a plain record, not a `Blob`. Types:
+// gatehouse.d.ts.
 //
 // gatehouse.js is put beside index.js when the endpoint is built; it is not
 // part of the endpoint's folder.
 
 import * as witAuth from "gatehouse:endpoint/auth@0.1.0";
+import * as witBlobs from "gatehouse:endpoint/blobs@0.1.0";
 import * as witConfig from "gatehouse:endpoint/config@0.1.0";
 import * as witDb from "gatehouse:endpoint/db@0.1.0";
 import * as witHttp from "gatehouse:endpoint/http-out@0.1.0";
@@ -292,8 +294,8 @@ export function endpoint(fn) {
 
 /**
  * A capability's WIT error as the envelope the Rust SDK would give, by the
- * interface it came from (`db` or `http`): a case name alone is ambiguous
- * (both have `timeout`). The table is guest-sdk/capability-errors.json's.
+ * interface it came from (`db`, `blobs` or `http`): a case name alone is
+ * ambiguous (`db` and `http` both have `timeout`). The table is guest-sdk/capability-errors.json's.
  */
 function failure(e, iface) {
   const v = e && e.payload;
@@ -315,6 +317,12 @@ function failure(e, iface) {
       "response-too-large": ["unavailable", `the upstream's answer is over ${text} bytes`, "UPSTREAM_RESPONSE_TOO_LARGE"],
       timeout: ["unavailable", "the upstream did not answer in time", "UPSTREAM_TIMEOUT"],
       connection: ["unavailable", `the upstream is unreachable: ${text}`, "UPSTREAM_UNAVAILABLE"],
+    },
+    blobs: {
+      unavailable: ["unavailable", `object storage is unavailable: ${text}`, "BLOBS_UNAVAILABLE"],
+      invalid: ["internal", `an object storage call was refused: ${text}`, "BLOB_INVALID"],
+      "quota-exceeded": ["payload-too-large", `the tenant's object storage quota is used up: ${text}`, "BLOB_QUOTA_EXCEEDED"],
+      "too-large": ["payload-too-large", `the object is too large: ${text}`, "BLOB_TOO_LARGE"],
     },
   };
   const [kind, message, code] = tables[iface][v.tag] ?? ["internal", `a platform call failed: ${v.tag}`, "PLATFORM_ERROR"];
@@ -417,6 +425,63 @@ export const db = {
     call("db", witDb.Transaction.commit, tx);
     return result;
   },
+};
+
+/** An object's description with plain numbers (the WIT's u64s arrive as BigInt). */
+function objectInfo(i) {
+  return { key: i.key, contentType: i.contentType, size: Number(i.size), modifiedMs: Number(i.modifiedMs) };
+}
+
+function blobBytes(data) {
+  if (typeof data === "string") return encoder.encode(data);
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw new TypeError("blobs.put takes a string, a Uint8Array or an ArrayBuffer");
+}
+
+/**
+ * The tenant's object storage: bytes under keys such as `uploads/u1/cat.png`,
+ * each with its content type. A key is 1 to 1024 bytes of UTF-8 in segments
+ * separated by `/`: no leading `/`, no empty, `.` or `..` segment, no control
+ * characters or backslash. Every call is async: `await blobs.get(…)`.
+ */
+export const blobs = {
+  /**
+   * Stores `data` (a string as UTF-8, a Uint8Array or an ArrayBuffer) under
+   * `key`, replacing what was there; an empty content type is stored as
+   * `application/octet-stream`. Returns `{ key, contentType, size, modifiedMs }`.
+   */
+  put: async (key, data, contentType = "application/octet-stream") =>
+    objectInfo(call("blobs", witBlobs.put, key, contentType, blobBytes(data))),
+  /** The object under `key`, `{ key, contentType, size, modifiedMs, data, text() }`, or null. */
+  async get(key) {
+    const found = call("blobs", witBlobs.get, key);
+    if (found === undefined || found === null) return null;
+    const data = found.data;
+    return { ...objectInfo(found.info), data, text: () => decoder.decode(data) };
+  },
+  /** What is stored under `key`, without its bytes, or null. */
+  async head(key) {
+    const found = call("blobs", witBlobs.head, key);
+    return found === undefined || found === null ? null : objectInfo(found);
+  },
+  /** Removes the object under `key`; whether there was one. */
+  delete: async (key) => call("blobs", witBlobs.delete, key),
+  /**
+   * Objects whose keys start with `prefix`, in key order, after the key
+   * `after` if given; at most `limit` (1 to 1000). `next` is the `after` of
+   * the next page, null on the last.
+   */
+  async list({ prefix = "", after, limit = 100 } = {}) {
+    const page = call("blobs", witBlobs.list, prefix, after ?? undefined, limit);
+    return { objects: page.objects.map(objectInfo), next: page.next ?? null };
+  },
+  /**
+   * A URL anyone holding it may fetch the object from (with its content
+   * type) for `expiresIn` seconds, at most the platform's `blobs.max_url_expiry`.
+   */
+  signedUrl: async (key, expiresIn = 3600) => call("blobs", witBlobs.signedUrl, key, expiresIn),
 };
 
 /** Response headers, read like WHATWG `Headers`: `get`, `has`, iteration. */

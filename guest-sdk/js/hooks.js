@@ -30,9 +30,11 @@ export async function load(url, context, next) {
   const found = INTERFACES[name];
   if (!found) throw new Error(`${url}: the platform has no such interface`);
   const [binding, names] = found;
+  // `export { … as name }`, not `export const name`: a name may be a reserved word (blobs' `delete`).
   const source = [
     `import { ${binding} as standIn } from ${JSON.stringify(OFFPLATFORM)};`,
-    ...names.map((n) => `export const ${n} = standIn.${n};`),
+    ...names.map((n, i) => `const item${i} = standIn[${JSON.stringify(n)}];`),
+    `export { ${names.map((n, i) => `item${i} as ${n}`).join(", ")} };`,
   ].join("\n");
   return { format: "module", source, shortCircuit: true };
 }

@@ -20,6 +20,12 @@ export interface TestOptions {
   maxCalls?: number;
   /** Server-sent events the client reads before it leaves (`stream.sendEvent` then throws `StreamClosed`). */
   clientLeavesAfter?: number;
+  /** The largest object `blobs.put` takes, in bytes (above it: 413 BLOB_TOO_LARGE); the platform's default, 10 MiB. */
+  maxBlobBytes?: number;
+  /** The bytes all stored objects may take (past it: 413 BLOB_QUOTA_EXCEEDED); the platform's default, 1 GiB. */
+  blobQuotaBytes?: number;
+  /** The objects that may be stored (past it: 413 BLOB_QUOTA_EXCEEDED); the platform's default, 100 000. */
+  maxBlobObjects?: number;
 }
 
 /** One request, as the platform's gate admitted it. */
@@ -83,6 +89,8 @@ export declare class TestPlatform {
   readonly calls: RecordedCall[];
   /** The handler's log lines, as `[level, message]`. */
   readonly logs: [string, string][];
+  /** The objects stored, in key order. */
+  readonly blobs: Map<string, { contentType: string; data: Uint8Array }>;
   mock(method: string, url: string, answer?: MockAnswer): void;
   call(handler: Handler, method?: string, path?: string, init?: CallInit): Promise<TestResponse>;
   close(): void;

@@ -29,18 +29,28 @@
 // caller you describe, `config.get` by `config`, `db` by an SQLite database in
 // memory (your migrations applied, `?` parameters and the platform's error
 // codes: a constraint is 409 DB_CONSTRAINT), `http.fetch` by the answers you
-// `mock` (anything else is refused like a host not in `allowed_hosts`), and
-// `log` and `stream` are recorded. A thrown `HttpError` comes back as the
-// platform's error envelope with its status; any other exception is a bug and
-// comes back as the platform gives it, 500 GUEST_TRAP, with its stack in
-// `p.logs`.
+// `mock` (anything else is refused like a host not in `allowed_hosts`),
+// `blobs` by object storage in memory (the platform's key rules, default
+// limits and error codes: a key with a `..` segment is 500 BLOB_INVALID;
+// `p.blobs` shows what is stored), and `log` and `stream` are recorded. A
+// thrown `HttpError` comes back as the platform's error envelope with its
+// status; any other exception is a bug and comes back as the platform gives
+// it, 500 GUEST_TRAP, with its stack in `p.logs`.
 
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { register } from "node:module";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { ComponentError, STATE, concat } from "./offplatform.js";
+import {
+  ComponentError,
+  DEFAULT_BLOB_QUOTA_BYTES,
+  DEFAULT_MAX_BLOB_BYTES,
+  DEFAULT_MAX_BLOB_OBJECTS,
+  STATE,
+  compareKeys,
+  concat,
+} from "./offplatform.js";
 
 register("./hooks.js", import.meta.url);
 
@@ -156,7 +166,11 @@ export class TestPlatform {
    * variables and secrets. `migrations`: a folder (path or file URL) of
    * `*.sql` files, its `sqlite/` subfolder if it has one. `maxCalls`: the
    * outbound calls a request may make. `clientLeavesAfter`: how many
-   * server-sent events the client reads before it leaves.
+   * server-sent events the client reads before it leaves. `maxBlobBytes`:
+   * the largest object `blobs.put` takes (413 BLOB_TOO_LARGE above it);
+   * `blobQuotaBytes` and `maxBlobObjects`: the bytes and objects all may
+   * take (413 BLOB_QUOTA_EXCEEDED); the platform's defaults, 10 MiB, 1 GiB
+   * and 100 000, unless given.
    */
   static async open(options = {}) {
     const SQL = await sqlite();
@@ -169,6 +183,7 @@ export class TestPlatform {
 
   constructor(options, database) {
     const { user, scopes = [], kind, claims, tenant = "test", config = {}, maxCalls = 10, clientLeavesAfter } = options;
+    const { maxBlobBytes, blobQuotaBytes, maxBlobObjects } = options;
     const who = kind ?? (user !== undefined || scopes.length ? "api-key" : "anonymous");
     STATE.reset();
     STATE.caller = {
@@ -182,6 +197,9 @@ export class TestPlatform {
     STATE.config = new Map(Object.entries(config));
     STATE.maxCalls = maxCalls;
     STATE.clientLeavesAfter = clientLeavesAfter ?? Infinity;
+    STATE.maxBlobBytes = maxBlobBytes ?? DEFAULT_MAX_BLOB_BYTES;
+    STATE.blobQuotaBytes = blobQuotaBytes ?? DEFAULT_BLOB_QUOTA_BYTES;
+    STATE.maxBlobObjects = maxBlobObjects ?? DEFAULT_MAX_BLOB_OBJECTS;
     STATE.db = database;
     this.db = new TestDatabase(database);
   }
@@ -220,6 +238,18 @@ export class TestPlatform {
   /** The handler's log lines, as `[level, message]`. */
   get logs() {
     return [...STATE.logs];
+  }
+
+  /**
+   * The objects stored, in key order, as a Map of key → `{ contentType, data }`.
+   * Store fixtures with the SDK's `blobs.put` while the platform is open.
+   */
+  get blobs() {
+    return new Map(
+      [...STATE.blobs.keys()]
+        .sort(compareKeys)
+        .map((k) => [k, { contentType: STATE.blobs.get(k).contentType, data: STATE.blobs.get(k).data.slice() }]),
+    );
   }
 
   /**

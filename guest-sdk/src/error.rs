@@ -58,6 +58,11 @@ impl Error {
         Self::new(ErrorKind::Conflict, message)
     }
 
+    /// 413 PAYLOAD_TOO_LARGE.
+    pub fn payload_too_large(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::PayloadTooLarge, message)
+    }
+
     /// 500 INTERNAL_ERROR.
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Internal, message)

@@ -4,6 +4,6 @@
 //! with the same functions, types and failures, so a handler runs unchanged.
 
 #[cfg(target_arch = "wasm32")]
-pub(crate) use crate::bindings::gatehouse::endpoint::{auth, config, db, http_out, log, streaming};
+pub(crate) use crate::bindings::gatehouse::endpoint::{auth, blobs, config, db, http_out, log, streaming};
 #[cfg(not(target_arch = "wasm32"))]
-pub(crate) use crate::testing::standin::{auth, config, db, http_out, log, streaming};
+pub(crate) use crate::testing::standin::{auth, blobs, config, db, http_out, log, streaming};

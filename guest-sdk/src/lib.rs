@@ -42,7 +42,7 @@
 //! - `request`: [`Request`], the incoming request with lookups by name.
 //! - `response`: [`Response`] and the JSON helpers [`ok`] and [`created`].
 //! - `error`: [`Error`], which the platform renders as its error envelope.
-//! - `auth`, `config`, `db`, `http`, `log`, `stream`: the platform's capabilities, one module each.
+//! - `auth`, `blobs`, `config`, `db`, `http`, `log`, `stream`: the platform's capabilities, one module each.
 //! - `testing` (not in a component): [`testing::TestPlatform`], to unit-test a handler with `cargo test`.
 //! - `host`: where the capabilities' calls go (the platform's imports, or `testing`'s stand-ins).
 //! - `bindings`: what `wit-bindgen` generates from `wit/`; use the modules above instead.
@@ -54,6 +54,7 @@ mod request;
 mod response;
 
 pub mod auth;
+pub mod blobs;
 pub mod config;
 pub mod db;
 pub mod http;

@@ -169,3 +169,28 @@ fn an_error_is_the_platforms_envelope_with_its_status() {
     let r = p.call(validates, Request::new("POST", "/").with_json(&json!({ "name": "x" })));
     assert_eq!((r.status, r.json()["data"]["name"].clone()), (201, json!("x")));
 }
+
+fn avatar(req: Request) -> Result<Response, Error> {
+    let user = auth::current().user_id.unwrap_or_default();
+    let key = format!("avatars/{user}.png");
+    gatehouse_sdk::blobs::put(&key, "image/png", req.body())?;
+    let page = gatehouse_sdk::blobs::list("avatars/", None, 10)?;
+    let url = gatehouse_sdk::blobs::signed_url(&key, 60)?;
+    ok(json!({ "url": url, "stored": page.objects.iter().map(|o| o.key.clone()).collect::<Vec<_>>() }))
+}
+
+#[test]
+fn objects_are_kept_in_memory_with_the_platforms_key_rules() {
+    let p = TestPlatform::builder().user("ada").open();
+    let r = p.call(avatar, Request::new("POST", "/avatar").with_body(b"\x89PNG".to_vec()));
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["data"]["stored"], json!(["avatars/ada.png"]));
+    assert!(
+        r.json()["data"]["url"].as_str().unwrap().starts_with("https://blobs.test/_blobs/avatars/ada.png?expires=")
+    );
+    let stored = p.blob("avatars/ada.png").unwrap();
+    assert_eq!((stored.info.content_type.as_str(), stored.data.as_slice()), ("image/png", &b"\x89PNG"[..]));
+    // A key that climbs is the platform's refusal, as on the platform.
+    let r = TestPlatform::builder().user("../x").open().call(avatar, Request::new("POST", "/avatar"));
+    assert_eq!((r.status, r.json()["code"].clone()), (500, json!("BLOB_INVALID")));
+}

@@ -58,6 +58,14 @@ pub enum StartupError {
     /// The platform database.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// `[blobs]`: the object storage could not be set up.
+    #[error("{config}: [blobs]: {problem}")]
+    Blobs {
+        /// The config file.
+        config: String,
+        /// Why.
+        problem: String,
+    },
     /// `platform.redis_url` could not be reached.
     #[error("{config}: platform.redis_url: {problem}; start Redis or remove redis_url to limit in memory")]
     Redis {
@@ -93,7 +101,10 @@ impl App {
             .map_err(|e| StartupError::Engine(e.to_string()))?
             .map_err(|e| StartupError::Engine(format!("{e:#}")))?;
         let sandbox = Arc::new(sandbox);
-        let registry = Registry::start(config.clone(), store, sandbox.clone(), secrets.clone())
+        let blobs = crate::capabilities::blobs::BlobPlatform::start(&config, &store)
+            .await
+            .map_err(|problem| StartupError::Blobs { config: config_name.clone(), problem })?;
+        let registry = Registry::start(config.clone(), store, sandbox.clone(), secrets.clone(), Arc::new(blobs))
             .await
             .map_err(StartupError::Registry)?;
         Ok(Arc::new(Self {

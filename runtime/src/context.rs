@@ -20,4 +20,23 @@ pub struct RequestContext {
     pub raw_query: Option<String>,
     /// What the request's capability calls took, for `Server-Timing`.
     pub timings: Arc<crate::timing::Timings>,
+    /// Where the client reached the tenant, for the signed URLs a guest
+    /// makes; `None` outside a client's request.
+    pub reached_at: Option<ReachedAt>,
+}
+
+/// The `Host` a request came to, and the tenant's path prefix if it came
+/// through one (`/t/acme`): a signed URL must lead back the same way.
+#[derive(Debug, Clone)]
+pub struct ReachedAt {
+    /// The `Host` header (or the HTTP/2 authority).
+    pub host: http::HeaderValue,
+    /// The tenant's path prefix, for path routing.
+    pub prefix: Option<Arc<str>>,
+}
+
+impl std::fmt::Display for ReachedAt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.host.to_str().unwrap_or(""))
+    }
 }

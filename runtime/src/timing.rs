@@ -61,6 +61,8 @@ pub struct Timings {
     pub db: Meter,
     /// `http-out` calls, body reads included.
     pub upstream: Meter,
+    /// `blobs` calls.
+    pub blobs: Meter,
     outbound: Mutex<Vec<OutboundCall>>,
 }
 
@@ -70,6 +72,10 @@ fn db(t: &Timings) -> &Meter {
 
 fn upstream(t: &Timings) -> &Meter {
     &t.upstream
+}
+
+fn blobs(t: &Timings) -> &Meter {
+    &t.blobs
 }
 
 impl Timings {
@@ -89,6 +95,11 @@ impl Timings {
     /// Measures a `db` call until the guard drops.
     pub fn time_db(self: &Arc<Self>) -> Timed {
         Timed { timings: self.clone(), meter: db, started: Instant::now() }
+    }
+
+    /// Measures a `blobs` call until the guard drops.
+    pub fn time_blobs(self: &Arc<Self>) -> Timed {
+        Timed { timings: self.clone(), meter: blobs, started: Instant::now() }
     }
 
     /// Measures an `http-out` call until the guard drops.

@@ -11,6 +11,7 @@ pub mod browser;
 pub mod config;
 pub mod otlp;
 pub mod python_tools;
+pub mod s3_server;
 
 pub use config::Platform;
 

@@ -354,16 +354,27 @@ async fn the_upload_takes_the_docs_file_field_within_the_policy() {
             reqwest::multipart::Form::new().text("note", "holiday").part("file", part("beach.png", "image/png", 2048));
         let resp = upload(form).await.unwrap();
         assert_eq!(resp.status(), 200);
-        let file = json(resp).await["file"].clone();
+        let answer = json(resp).await;
+        let file = answer["file"].clone();
         assert_eq!(
             (file["name"].as_str(), file["type"].as_str(), file["size"].as_i64()),
             (Some("beach.png"), Some("image/png"), Some(2048))
         );
+        // As the docs do: the file is stored, and its URL answered and served
+        // back by the platform with its content type, to anyone holding it.
+        let served = client().get(answer["url"].as_str().unwrap()).send().await.unwrap();
+        assert_eq!(served.status(), 200, "{answer}");
+        assert_eq!(served.headers()["content-type"], "image/png");
+        assert_eq!(served.bytes().await.unwrap().to_vec(), vec![7u8; 2048]);
+        // A client's file name cannot climb out of the user's folder.
+        let form = reqwest::multipart::Form::new().part("file", part("../../../evil.png", "image/png", 10));
+        let answer = json(upload(form).await.unwrap()).await;
+        assert_eq!(answer["file"]["key"], "uploads/ada/evil.png", "{answer}");
         assert_eq!(
             backend
                 .texts(&s, "SELECT owner_id || ' ' || file_name || ' ' || CAST(size_bytes AS TEXT) FROM uploads")
                 .await,
-            ["ada beach.png 2048"]
+            ["ada beach.png 2048", "ada ../../../evil.png 10"]
         );
         // The docs' 400 without a `file` field.
         let resp = upload(reqwest::multipart::Form::new().text("note", "no file")).await.unwrap();

@@ -652,3 +652,22 @@ async fn hostile() {
     assert_eq!(resp.status(), 400);
     hello_is_healthy(&s).await;
 }
+
+/// The blobs capability's test guest: a put is read back and served through
+/// its signed URL, while the hello beside it stays healthy; the whole
+/// contract, on disk and in a bucket and in three languages, is in `blobs.rs`.
+#[tokio::test]
+async fn blob_store() {
+    let s = with_hello("POST /blobs", guests::BLOB_STORE).start();
+    let call = |body: serde_json::Value| client().post(s.url("/blobs")).json(&body).send();
+    let resp =
+        call(json!({"op": "put", "key": "a/b.txt", "contentType": "text/plain", "base64": "aGk="})).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(json(resp).await["data"]["info"]["size"], 2);
+    let resp = call(json!({"op": "url", "key": "a/b.txt", "expiresIn": 60})).await.unwrap();
+    let url = json(resp).await["data"]["url"].as_str().unwrap().to_string();
+    let served = client().get(&url).send().await.unwrap();
+    assert_eq!((served.status().as_u16(), served.headers()["content-type"].to_str().unwrap()), (200, "text/plain"));
+    assert_eq!(served.text().await.unwrap(), "hi");
+    hello_is_healthy(&s).await;
+}

@@ -1,5 +1,5 @@
 //! One table of capability errors for every SDK: `guest-sdk/capability-errors.json`
-//! says, for each case of the WIT's `db-error` and `http-error`, which kind
+//! says, for each case of the WIT's `db-error`, `http-error` and `blob-error`, which kind
 //! (and so status) and code the endpoint answers. This reads the WIT and the
 //! three SDKs' sources and holds each to that table, so a case added to the
 //! WIT, or a mapping changed in one SDK, fails here until all agree.
@@ -76,7 +76,8 @@ fn rust_table(file: &str, enum_name: &str) -> Table {
         .skip(1)
         .map(|arm| {
             let variant: String = arm.chars().take_while(|c| c.is_alphanumeric()).collect();
-            let kind = between(arm, "Error::", "(").to_string();
+            // `Error::payload_too_large(` is the kind `payload-too-large`.
+            let kind = between(arm, "Error::", "(").replace('_', "-");
             let code = between(arm, ".with_code(\"", "\")").to_string();
             (kebab(&variant), (kind, code))
         })
@@ -119,7 +120,9 @@ fn js_table(iface: &str) -> Table {
 #[test]
 fn the_table_covers_every_wit_case_with_a_known_kind() {
     let statuses = truth()["statuses"].clone();
-    for (file, variant) in [("wit/db.wit", "db-error"), ("wit/http-out.wit", "http-error")] {
+    for (file, variant) in
+        [("wit/db.wit", "db-error"), ("wit/http-out.wit", "http-error"), ("wit/blobs.wit", "blob-error")]
+    {
         let table = truth_table(variant);
         assert_eq!(table.keys().cloned().collect::<Vec<_>>(), wit_cases(file, variant), "{variant}");
         for (case, (kind, _)) in &table {
@@ -132,16 +135,19 @@ fn the_table_covers_every_wit_case_with_a_known_kind() {
 fn the_rust_sdk_answers_each_capability_error_as_the_table_says() {
     assert_eq!(rust_table("guest-sdk/src/db.rs", "DbError"), truth_table("db-error"));
     assert_eq!(rust_table("guest-sdk/src/http.rs", "HttpError"), truth_table("http-error"));
+    assert_eq!(rust_table("guest-sdk/src/blobs.rs", "BlobError"), truth_table("blob-error"));
 }
 
 #[test]
 fn the_python_sdk_answers_each_capability_error_as_the_table_says() {
     assert_eq!(python_table("DbError"), truth_table("db-error"));
     assert_eq!(python_table("HttpError"), truth_table("http-error"));
+    assert_eq!(python_table("BlobError"), truth_table("blob-error"));
 }
 
 #[test]
 fn the_javascript_sdk_answers_each_capability_error_as_the_table_says() {
     assert_eq!(js_table("db"), truth_table("db-error"));
     assert_eq!(js_table("http"), truth_table("http-error"));
+    assert_eq!(js_table("blobs"), truth_table("blob-error"));
 }

@@ -18,6 +18,7 @@ thin layer over the WIT import of the same name, imported the usual way:
 - `gatehouse.auth`: `current()`, `has_scope(scope)`;
 - `gatehouse.config`: `get(name)`;
 - `gatehouse.db`: `query`, `execute`, `transaction()`;
+- `gatehouse.blobs`: `put`, `get`, `head`, `delete`, `list`, `signed_url`;
 - `gatehouse.http`: `fetch`, `fetch_stream` (with `events()` for server-sent events);
 - `gatehouse.stream`: `send_event`, `start`, `write`, `Closed`;
 - `gatehouse.log`: `debug`, `info`, `warn`, `error`.
@@ -32,7 +33,7 @@ except ImportError:
 
     _offplatform.install()
 
-from . import auth, config, db, errors, http, log, stream
+from . import auth, blobs, config, db, errors, http, log, stream
 from .errors import (
     BadRequest, Conflict, Forbidden, HttpError, Internal, NotFound, PayloadTooLarge, TooManyRequests, Unauthorized,
     Unavailable, Unprocessable, UnsupportedMediaType, ValidationFailed, bad_request, conflict, forbidden, internal,
@@ -48,5 +49,5 @@ __all__ = [
     "HttpError", "BadRequest", "ValidationFailed", "Unauthorized", "Forbidden", "NotFound", "Conflict",
     "PayloadTooLarge", "UnsupportedMediaType", "Unprocessable", "TooManyRequests", "Internal", "Unavailable",
     "bad_request", "unauthorized", "forbidden", "not_found", "conflict", "unprocessable", "validation_failed",
-    "internal", "unavailable", "auth", "config", "db", "errors", "http", "stream", "log", "StreamClosed",
+    "internal", "unavailable", "auth", "blobs", "config", "db", "errors", "http", "stream", "log", "StreamClosed",
 ]

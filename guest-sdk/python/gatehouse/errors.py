@@ -1,8 +1,8 @@
 """Errors as exceptions. Raise one (`raise NotFound("no such post")`) and the
 platform answers with its error envelope, `{"success": false, "error",
 "code", "details", "requestId"}`, with the status of its kind. A capability
-that fails (`db`, `http`, `stream`) raises one too, with the same code as the
-Rust and JavaScript SDKs for the same failure (`DB_CONSTRAINT`,
+that fails (`db`, `blobs`, `http`, `stream`) raises one too, with the same
+code as the Rust and JavaScript SDKs for the same failure (`DB_CONSTRAINT`,
 `UPSTREAM_TIMEOUT`, …; the table is `guest-sdk/capability-errors.json`).
 Any other exception is a bug: the guest traps, the client gets 500
 `GUEST_TRAP`, and the traceback goes to the platform log."""
@@ -182,6 +182,11 @@ def _failure(e: _Err) -> HttpError:
                                        "UPSTREAM_RESPONSE_TOO_LARGE"),
         "HttpError_Timeout": ("unavailable", "the upstream did not answer in time", "UPSTREAM_TIMEOUT"),
         "HttpError_Connection": ("unavailable", f"the upstream is unreachable: {text}", "UPSTREAM_UNAVAILABLE"),
+        "BlobError_Unavailable": ("unavailable", f"object storage is unavailable: {text}", "BLOBS_UNAVAILABLE"),
+        "BlobError_Invalid": ("internal", f"an object storage call was refused: {text}", "BLOB_INVALID"),
+        "BlobError_QuotaExceeded": ("payload-too-large", f"the tenant's object storage quota is used up: {text}",
+                                    "BLOB_QUOTA_EXCEEDED"),
+        "BlobError_TooLarge": ("payload-too-large", f"the object is too large: {text}", "BLOB_TOO_LARGE"),
     }
     kind, message, code = table.get(name, ("internal", f"the response stream failed: {name}", "STREAM_ERROR"))
     return HttpError(kind, message, code)

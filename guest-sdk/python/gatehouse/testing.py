@@ -14,9 +14,12 @@ Inside the block every SDK call is answered here: `auth` by the caller you
 describe, `config.get` by `config=`, `db` by an SQLite database in memory
 (with your migrations applied, `?` parameters and the platform's error codes:
 a constraint is 409 `DB_CONSTRAINT`), `http.fetch` by the answers you `mock`
-(anything else is refused like a host not in `allowed_hosts`), and `log` and
-`stream` are recorded. A raised `HttpError` comes back as the platform's error
-envelope with its status; any other exception propagates, as a bug should.
+(anything else is refused like a host not in `allowed_hosts`), `blobs` by
+object storage in memory (the platform's key rules and error codes: a key
+with a `..` segment is 500 `BLOB_INVALID`; `p.blobs` shows what is stored),
+and `log` and `stream` are recorded. A raised `HttpError` comes back as the
+platform's error envelope with its status; any other exception propagates, as
+a bug should.
 """
 
 import json as _json
@@ -74,15 +77,23 @@ class TestPlatform:
 
     def __init__(self, *, user: Optional[str] = None, scopes: Iterable[str] = (), kind: Optional[str] = None,
                  claims: Optional[Dict[str, Any]] = None, tenant: str = "test", config: Optional[Dict[str, str]] = None,
-                 migrations: Union[str, Path, None] = None, max_calls: int = 10):
+                 migrations: Union[str, Path, None] = None, max_calls: int = 10,
+                 max_blob_bytes: int = _offplatform.DEFAULT_MAX_BLOB_BYTES,
+                 blob_quota_bytes: int = _offplatform.DEFAULT_BLOB_QUOTA_BYTES,
+                 max_blob_objects: int = _offplatform.DEFAULT_MAX_BLOB_OBJECTS):
         """`user`/`scopes`: the caller (an API key by default; `kind="session"` with `claims`, or
         nobody when neither is given). `config`: the endpoint's variables and secrets.
-        `migrations`: a folder of `*.sql` files (its `sqlite/` subfolder if it has one)."""
+        `migrations`: a folder of `*.sql` files (its `sqlite/` subfolder if it has one).
+        `max_blob_bytes`: the largest object `blobs.put` takes (413 `BLOB_TOO_LARGE` above it);
+        `blob_quota_bytes` and `max_blob_objects`: the bytes and objects all may take (413
+        `BLOB_QUOTA_EXCEEDED`); the platform's defaults, 10 MiB, 1 GiB and 100 000, unless given."""
         self.kind = kind or ("api-key" if user is not None or scopes else "anonymous")
         self.user, self.scopes, self.claims, self.tenant = user, list(scopes), claims, tenant
         self.config = dict(config or {})
         self.migrations = Path(migrations) if migrations is not None else None
         self.max_calls = max_calls
+        self.max_blob_bytes, self.blob_quota_bytes, self.max_blob_objects = (
+            max_blob_bytes, blob_quota_bytes, max_blob_objects)
         self.db: Optional[sqlite3.Connection] = None
 
     def __enter__(self) -> "TestPlatform":
@@ -98,6 +109,8 @@ class TestPlatform:
             claims_json=_json.dumps(self.claims) if self.claims is not None else None)
         state.config = self.config
         state.max_calls = self.max_calls
+        state.max_blob_bytes, state.blob_quota_bytes = self.max_blob_bytes, self.blob_quota_bytes
+        state.max_blob_objects = self.max_blob_objects
         self.db = sqlite3.connect(":memory:", isolation_level=None)
         state.db = self.db
         if self.migrations is not None:
@@ -141,6 +154,12 @@ class TestPlatform:
     def logs(self) -> List[Tuple[str, str]]:
         """The handler's log lines, as (level, message)."""
         return list(_offplatform.STATE.logs)
+
+    @property
+    def blobs(self) -> Dict[str, Tuple[str, bytes]]:
+        """The objects stored, as key → (content type, bytes). Store fixtures with
+        `gatehouse.blobs.put` inside the block."""
+        return {k: (ct, data) for k, (ct, data, _) in sorted(_offplatform.STATE.blobs.items())}
 
     def call(self, handler: Callable[[Request], Any], method: str = "GET", path: str = "/", *,
              params: Optional[Dict[str, str]] = None, query: Optional[Dict[str, str]] = None,

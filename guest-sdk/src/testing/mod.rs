@@ -211,6 +211,11 @@ impl TestPlatform {
         standin::with(|s| s.logs.clone())
     }
 
+    /// The object the handlers stored under `key`, if any (objects live in memory here).
+    pub fn blob(&self, key: &str) -> Option<crate::blobs::Object> {
+        standin::with(|s| s.blobs.get(key).cloned())
+    }
+
     /// Calls `handler` with one request, as the platform would after its gate
     /// admitted it, and returns what the client would get.
     pub fn call(&self, handler: fn(Request) -> Result<Response, Error>, mut req: Request) -> TestResponse {

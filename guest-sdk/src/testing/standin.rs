@@ -38,6 +38,7 @@ pub(super) struct State {
     pub(super) stream: Vec<Streamed>,
     pub(super) client_leaves_after: usize,
     pub(super) savepoints: u64,
+    pub(super) blobs: std::collections::BTreeMap<String, wit::blobs::Object>,
 }
 
 impl Default for State {
@@ -61,6 +62,7 @@ impl Default for State {
             stream: Vec::new(),
             client_leaves_after: usize::MAX,
             savepoints: 0,
+            blobs: Default::default(),
         }
     }
 }
@@ -285,6 +287,86 @@ pub(crate) mod http_out {
             }
             Ok(Some(chunk))
         }
+    }
+}
+
+pub(crate) mod blobs {
+    //! Objects in memory, with the platform's key rules and limits on listing
+    //! and URL expiry; signed URLs point at `https://blobs.test`.
+    pub use crate::bindings::gatehouse::endpoint::blobs::{BlobError, Listing, Object, ObjectInfo};
+
+    use super::with;
+
+    /// The platform's default longest URL expiry (seven days).
+    const MAX_EXPIRY: u32 = 7 * 86_400;
+
+    fn check_key(key: &str) -> Result<(), BlobError> {
+        let bad = key.is_empty()
+            || key.len() > 1024
+            || key.starts_with('/')
+            || key.chars().any(|c| c.is_control() || c == '\\')
+            || key.split('/').any(|s| s.is_empty() || s == "." || s == "..");
+        if bad { Err(BlobError::Invalid(format!("`{}` is not a valid key", key.escape_debug()))) } else { Ok(()) }
+    }
+
+    fn now_ms() -> u64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    }
+
+    pub(crate) fn put(key: &str, content_type: &str, data: &[u8]) -> Result<ObjectInfo, BlobError> {
+        check_key(key)?;
+        let content_type =
+            if content_type.trim().is_empty() { "application/octet-stream" } else { content_type.trim() };
+        let info = ObjectInfo {
+            key: key.to_string(),
+            content_type: content_type.to_string(),
+            size: data.len() as u64,
+            modified_ms: now_ms(),
+        };
+        with(|s| s.blobs.insert(key.to_string(), Object { info: info.clone(), data: data.to_vec() }));
+        Ok(info)
+    }
+
+    pub(crate) fn get(key: &str) -> Result<Option<Object>, BlobError> {
+        check_key(key)?;
+        Ok(with(|s| s.blobs.get(key).cloned()))
+    }
+
+    pub(crate) fn head(key: &str) -> Result<Option<ObjectInfo>, BlobError> {
+        check_key(key)?;
+        Ok(with(|s| s.blobs.get(key).map(|o| o.info.clone())))
+    }
+
+    pub(crate) fn delete(key: &str) -> Result<bool, BlobError> {
+        check_key(key)?;
+        Ok(with(|s| s.blobs.remove(key).is_some()))
+    }
+
+    pub(crate) fn list(prefix: &str, after: Option<&str>, limit: u32) -> Result<Listing, BlobError> {
+        if limit == 0 || limit > 1000 {
+            return Err(BlobError::Invalid(format!("limit must be between 1 and 1000; it is {limit}")));
+        }
+        let mut objects: Vec<ObjectInfo> = with(|s| {
+            s.blobs
+                .values()
+                .filter(|o| o.info.key.starts_with(prefix) && after.is_none_or(|a| o.info.key.as_str() > a))
+                .take(limit as usize + 1)
+                .map(|o| o.info.clone())
+                .collect()
+        });
+        let more = objects.len() > limit as usize;
+        objects.truncate(limit as usize);
+        let next = if more { objects.last().map(|o| o.key.clone()) } else { None };
+        Ok(Listing { objects, next })
+    }
+
+    pub(crate) fn signed_url(key: &str, expires_in_seconds: u32) -> Result<String, BlobError> {
+        check_key(key)?;
+        if expires_in_seconds == 0 || expires_in_seconds > MAX_EXPIRY {
+            return Err(BlobError::Invalid(format!("expiry must be between 1 and {MAX_EXPIRY} seconds")));
+        }
+        let expires = now_ms() / 1000 + u64::from(expires_in_seconds);
+        Ok(format!("https://blobs.test/_blobs/{key}?expires={expires}&signature=offplatform"))
     }
 }
 

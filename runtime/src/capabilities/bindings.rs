@@ -9,6 +9,7 @@ wasmtime::component::bindgen!({
     imports: {
         "gatehouse:endpoint/http-out": async,
         "gatehouse:endpoint/db": async,
+        "gatehouse:endpoint/blobs": async,
         "gatehouse:endpoint/streaming": async,
         "gatehouse:endpoint/config.get": async,
     },

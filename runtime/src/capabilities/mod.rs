@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub(crate) mod bindings;
+pub mod blobs;
 pub mod config;
 pub mod db;
 pub mod http_out;
@@ -13,7 +14,7 @@ pub(crate) mod wasi_http;
 
 pub use bindings::gatehouse::endpoint::types as wit;
 pub(crate) use bindings::gatehouse::endpoint::{
-    auth as wit_auth, config as wit_config, db as wit_db, http_out as wit_http_out, log as wit_log,
+    auth as wit_auth, blobs as wit_blobs, config as wit_config, db as wit_db, http_out as wit_http_out, log as wit_log,
     streaming as wit_stream,
 };
 

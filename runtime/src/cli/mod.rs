@@ -64,7 +64,7 @@ enum Command {
     /// Manage tenants (stored in the platform store; a running server picks changes up at once).
     Tenants {
         #[command(subcommand)]
-        action: tenants::TenantsCommand,
+        action: Box<tenants::TenantsCommand>,
     },
     /// Build an app's endpoints, pack the app and deploy it to a tenant through the admin API.
     Deploy(deploy::DeployArgs),
@@ -188,7 +188,7 @@ async fn run(cli: Cli) -> std::process::ExitCode {
             crate::telemetry::init(config.platform.log_format);
             scaffold::build(&config)
         }
-        Command::Tenants { action } => tenants::run(&config, action).await,
+        Command::Tenants { action } => tenants::run(&config, *action).await,
         Command::Keys { action } => keys(&config, action).await,
         Command::Openapi { tenant } => openapi::print(&config, tenant).await,
         Command::Check => {

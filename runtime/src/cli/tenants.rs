@@ -62,6 +62,9 @@ pub(super) struct SettingsArgs {
     /// Its database and stored bundles together, at most.
     #[arg(long)]
     storage_mb: Option<u64>,
+    /// Its objects in object storage, at most.
+    #[arg(long)]
+    blobs_mb: Option<u64>,
     /// Session tokens: HS256, RS256 or ES256.
     #[arg(long)]
     session_algorithm: Option<String>,
@@ -133,6 +136,7 @@ impl SettingsArgs {
                 cpu_ms: self.cpu_ms,
                 wall_ms: self.wall_ms,
                 storage_mb: self.storage_mb,
+                blobs_mb: self.blobs_mb,
             },
             session,
         })

@@ -2,6 +2,7 @@
 
 mod admin;
 mod allowed_host;
+mod blobs;
 mod cidr;
 mod cors;
 mod database;
@@ -32,6 +33,7 @@ mod upload;
 
 pub use admin::AdminConfig;
 pub use allowed_host::AllowedHost;
+pub use blobs::{BlobsSection, S3Settings};
 pub use cidr::Cidr;
 pub use cors::{AllowedOrigins, CorsPolicy};
 pub use database::{DatabaseSection, DbLimits, PgIsolation};
@@ -51,7 +53,7 @@ pub use policy::{AuthMode, EndpointPolicy};
 pub use rate_limit::{FailMode, RateKey, RateLimitRule, RateLimitSection};
 pub use reuse::Reuse;
 pub(crate) use reuse::{MAX_REUSE_IDLE, MAX_REUSE_REQUESTS};
-pub use route::{HEALTHZ_PATH, Method, READYZ_PATH, RoutePattern};
+pub use route::{BLOBS_PATH, HEALTHZ_PATH, Method, READYZ_PATH, RoutePattern};
 pub use sandbox::SandboxSection;
 pub use secret::Secret;
 pub use server::ServerSection;

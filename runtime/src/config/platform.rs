@@ -47,6 +47,8 @@ pub struct PlatformConfig {
     pub metrics: super::MetricsSection,
     /// `[telemetry]`: where traces go.
     pub telemetry: super::TelemetrySection,
+    /// `[blobs]`: the tenants' object storage.
+    pub blobs: super::BlobsSection,
     /// The files and folders the keys above name, for [`PlatformConfig::check_paths`].
     pub named_paths: NamedPaths,
 }
@@ -101,6 +103,8 @@ struct RawFile {
     metrics: super::metrics::RawMetrics,
     #[serde(default)]
     telemetry: super::telemetry::RawTelemetry,
+    #[serde(default)]
+    blobs: super::blobs::RawBlobs,
     /// Named secrets; a name not here is looked up in the environment.
     #[serde(default)]
     secrets: BTreeMap<String, String>,
@@ -149,6 +153,7 @@ impl PlatformConfig {
         let metrics = super::metrics::resolve(&raw.metrics).map_err(invalid)?;
         let otlp_env = overrides.vars.get("GATEHOUSE_OTLP_ENDPOINT").map(String::as_str);
         let telemetry = super::telemetry::resolve(&raw.telemetry, otlp_env).map_err(invalid)?;
+        let blobs = super::blobs::resolve(&raw.blobs, &secrets).map_err(invalid)?;
         let endpoints = parse_endpoints(path, raw.endpoint, &base, limits, &secrets, &mut named_paths)?;
         Ok(Self {
             path: path.to_path_buf(),
@@ -165,6 +170,7 @@ impl PlatformConfig {
             server,
             metrics,
             telemetry,
+            blobs,
             named_paths,
         })
     }

@@ -59,6 +59,9 @@ pub const HEALTHZ_PATH: &str = "/healthz";
 /// The serving listener's readiness probe, on every host: no endpoint may route it.
 pub const READYZ_PATH: &str = "/readyz";
 
+/// Where signed object URLs are served inside every tenant: no endpoint may route under it.
+pub const BLOBS_PATH: &str = "/_blobs";
+
 /// `METHOD /path/{param}` as written in `route = "..."`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoutePattern {
@@ -88,6 +91,11 @@ impl RoutePattern {
         if path == HEALTHZ_PATH || path == READYZ_PATH {
             return Err(format!(
                 "path `{path}` is reserved for the platform's health probes on every host; route the endpoint elsewhere"
+            ));
+        }
+        if path == BLOBS_PATH || path.starts_with(&format!("{BLOBS_PATH}/")) {
+            return Err(format!(
+                "path `{path}` is under `{BLOBS_PATH}/`, where the platform serves signed object URLs; route the endpoint elsewhere"
             ));
         }
         let mut seen = Vec::new();
@@ -143,6 +151,9 @@ mod tests {
         assert!(RoutePattern::parse("GET /a?b").unwrap_err().contains("query"));
         assert!(RoutePattern::parse("GET /healthz").unwrap_err().contains("reserved"));
         assert!(RoutePattern::parse("POST /readyz").unwrap_err().contains("reserved"));
+        assert!(RoutePattern::parse("GET /_blobs/{key}").unwrap_err().contains("signed object URLs"));
+        assert!(RoutePattern::parse("GET /_blobs").unwrap_err().contains("signed object URLs"));
+        assert!(RoutePattern::parse("GET /_blobsy").is_ok());
         assert!(RoutePattern::parse("GET /api/healthz").is_ok());
     }
 }

@@ -130,6 +130,7 @@ mod tests {
                 cpu: std::time::Duration::from_secs(1),
                 wall: std::time::Duration::from_secs(1),
                 storage_bytes: 1,
+                blob_bytes: 1,
             },
             share: Arc::new(crate::sandbox::TenantShare::new(1, 1)),
             services: TenantServices::default(),

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use super::artifact_cache::Origin;
 use super::{ArtifactCache, Language, build_component};
+use crate::capabilities::blobs::TenantBlobs;
 use crate::capabilities::db::TenantDatabase;
 use crate::capabilities::http_out::{HttpOut, OutboundSettings};
 use crate::capabilities::secret_book::SecretBook;
@@ -49,6 +50,8 @@ pub struct Endpoint {
 pub struct TenantServices {
     /// The tenant's database.
     pub db: Option<Arc<TenantDatabase>>,
+    /// The tenant's object storage.
+    pub blobs: Option<Arc<TenantBlobs>>,
     /// Secrets set through the admin API.
     pub secret_book: Option<Arc<SecretBook>>,
 }
@@ -241,6 +244,7 @@ impl Loader<'_> {
                 secrets: Arc::new(e.policy.secrets.clone()),
                 secret_book: services.secret_book.clone(),
                 db: services.db.clone(),
+                blobs: services.blobs.clone(),
                 reuse: e.reuse,
             },
             prepared,

@@ -53,6 +53,9 @@ pub struct Quotas {
     /// Its database and its stored bundles together, at most.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_mb: Option<u64>,
+    /// Its objects in object storage (`blobs`), at most.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blobs_mb: Option<u64>,
 }
 
 /// A request-rate ceiling.
@@ -108,6 +111,8 @@ pub struct ResolvedQuotas {
     pub wall: Duration,
     /// Bytes of database and stored bundles together.
     pub storage_bytes: u64,
+    /// Bytes of objects (`blobs`).
+    pub blob_bytes: u64,
 }
 
 /// Endpoints a tenant may deploy when its settings do not say.
@@ -143,8 +148,8 @@ impl TenantSettings {
                 return Err(format!("quotas.maxConcurrent must be between 1 and {most} (sandbox.max_instances)"));
             }
         }
-        if self.quotas.cpu_ms == Some(0) || self.quotas.wall_ms == Some(0) || self.quotas.storage_mb == Some(0) {
-            return Err("quotas.cpuMs, quotas.wallMs and quotas.storageMb must be more than 0".into());
+        if [self.quotas.cpu_ms, self.quotas.wall_ms, self.quotas.storage_mb, self.quotas.blobs_mb].contains(&Some(0)) {
+            return Err("quotas.cpuMs, quotas.wallMs, quotas.storageMb and quotas.blobsMb must be more than 0".into());
         }
         if let Some(m) = self.quotas.memory_mb {
             let most = pool_memory_bytes >> 20;
@@ -204,6 +209,7 @@ impl TenantSettings {
             cpu: Duration::from_millis(self.quotas.cpu_ms.unwrap_or(DEFAULT_CPU_MS_CEILING)),
             wall: Duration::from_millis(self.quotas.wall_ms.unwrap_or(DEFAULT_WALL_MS_CEILING)),
             storage_bytes: self.quotas.storage_mb.unwrap_or(DEFAULT_STORAGE_MB).saturating_mul(1 << 20),
+            blob_bytes: self.quotas.blobs_mb.map(|m| m.saturating_mul(1 << 20)).unwrap_or(config.blobs.quota_bytes),
         }
     }
 

@@ -31,6 +31,7 @@ pub(super) fn build(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
         table: &mut s.table,
     })?;
     capabilities::db::add_to_linker(&mut linker, |s| DbView { state: &mut s.db, table: &mut s.table })?;
+    capabilities::blobs::add_to_linker(&mut linker, |s| &mut s.blobs)?;
     capabilities::stream::add_to_linker(&mut linker, |s| &mut s.stream)?;
     capabilities::wasi_http::add_to_linker(&mut linker)?;
     Ok(linker)

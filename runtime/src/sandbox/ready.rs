@@ -198,13 +198,20 @@ impl Sandbox {
             route: route.clone(),
             raw_query: None,
             timings: Arc::default(),
+            reached_at: None,
         });
         let principal = Arc::new(Principal::anonymous(tenant.clone()));
         // No database, outbound calls or secrets while no request is there:
         // guest code run at instantiation (a start function) gets them only
         // with a request, as the request that takes the instance sets them.
-        let bare =
-            EndpointGrants { outbound: None, secrets: Arc::default(), secret_book: None, db: None, ..grants.clone() };
+        let bare = EndpointGrants {
+            outbound: None,
+            secrets: Arc::default(),
+            secret_book: None,
+            db: None,
+            blobs: None,
+            ..grants.clone()
+        };
         let state = HostState::new(&bare, principal, context, crate::capabilities::stream::StreamState::detached());
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.budget);

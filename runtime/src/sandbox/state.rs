@@ -10,6 +10,7 @@ use wasmtime_wasi_http::{WasiHttpCtxView, WasiHttpView};
 use super::budget::Budget;
 use super::output::{GuestOutput, Stream};
 use crate::capabilities::auth::AuthState;
+use crate::capabilities::blobs::{BlobsState, TenantBlobs};
 use crate::capabilities::config::ConfigState;
 use crate::capabilities::db::{DbState, TenantDatabase};
 use crate::capabilities::http_out::{HttpOut, HttpOutState};
@@ -34,6 +35,8 @@ pub struct EndpointGrants {
     pub secret_book: Option<Arc<crate::capabilities::secret_book::SecretBook>>,
     /// The tenant's database.
     pub db: Option<Arc<TenantDatabase>>,
+    /// The tenant's object storage.
+    pub blobs: Option<Arc<TenantBlobs>>,
     /// `reuse`: serve several requests from one instance (`None`: a fresh one each).
     pub reuse: Option<crate::config::Reuse>,
 }
@@ -53,6 +56,7 @@ pub(crate) struct HostState {
     pub(crate) log: LogState,
     pub(crate) http_out: HttpOutState,
     pub(crate) db: DbState,
+    pub(crate) blobs: BlobsState,
     pub(crate) stream: StreamState,
     pub(crate) wasi_http: crate::capabilities::wasi_http::WasiHttpState,
 }
@@ -88,6 +92,7 @@ impl HostState {
             ),
             http_out: HttpOutState::new(grants.outbound.clone(), context.timings.clone()),
             db: DbState::new(grants.db.clone(), context.timings.clone()),
+            blobs: BlobsState::new(grants.blobs.clone(), context),
             stream,
             wasi_http: Default::default(),
             log: LogState::default(),
@@ -118,6 +123,7 @@ impl HostState {
         );
         self.http_out = HttpOutState::new(grants.outbound.clone(), context.timings.clone());
         self.db = DbState::new(grants.db.clone(), context.timings.clone());
+        self.blobs = BlobsState::new(grants.blobs.clone(), context);
         self.stream = stream;
         self.wasi_http = Default::default();
         self.log = LogState::default();

@@ -38,6 +38,17 @@ pub(super) fn to_wit(
     }
 }
 
+/// Where the client reached the tenant: its `Host` (or HTTP/2 authority) and
+/// the tenant's path `prefix` (empty on host routing), for signed URLs.
+pub(super) fn reached_at(request: &axum::extract::Request, prefix: &str) -> Option<crate::context::ReachedAt> {
+    let host = request
+        .headers()
+        .get(http::header::HOST)
+        .cloned()
+        .or_else(|| request.uri().authority().and_then(|a| http::HeaderValue::from_str(a.as_str()).ok()))?;
+    Some(crate::context::ReachedAt { host, prefix: (!prefix.is_empty()).then(|| prefix.into()) })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -80,6 +80,15 @@ pub(super) async fn handle(
     let found = find_tenant(&app, host, &path).await;
     let (route, mut extra, result) = match found {
         Err(e) => (None, HeaderMap::new(), Err(e)),
+        // A signed object URL: served by the platform, no guest. Before the
+        // routes, which a `/{a}/{b}` pattern would otherwise claim it from.
+        Ok((tenant, prefix_len)) if super::blob_url::is_blob_path(&path[prefix_len..]) => {
+            tenant_name = Some(tenant.name.clone());
+            tenant.touch();
+            let (inner, query) = (&path[prefix_len..], request.uri().query());
+            let result = super::blob_url::serve(&app, &tenant, &method, inner, query, peer.ip()).await;
+            (Some(super::blob_url::ROUTE.into()), HeaderMap::new(), result)
+        }
         Ok((tenant, prefix_len)) => {
             let inner = &path[prefix_len..];
             tenant_name = Some(tenant.name.clone());
@@ -87,6 +96,7 @@ pub(super) async fn handle(
             match tenant.routes.lookup(&method, inner) {
                 Lookup::Found(endpoint, params) => {
                     let endpoint = endpoint.clone();
+                    let reached_at = convert::reached_at(&request, &path[..prefix_len]);
                     if prefix_len > 0 {
                         // The guest sees the path inside its tenant, the prefix removed.
                         strip_prefix(&mut request, inner);
@@ -109,7 +119,7 @@ pub(super) async fn handle(
                         &app,
                         &tenant,
                         &endpoint,
-                        Admitted { request, params, peer, started },
+                        Admitted { request, params, peer, reached_at, started },
                         &request_id,
                         &mut extra,
                         &mut timing,
@@ -213,6 +223,8 @@ struct Admitted {
     request: Request,
     params: Vec<(String, String)>,
     peer: SocketAddr,
+    /// Where the client reached the tenant, for signed URLs.
+    reached_at: Option<crate::context::ReachedAt>,
     /// When it arrived: the gate's time runs from here to the guest's start.
     started: Instant,
 }
@@ -238,6 +250,7 @@ impl Timing {
         if let Some(calls) = &self.calls {
             t.push("db", calls.db.total());
             t.push("upstream", calls.upstream.total());
+            t.push("blobs", calls.blobs.total());
         }
         t.header()
     }
@@ -254,7 +267,7 @@ async fn serve(
     extra: &mut HeaderMap,
     timing: &mut Timing,
 ) -> Result<Response, ApiError> {
-    let Admitted { request, params, peer, started } = admitted;
+    let Admitted { request, params, peer, reached_at, started } = admitted;
     let refused = |e: ApiError| {
         app.stats.refused_by_gate.fetch_add(1, Ordering::Relaxed);
         e
@@ -296,6 +309,7 @@ async fn serve(
         route: endpoint.route_label.clone(),
         raw_query: parts.uri.query().map(str::to_string),
         timings: Default::default(),
+        reached_at,
     });
     // The tenant's place in the pool before its body is read: a request
     // waiting for its tenant's share holds no body, so the host memory a

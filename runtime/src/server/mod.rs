@@ -1,6 +1,7 @@
 //! The HTTP side: listeners and the one dispatch function. Only this module knows axum.
 
 pub mod admin;
+mod blob_url;
 mod convert;
 mod credentials;
 mod dispatch;

@@ -16,6 +16,7 @@ mod keys;
 mod migrations;
 mod mirror;
 mod secrets;
+mod settings;
 mod storage;
 mod tenants;
 

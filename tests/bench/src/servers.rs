@@ -215,6 +215,7 @@ pub(crate) async fn sandbox_cost(app: &App, path: &str, iterations: usize) -> an
         route: endpoint.route_label.clone(),
         raw_query: None,
         timings: Default::default(),
+        reached_at: None,
     });
     let request = wit::Request {
         method: "GET".into(),

@@ -23,6 +23,7 @@ pub(super) const ESBUILD: &str = "esbuild@0.25.12";
 /// The contract, as compiled in: (file name, text).
 const WIT: &[(&str, &str)] = &[
     ("auth.wit", include_str!("../../../../wit/auth.wit")),
+    ("blobs.wit", include_str!("../../../../wit/blobs.wit")),
     ("config.wit", include_str!("../../../../wit/config.wit")),
     ("db.wit", include_str!("../../../../wit/db.wit")),
     ("handler.wit", include_str!("../../../../wit/handler.wit")),
@@ -38,6 +39,7 @@ pub(super) const PYTHON_SDK: &[(&str, &str)] = &[
     ("gatehouse/__init__.py", include_str!("../../../../guest-sdk/python/gatehouse/__init__.py")),
     ("gatehouse/_offplatform.py", include_str!("../../../../guest-sdk/python/gatehouse/_offplatform.py")),
     ("gatehouse/auth.py", include_str!("../../../../guest-sdk/python/gatehouse/auth.py")),
+    ("gatehouse/blobs.py", include_str!("../../../../guest-sdk/python/gatehouse/blobs.py")),
     ("gatehouse/config.py", include_str!("../../../../guest-sdk/python/gatehouse/config.py")),
     ("gatehouse/db.py", include_str!("../../../../guest-sdk/python/gatehouse/db.py")),
     ("gatehouse/errors.py", include_str!("../../../../guest-sdk/python/gatehouse/errors.py")),

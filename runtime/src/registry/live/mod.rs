@@ -26,6 +26,7 @@ use super::bundle::Bundle;
 use super::directory::Directory;
 use super::tenant::{LiveApp, Tenant, TenantSettings, assemble};
 use super::{ArtifactCache, Endpoint, LoadCounts, Loader, TenantServices};
+use crate::capabilities::blobs::BlobPlatform;
 use crate::capabilities::db::TenantDatabase;
 use crate::capabilities::secret_book::SecretBook;
 use crate::config::{AppManifest, EndpointConfig, PlatformConfig, valid_name};
@@ -40,6 +41,8 @@ pub struct Registry {
     config: Arc<PlatformConfig>,
     sandbox: Arc<Sandbox>,
     secrets: Arc<SecretBook>,
+    /// Where tenants' objects live and how their URLs are signed.
+    blobs: Arc<BlobPlatform>,
     cache: ArtifactCache,
     /// One change at a time per tenant: a tenant's deploys, rollbacks and
     /// settings changes queue behind each other, never behind another
@@ -138,6 +141,7 @@ impl Registry {
         store: Store,
         sandbox: Arc<Sandbox>,
         secrets: Arc<SecretBook>,
+        blobs: Arc<BlobPlatform>,
     ) -> Result<Self, LoadFailure> {
         let cache = ArtifactCache::new(&config.platform.cache_dir);
         let name = config.platform.tenant.clone();
@@ -154,6 +158,7 @@ impl Registry {
             config,
             sandbox,
             secrets,
+            blobs,
             cache,
             tenant_locks: std::sync::Mutex::default(),
             syncing: tokio::sync::Mutex::new(()),
@@ -209,6 +214,11 @@ impl Registry {
         &self.config
     }
 
+    /// The platform's object storage.
+    pub fn blobs(&self) -> &BlobPlatform {
+        &self.blobs
+    }
+
     /// The platform store it mirrors.
     pub fn store(&self) -> &Store {
         &self.store
@@ -239,9 +249,9 @@ impl Registry {
         let tenant = record.name.as_str();
         let migrations = if is_config_tenant { config.database.migrations.as_deref() } else { None };
         let mut limits = config.database.limits;
+        let quotas = TenantSettings::parse(&record.settings).unwrap_or_default().resolved_quotas(config);
         // The storage quota bounds the file itself (SQLite); bundles count against it at deploy.
-        limits.max_database_bytes =
-            Some(TenantSettings::parse(&record.settings).unwrap_or_default().resolved_quotas(config).storage_bytes);
+        limits.max_database_bytes = Some(quotas.storage_bytes);
         let db = match &config.platform.database_url {
             Some(url) => {
                 let password = self
@@ -258,7 +268,12 @@ impl Registry {
         }
         .map_err(|problem| LoadFailure::tenant(tenant, format!("its database: {problem}")))?;
         tracing::info!(backend = db.backend_name(), %tenant, "tenant database ready");
-        Ok(TenantServices { db: Some(Arc::new(db)), secret_book: Some(self.secrets.clone()) })
+        let blobs = self.blobs.open(tenant, record.created_at, BlobPlatform::limits(config, quotas.blob_bytes));
+        Ok(TenantServices {
+            db: Some(Arc::new(db)),
+            blobs: Some(Arc::new(blobs)),
+            secret_book: Some(self.secrets.clone()),
+        })
     }
 
     async fn tenant_secrets(&self, tenant: &str) -> Result<BTreeMap<String, String>, crate::store::StoreError> {

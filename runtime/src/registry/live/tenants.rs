@@ -31,6 +31,10 @@ impl Registry {
         let record =
             self.store.get_tenant(name).await?.ok_or_else(|| ChangeError::NotFound(format!("no tenant {name}")))?;
         let tenant = self.live_tenant(name).await?;
+        if let Some(blobs) = &tenant.services.blobs {
+            let quota = settings.resolved_quotas(&self.config).blob_bytes;
+            blobs.set_limits(crate::capabilities::blobs::BlobPlatform::limits(&self.config, quota));
+        }
         let next =
             self.build_tenant(&record, tenant.services.clone(), tenant.base.clone(), tenant.apps.clone()).await?;
         self.swap(|d| {
@@ -54,20 +58,19 @@ impl Registry {
         // cannot be opened, nothing is deleted: a new tenant of the same name
         // must never find the old one's data.
         let loaded = self.directory.load().tenants.get(name).cloned();
-        let db = match loaded {
-            Some(t) => t.services.db.clone(),
+        let services = match loaded {
+            Some(t) => t.services.clone(),
             None => {
                 let record = self
                     .store
                     .get_tenant(name)
                     .await?
                     .ok_or_else(|| ChangeError::NotFound(format!("no tenant {name}")))?;
-                let services = self.open_services(&record, false).await.map_err(|e| {
+                self.open_services(&record, false).await.map_err(|e| {
                     ChangeError::Unavailable(format!(
                         "tenant {name} was not deleted: its database cannot be opened to archive it ({e})"
                     ))
-                })?;
-                services.db
+                })?
             }
         };
         if !self.store.delete_tenant(name).await? {
@@ -79,9 +82,15 @@ impl Registry {
                 Arc::make_mut(&mut d.asleep).remove(name);
             }
         });
-        // Its database is archived, so a new tenant of the same name starts empty.
-        if let Some(db) = db {
-            let archive = self.config.platform.data_dir.join("archive");
+        // Its database and objects are archived, so a new tenant of the same name starts empty.
+        let archive = self.config.platform.data_dir.join("archive");
+        if let Some(blobs) = &services.blobs {
+            match blobs.retire(&archive).await {
+                Ok(to) => tracing::info!(tenant = name, archived = %to, "tenant objects retired"),
+                Err(e) => tracing::error!(tenant = name, "tenant objects not retired: {e}"),
+            }
+        }
+        if let Some(db) = services.db {
             match db.retire(&archive, self.config.platform.database_url.as_deref()).await {
                 Ok(to) => tracing::info!(tenant = name, archived = %to, "tenant database archived"),
                 Err(e) => tracing::error!(tenant = name, "tenant database not archived: {e}"),
