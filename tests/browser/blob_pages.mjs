@@ -28,7 +28,7 @@ try {
       await page.waitForLoadState("networkidle", { timeout: 5000 }).catch(() => {});
       // A sandboxed document may refuse even the driver's scripts: its
       // markup is read through the protocol instead.
-      shown = (await page.content()).replace(/\s+/g, " ").slice(0, 80);
+      shown = (await page.content()).replace(/<[^>]*>/g, "").replace(/\s+/g, " ").trim().slice(0, 80);
     } catch (e) {
       if (!String(e).includes("Download is starting")) throw e;
     }
