@@ -32,7 +32,7 @@ fn the_python_sdk_tests_a_handler_without_the_platform() {
     let text = text(&out);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("PostsExample.test_a_caller_creates_reads_and_deletes_only_its_own_post) ... ok"), "{text}");
-    assert!(text.contains("Ran 6 tests") && text.trim_end().ends_with("OK"), "{text}");
+    assert!(text.contains("Ran 12 tests") && text.trim_end().ends_with("OK"), "{text}");
 }
 
 #[test]
@@ -49,7 +49,7 @@ fn the_javascript_sdk_tests_a_handler_without_the_platform() {
         text.contains("ok 1 - a caller creates, reads and deletes only its own post (the posts example)"),
         "{text}"
     );
-    assert!(text.contains("# pass 8") && text.contains("# fail 0"), "{text}");
+    assert!(text.contains("# pass 14") && text.contains("# fail 0"), "{text}");
 }
 
 #[test]
