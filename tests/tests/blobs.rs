@@ -102,7 +102,7 @@ async fn the_contract(s: &Server, path: &str, label: &str) {
     assert_eq!(fetch(&url).await.0, 404, "{label}");
 
     // Keys that climb, hide or collapse are refused with the capability's envelope.
-    for key in ["../escape", "/abs", "a//b", "a/./b", ""] {
+    for key in ["../escape", "/abs", "a//b", "a/./b", "", "a\u{FFFE}", "a\u{10FFFF}"] {
         let (status, got) = op(s, path, put(key, "text/plain", b"x")).await;
         assert_eq!((status, got["code"].as_str()), (500, Some("BLOB_INVALID")), "{label}: {key:?} {got}");
     }
@@ -120,6 +120,17 @@ async fn the_contract(s: &Server, path: &str, label: &str) {
 async fn the_rust_sdk_on_local_disk_keeps_the_contract_and_its_urls_expire() {
     let s = Platform::new().endpoint("POST /api/blobs", guests::BLOB_STORE).start();
     the_contract(&s, "/api/blobs", "local").await;
+    // A URL is never built on a Host a client chose: a guest could mail it on.
+    let resp = client()
+        .post(s.url("/api/blobs"))
+        .header("host", "evil.example")
+        .json(&json!({"op": "url", "key": "a", "expiresIn": 60}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+    let got = json(resp).await;
+    assert!(got["error"].as_str().unwrap().contains("blobs.public_url"), "{got}");
     let (_, got) = op(&s, "/api/blobs", put("brief", "text/plain", b"soon gone")).await;
     assert_eq!(got["info"]["size"], 9);
     let (_, got) = op(&s, "/api/blobs", json!({"op": "url", "key": "brief", "expiresIn": 1})).await;
@@ -183,7 +194,15 @@ async fn objects_in_an_s3_bucket_behave_as_on_disk_and_a_dead_store_is_a_503() {
 #[tokio::test]
 async fn each_blob_limit_is_hit_with_a_clear_error_and_freed_by_a_delete() {
     let s = Platform::new()
-        .section("blobs", &[("max_object_mb", "1"), ("quota_mb", "2"), ("max_objects", "4")])
+        .section(
+            "blobs",
+            &[
+                ("max_object_mb", "1"),
+                ("quota_mb", "2"),
+                ("max_objects", "4"),
+                ("public_url", "\"https://files.example.com\""),
+            ],
+        )
         .endpoint("POST /api/blobs", guests::BLOB_STORE)
         .endpoint("GET /api/hello", &example_path("hello"))
         .start();
@@ -207,6 +226,14 @@ async fn each_blob_limit_is_hit_with_a_clear_error_and_freed_by_a_delete() {
     assert!(got["error"].as_str().unwrap().contains("objects"), "{got}");
     assert_eq!(op(&s, "/api/blobs", fill("d", 2)).await.0, 200);
     assert_eq!(client().get(s.url("/api/hello")).send().await.unwrap().status(), 200);
+    // With `blobs.public_url`, URLs start there and name the tenant's path,
+    // which this server answers too.
+    let (_, got) = op(&s, "/api/blobs", json!({"op": "url", "key": "d", "expiresIn": 60})).await;
+    let url = got["url"].as_str().unwrap();
+    let path = url.strip_prefix("https://files.example.com").unwrap_or_else(|| panic!("{url}"));
+    assert!(path.starts_with("/t/default/_blobs/d?"), "{url}");
+    let (status, _, _, body) = fetch(&s.url(path)).await;
+    assert_eq!((status, body), (200, b"xx".to_vec()));
 }
 
 /// Two tenants: neither reaches the other's objects, by key or by URL, and a
@@ -248,7 +275,10 @@ async fn a_tenant_reaches_only_its_own_objects() {
     assert_eq!(status, 201, "{body}");
     let (_, got) = op(&s, &theirs, json!({"op": "list", "prefix": "", "after": null, "limit": 10})).await;
     assert_eq!(got["keys"], json!([]), "{got}");
-    assert_eq!(fetch(&url).await.0, 404);
+    // Its old URL names the old tenant (403), or, made again within the same
+    // second, finds the new tenant's folder empty (404): never an object.
+    let status = fetch(&url).await.0;
+    assert!(status == 403 || status == 404, "{status}");
 }
 
 /// The Python and JavaScript SDKs: the same contract through their guests.

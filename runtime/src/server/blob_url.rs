@@ -57,9 +57,10 @@ pub(super) async fn serve(
         ));
     }
     let not_found = || ApiError::new(ErrorCode::NotFound, "no such object".to_string());
+    let blobs = tenant.services.blobs.as_ref().ok_or_else(not_found)?;
     let key = decode_key(&inner[URL_PATH.len()..]).ok_or_else(not_found)?;
     let now = crate::clock::unix_now().max(0) as u64;
-    match app.registry.blobs().signer().verify(&tenant.name, &key, query, now) {
+    match blobs.verify(&key, query, now) {
         Ok(()) => {}
         Err(UrlProblem::Expired) => {
             return Err(ApiError::new(
@@ -79,9 +80,15 @@ pub(super) async fn serve(
         let anonymous = crate::identity::Principal::anonymous(tenant.name.clone());
         headers = app.limiter.check(&tenant.name, ROUTE, &[], Some(ceiling), &anonymous, peer).await?;
     }
-    let blobs = tenant.services.blobs.as_ref().ok_or_else(not_found)?;
-    let object = match blobs.get(&key).await {
-        Ok(Some(o)) => o,
+    // HEAD reads only the head; GET streams the bytes a piece at a time, so
+    // however many clients fetch a large object, the host holds pieces.
+    let found = if method == Method::HEAD {
+        blobs.head(&key).await.map(|o| o.map(|info| (info, None)))
+    } else {
+        blobs.open(&key).await.map(|o| o.map(|(info, stream)| (info, Some(stream))))
+    };
+    let (info, stream) = match found {
+        Ok(Some(found)) => found,
         Ok(None) => return Err(not_found()),
         Err(wit::BlobError::Unavailable(why)) => {
             tracing::warn!(tenant = %tenant.name, "object storage unavailable: {why}");
@@ -95,18 +102,21 @@ pub(super) async fn serve(
             return Err(not_found());
         }
     };
-    let content_type = HeaderValue::from_str(&object.info.content_type)
-        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    let disposition = if inline(&object.info.content_type) { "inline" } else { "attachment" };
+    let content_type =
+        HeaderValue::from_str(&info.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let disposition = if inline(&info.content_type) { "inline" } else { "attachment" };
     headers.insert(header::CONTENT_TYPE, content_type);
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(object.data.len()));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(info.size));
     headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static(disposition));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
     // Anyone holding the URL may read it until it expires; no shared cache
     // should keep it past that, or serve it to someone without the URL.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-    let body = if method == Method::HEAD { Body::empty() } else { Body::from(object.data) };
+    let body = match stream {
+        Some(stream) => Body::from_stream(stream),
+        None => Body::empty(),
+    };
     let mut response = Response::new(body);
     *response.status_mut() = StatusCode::OK;
     response.headers_mut().extend(headers);

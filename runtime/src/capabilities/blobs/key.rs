@@ -62,12 +62,23 @@ pub(crate) fn content_type(given: &str) -> Result<String, String> {
     Ok(given.to_string())
 }
 
+/// Unicode's noncharacters (U+FDD0..U+FDEF and the last two of each plane):
+/// never text, not allowed in XML (so a bucket's listing could not carry the
+/// key), and U+10FFFF is the bound the local index lists a prefix up to.
+fn noncharacter(c: char) -> bool {
+    let n = c as u32;
+    (0xFDD0..=0xFDEF).contains(&n) || n & 0xFFFE == 0xFFFE
+}
+
 fn check_text(text: &str, what: &str) -> Result<(), String> {
     if text.len() > MAX_KEY_BYTES {
         return Err(format!("{what} may be at most {MAX_KEY_BYTES} bytes; this one is {}", text.len()));
     }
-    if text.chars().any(|c| c.is_control() || c == '\\') {
-        return Err(format!("{what} may not hold control characters or `\\`: `{}`", text.escape_debug()));
+    if text.chars().any(|c| c.is_control() || c == '\\' || noncharacter(c)) {
+        return Err(format!(
+            "{what} may not hold control characters, noncharacters or `\\`: `{}`",
+            text.escape_debug()
+        ));
     }
     Ok(())
 }
@@ -86,7 +97,23 @@ mod tests {
     #[test]
     fn keys_that_climb_hide_or_collapse_are_refused() {
         let long = "k".repeat(MAX_KEY_BYTES + 1);
-        for k in ["", "/etc/passwd", "../x", "a/../../b", "a/./b", ".", "a//b", "a/", "a\\b", "a\nb", "a\0b", &long] {
+        for k in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../b",
+            "a/./b",
+            ".",
+            "a//b",
+            "a/",
+            "a\\b",
+            "a\nb",
+            "a\0b",
+            "a\u{10FFFF}",
+            "a\u{FFFE}",
+            "a\u{FDD0}",
+            &long,
+        ] {
             assert!(check_key(k).is_err(), "{k:?}");
         }
         assert_eq!(check_key(&"k".repeat(MAX_KEY_BYTES)), Ok(()));

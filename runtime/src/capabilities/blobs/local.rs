@@ -15,6 +15,7 @@ use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use tokio::sync::OnceCell;
 
+use super::tenant_blobs::ByteStream;
 use crate::capabilities::wit_blobs as wit;
 
 /// A tenant's objects on disk; the index is opened at the first call.
@@ -97,7 +98,9 @@ impl LocalBlobs {
         let incoming = self.dir.join("incoming").join(uuid::Uuid::new_v4().simple().to_string());
         write_synced(&incoming, data).await.map_err(unavailable)?;
         let stored = async {
-            let mut tx = index.begin().await.map_err(unavailable)?;
+            // IMMEDIATE: the write lock is taken at the start, so two puts
+            // queue (busy timeout) instead of one failing at its upgrade.
+            let mut tx = index.begin_with("BEGIN IMMEDIATE").await.map_err(unavailable)?;
             let old = sqlx::query("SELECT size FROM objects WHERE key = ?")
                 .bind(&info.key)
                 .fetch_optional(&mut *tx)
@@ -148,7 +151,7 @@ impl LocalBlobs {
 
     /// Removes an object; its size, if there was one.
     pub(super) async fn delete(&self, key: &str) -> Result<Option<u64>, wit::BlobError> {
-        let mut tx = self.index().await?.begin().await.map_err(unavailable)?;
+        let mut tx = self.index().await?.begin_with("BEGIN IMMEDIATE").await.map_err(unavailable)?;
         let old = sqlx::query("DELETE FROM objects WHERE key = ? RETURNING size")
             .bind(key)
             .fetch_optional(&mut *tx)
@@ -167,13 +170,13 @@ impl LocalBlobs {
     }
 
     /// Keys from `prefix`, after `after`, in key order: up to `limit`, and
-    /// whether there are more.
+    /// the `after` of the next page if there are more.
     pub(super) async fn list(
         &self,
         prefix: &str,
         after: Option<&str>,
         limit: u32,
-    ) -> Result<(Vec<wit::ObjectInfo>, bool), wit::BlobError> {
+    ) -> Result<(Vec<wit::ObjectInfo>, Option<String>), wit::BlobError> {
         // SQLite compares text bytewise (UTF-8 order, as S3 does): every key
         // with the prefix sorts from the prefix up to the prefix followed by
         // the largest character, so the scan is a range of the index.
@@ -193,7 +196,21 @@ impl LocalBlobs {
         let mut objects: Vec<wit::ObjectInfo> = rows.iter().map(info).collect();
         let more = objects.len() > limit as usize;
         objects.truncate(limit as usize);
-        Ok((objects, more))
+        let next = if more { objects.last().map(|o| o.key.clone()) } else { None };
+        Ok((objects, next))
+    }
+
+    /// The object as a stream of pieces, from a file opened now: a put that
+    /// replaces it meanwhile renames a new file in, and this one reads on.
+    pub(super) async fn open(&self, key: &str) -> Result<Option<(wit::ObjectInfo, ByteStream)>, wit::BlobError> {
+        let Some(info) = self.head(key).await? else { return Ok(None) };
+        let file = match tokio::fs::File::open(self.path_of(key)).await {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(unavailable(e)),
+        };
+        let size = file.metadata().await.map_err(unavailable)?.len();
+        Ok(Some((wit::ObjectInfo { size, ..info }, file_stream(file))))
     }
 }
 
@@ -204,6 +221,28 @@ fn info(r: &sqlx::sqlite::SqliteRow) -> wit::ObjectInfo {
         size: r.get::<i64, _>("size") as u64,
         modified_ms: r.get::<i64, _>("modified_ms") as u64,
     }
+}
+
+/// Bytes read from a file at a time while serving it.
+const READ_PIECE: usize = 64 << 10;
+
+/// A file's bytes, a piece at a time; an error ends it.
+fn file_stream(file: tokio::fs::File) -> ByteStream {
+    use futures_util::StreamExt;
+    use tokio::io::AsyncReadExt;
+    futures_util::stream::unfold(Some(file), |file| async move {
+        let mut file = file?;
+        let mut piece = vec![0u8; READ_PIECE];
+        match file.read(&mut piece).await {
+            Ok(0) => None,
+            Ok(n) => {
+                piece.truncate(n);
+                Some((Ok(bytes::Bytes::from(piece)), Some(file)))
+            }
+            Err(e) => Some((Err(e), None)),
+        }
+    })
+    .boxed()
 }
 
 /// Writes and syncs a file, on a blocking thread.

@@ -21,6 +21,7 @@ mod s3;
 mod signed_url;
 mod state;
 mod tenant_blobs;
+mod url_base;
 
 use wasmtime::component::{HasData, Linker};
 
@@ -30,7 +31,8 @@ pub use platform::BlobPlatform;
 pub use signed_url::{URL_PATH, UrlProblem, UrlSigner, decode_key};
 pub(crate) use state::BlobsState;
 pub(crate) use tenant_blobs::now_ms;
-pub use tenant_blobs::{BlobLimits, MAX_LIST_LIMIT, TenantBlobs};
+pub use tenant_blobs::{BlobLimits, ByteStream, MAX_LIST_LIMIT, TenantBlobs};
+pub use url_base::UrlSettings;
 
 struct BlobsData;
 

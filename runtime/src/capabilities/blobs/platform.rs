@@ -9,6 +9,7 @@ use super::local::LocalBlobs;
 use super::s3::{S3Blobs, S3Bucket};
 use super::signed_url::UrlSigner;
 use super::tenant_blobs::{Backend, BlobLimits, TenantBlobs};
+use super::url_base::UrlSettings;
 use crate::config::PlatformConfig;
 
 /// The name of the generated signing key in the platform store.
@@ -17,7 +18,7 @@ const SIGNING_KEY_SETTING: &str = "blob_url_key";
 /// The platform's object storage.
 pub struct BlobPlatform {
     signer: Arc<UrlSigner>,
-    public_url: Option<Arc<str>>,
+    urls: Arc<UrlSettings>,
     s3: Option<Arc<S3Bucket>>,
     /// `data_dir/tenants`: each tenant's objects are in `{tenant}/blobs`.
     tenants_dir: PathBuf,
@@ -60,7 +61,11 @@ impl BlobPlatform {
         };
         Ok(Self {
             signer: Arc::new(UrlSigner::new(&key)),
-            public_url: config.blobs.public_url.as_deref().map(Arc::from),
+            urls: Arc::new(UrlSettings {
+                public_url: config.blobs.public_url.clone(),
+                domain: config.platform.domain.clone(),
+                path_prefix: config.platform.tenant_path_prefix.clone(),
+            }),
             s3,
             tenants_dir: config.platform.data_dir.join("tenants"),
         })
@@ -69,11 +74,6 @@ impl BlobPlatform {
     /// Which backend: `local` or `s3`.
     pub fn backend_name(&self) -> &'static str {
         if self.s3.is_some() { "s3" } else { "local" }
-    }
-
-    /// Signs and checks URLs.
-    pub fn signer(&self) -> &UrlSigner {
-        &self.signer
     }
 
     /// The limits for a tenant whose quota is `quota_bytes`.
@@ -90,8 +90,11 @@ impl BlobPlatform {
     pub fn open(&self, tenant: &str, created: i64, limits: BlobLimits) -> TenantBlobs {
         let backend = match &self.s3 {
             Some(bucket) => Backend::S3(S3Blobs::new(bucket.clone(), tenant, created)),
-            None => Backend::Local(LocalBlobs::new(self.tenants_dir.join(tenant).join("blobs"))),
+            // A folder per tenant made at `created`: one made again under the
+            // same name never shares it, even with a request of the old one
+            // still finishing.
+            None => Backend::Local(LocalBlobs::new(self.tenants_dir.join(tenant).join(format!("blobs-{created}")))),
         };
-        TenantBlobs::new(tenant.into(), backend, limits, self.signer.clone(), self.public_url.clone())
+        TenantBlobs::new((tenant.into(), created), backend, limits, self.signer.clone(), self.urls.clone())
     }
 }

@@ -8,6 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
+
+use super::tenant_blobs::ByteStream;
 use rusty_s3::actions::ListObjectsV2;
 use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 
@@ -41,6 +43,12 @@ fn unavailable(e: impl std::fmt::Display) -> wit::BlobError {
     wit::BlobError::Unavailable(e.to_string())
 }
 
+/// A failed exchange with the store, told without its URL: the URL is
+/// presigned, and its credential id and signature must not reach a guest.
+fn store_failure(e: reqwest::Error) -> wit::BlobError {
+    unavailable(format!("object store: {}", e.without_url()))
+}
+
 impl S3Bucket {
     pub(crate) fn new(s: &S3Settings) -> Result<Self, String> {
         let style = if s.virtual_host { UrlStyle::VirtualHost } else { UrlStyle::Path };
@@ -65,7 +73,7 @@ impl S3Bucket {
         let url = self.bucket.create_bucket(&self.credentials).sign(SIGNED_FOR);
         // An empty body with its length: some stores refuse a PUT without one (411).
         let put = self.client.put(url).header(reqwest::header::CONTENT_LENGTH, 0).body(Vec::<u8>::new());
-        let r = put.send().await.map_err(|e| e.to_string())?;
+        let r = put.send().await.map_err(|e| e.without_url().to_string())?;
         // 409: it exists already (owned by us or not; a later call says which).
         if r.status().is_success() || r.status() == 409 {
             Ok(())
@@ -115,7 +123,7 @@ impl S3Blobs {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response, wit::BlobError> {
-        let r = request.send().await.map_err(|e| unavailable(format!("object store: {e}")))?;
+        let r = request.send().await.map_err(store_failure)?;
         if r.status().is_server_error() || r.status() == 403 || r.status() == 401 {
             // A store that refuses our credentials is as unusable as a dead one.
             return Err(unavailable(format!("object store answered {}", r.status())));
@@ -171,7 +179,12 @@ impl S3Blobs {
         Ok(Some(info_from_headers(key, r.headers())))
     }
 
-    pub(super) async fn get(&self, key: &str, max_bytes: u64) -> Result<Option<wit::Object>, wit::BlobError> {
+    /// The object's head and its response, body unread.
+    async fn fetch(
+        &self,
+        key: &str,
+        max_bytes: u64,
+    ) -> Result<Option<(wit::ObjectInfo, reqwest::Response)>, wit::BlobError> {
         let name = self.name(key);
         let url = self.bucket.bucket.get_object(Some(&self.bucket.credentials), &name).sign(SIGNED_FOR);
         let r = self.send(self.bucket.client.get(url)).await?;
@@ -183,12 +196,42 @@ impl S3Blobs {
         }
         let info = info_from_headers(key, r.headers());
         // Only this platform writes here, within the largest object; anything
-        // bigger was put by someone else and is not read into a guest.
+        // bigger was put by someone else and is neither read into a guest nor served.
         if info.size > max_bytes {
             return Err(wit::BlobError::TooLarge(format!("`{key}` is {} bytes, over {max_bytes}", info.size)));
         }
-        let data = r.bytes().await.map_err(|e| unavailable(format!("object store: {e}")))?.to_vec();
+        Ok(Some((info, r)))
+    }
+
+    pub(super) async fn get(&self, key: &str, max_bytes: u64) -> Result<Option<wit::Object>, wit::BlobError> {
+        let Some((info, mut r)) = self.fetch(key, max_bytes).await? else { return Ok(None) };
+        // Read against the bound as it arrives: a length header may be absent or wrong.
+        let mut data = Vec::with_capacity(info.size as usize);
+        while let Some(piece) = r.chunk().await.map_err(store_failure)? {
+            if (data.len() + piece.len()) as u64 > max_bytes {
+                return Err(wit::BlobError::TooLarge(format!("`{key}` is over {max_bytes} bytes")));
+            }
+            data.extend_from_slice(&piece);
+        }
         Ok(Some(wit::Object { info: wit::ObjectInfo { size: data.len() as u64, ..info }, data }))
+    }
+
+    /// The object as a stream of the pieces the store sends.
+    pub(super) async fn open(
+        &self,
+        key: &str,
+        max_bytes: u64,
+    ) -> Result<Option<(wit::ObjectInfo, ByteStream)>, wit::BlobError> {
+        let Some((info, r)) = self.fetch(key, max_bytes).await? else { return Ok(None) };
+        let pieces = futures_util::stream::unfold(Some(r), |r| async move {
+            let mut r = r?;
+            match r.chunk().await {
+                Ok(Some(piece)) => Some((Ok(piece), Some(r))),
+                Ok(None) => None,
+                Err(e) => Some((Err(std::io::Error::other(e.without_url())), None)),
+            }
+        });
+        Ok(Some((info, pieces.boxed())))
     }
 
     /// Removes an object; its size, if there was one.
@@ -204,28 +247,34 @@ impl S3Blobs {
     }
 
     /// Keys from `prefix`, after `after`, in key order: up to `limit`, and
-    /// whether there are more. A listing carries no content types, so each
-    /// object is headed, a few at once.
+    /// the `after` of the next page if there are more. A listing carries no
+    /// content types, so each object is headed, a few at once.
     pub(super) async fn list(
         &self,
         prefix: &str,
         after: Option<&str>,
         limit: u32,
-    ) -> Result<(Vec<wit::ObjectInfo>, bool), wit::BlobError> {
+    ) -> Result<(Vec<wit::ObjectInfo>, Option<String>), wit::BlobError> {
         let full_prefix = self.name(prefix);
         let start = after.map(|a| self.name(a));
-        let page = self.list_page(&full_prefix, start.as_deref(), limit as usize + 1, None).await?;
+        // One more than asked, to know whether there are more; a store
+        // answers at most 1000, and then says so with a continuation token.
+        let asked = (limit as usize + 1).min(1000);
+        let page = self.list_page(&full_prefix, start.as_deref(), asked, None).await?;
         let mut keys: Vec<String> =
             page.contents.iter().filter_map(|c| c.key.strip_prefix(&self.root).map(str::to_string)).collect();
-        let more = keys.len() > limit as usize;
+        let more = keys.len() > limit as usize || page.next_continuation_token.is_some();
         keys.truncate(limit as usize);
+        // The next page starts after the last key listed, even if that object
+        // is deleted before its head below.
+        let next = if more { keys.last().cloned() } else { None };
         let heads: Vec<_> = futures_util::stream::iter(keys.into_iter().map(|k| async move { self.head(&k).await }))
             .buffered(HEADS_AT_ONCE)
             .collect::<Vec<_>>()
             .await;
         // An object deleted between the listing and its head is left out.
         let objects = heads.into_iter().collect::<Result<Vec<_>, _>>()?.into_iter().flatten().collect();
-        Ok((objects, more))
+        Ok((objects, next))
     }
 
     async fn list_page(
@@ -252,7 +301,7 @@ impl S3Blobs {
         if !r.status().is_success() {
             return Err(unavailable(format!("object store refused the listing: {}", r.status())));
         }
-        let text = r.bytes().await.map_err(|e| unavailable(format!("object store: {e}")))?;
+        let text = r.bytes().await.map_err(store_failure)?;
         ListObjectsV2::parse_response(&text).map_err(|e| unavailable(format!("object store listing: {e}")))
     }
 }

@@ -1,5 +1,6 @@
 //! The per-request state: the tenant's objects, if the platform grants them,
-//! and where the request reached the tenant (for signed URLs).
+//! and the request's context (where it reached the tenant, for signed URLs;
+//! its timings).
 
 use std::sync::Arc;
 
@@ -20,26 +21,5 @@ impl BlobsState {
 
     pub(super) fn blobs(&self) -> Result<Arc<TenantBlobs>, wit::BlobError> {
         self.blobs.clone().ok_or_else(|| wit::BlobError::Unavailable("this tenant has no object storage".into()))
-    }
-
-    /// `{origin}{tenant prefix}`: `blobs.public_url` if set, else the origin
-    /// the request came to (its `Host`, over http).
-    pub(super) fn url_base(&self, blobs: &TenantBlobs) -> Result<String, wit::BlobError> {
-        let reached = self.context.reached_at.as_ref();
-        let prefix = reached.and_then(|r| r.prefix.as_deref()).unwrap_or("");
-        let origin = match (&blobs.public_url, reached) {
-            (Some(origin), _) => origin.to_string(),
-            // The client's own Host, given back to that client: only a host
-            // and a port, so no header can shape the rest of the URL.
-            (None, Some(r)) if r.host.as_bytes().iter().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(b)) => {
-                format!("http://{r}")
-            }
-            (None, _) => {
-                return Err(wit::BlobError::Unavailable(
-                    "the request has no usable Host to build a URL from; set blobs.public_url".into(),
-                ));
-            }
-        };
-        Ok(format!("{origin}{prefix}"))
     }
 }

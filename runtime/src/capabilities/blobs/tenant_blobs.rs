@@ -9,7 +9,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use super::key;
 use super::local::LocalBlobs;
 use super::s3::S3Blobs;
-use super::signed_url::UrlSigner;
+use super::signed_url::{UrlProblem, UrlSigner};
+use super::url_base::UrlSettings;
 use crate::capabilities::wit_blobs as wit;
 
 /// Objects one listing page returns, at most.
@@ -47,18 +48,24 @@ struct Usage {
     reserved_objects: u64,
 }
 
+/// An object's bytes as they are read, a piece at a time.
+pub type ByteStream = futures_util::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>;
+
 /// A tenant's object storage, shared by its endpoints.
 pub struct TenantBlobs {
     tenant: Arc<str>,
+    /// `{tenant}.{created}`: what URLs are signed for, so a URL made for a
+    /// deleted tenant opens nothing of a new one of the same name.
+    identity: String,
     backend: Backend,
     /// Replaced when the operator changes the tenant's quota: endpoints
     /// already loaded hold this same grant.
     limits: Mutex<BlobLimits>,
     usage: Mutex<Usage>,
     /// Signs the URLs `signed-url` answers.
-    pub(crate) signer: Arc<UrlSigner>,
-    /// `blobs.public_url`: the origin signed URLs start with, if set.
-    pub(crate) public_url: Option<Arc<str>>,
+    signer: Arc<UrlSigner>,
+    /// Where those URLs start.
+    urls: Arc<UrlSettings>,
 }
 
 impl std::fmt::Debug for TenantBlobs {
@@ -74,13 +81,14 @@ pub(crate) fn now_ms() -> u64 {
 
 impl TenantBlobs {
     pub(super) fn new(
-        tenant: Arc<str>,
+        (tenant, created): (Arc<str>, i64),
         backend: Backend,
         limits: BlobLimits,
         signer: Arc<UrlSigner>,
-        public_url: Option<Arc<str>>,
+        urls: Arc<UrlSettings>,
     ) -> Self {
-        Self { tenant, backend, limits: Mutex::new(limits), usage: Mutex::default(), signer, public_url }
+        let identity = format!("{tenant}.{created}");
+        Self { tenant, identity, backend, limits: Mutex::new(limits), usage: Mutex::default(), signer, urls }
     }
 
     /// The tenant's name.
@@ -102,7 +110,7 @@ impl TenantBlobs {
     /// `archive` (beside its database); in a bucket the objects are deleted.
     pub async fn retire(&self, archive: &std::path::Path) -> Result<String, String> {
         match &self.backend {
-            Backend::Local(b) => b.retire(archive, &self.tenant).await,
+            Backend::Local(b) => b.retire(archive, &self.identity).await,
             Backend::S3(b) => b.delete_all().await,
         }
     }
@@ -231,11 +239,10 @@ impl TenantBlobs {
                 "limit must be between 1 and {MAX_LIST_LIMIT}; it is {limit}"
             )));
         }
-        let (objects, more) = match &self.backend {
+        let (objects, next) = match &self.backend {
             Backend::Local(b) => b.list(prefix, after, limit).await?,
             Backend::S3(b) => b.list(prefix, after, limit).await?,
         };
-        let next = if more { objects.last().map(|o| o.key.clone()) } else { None };
         Ok(wit::Listing { objects, next })
     }
 
@@ -249,6 +256,26 @@ impl TenantBlobs {
             )));
         }
         let expires = now_ms() / 1000 + u64::from(seconds);
-        Ok(self.signer.path_and_query(&self.tenant, key, expires))
+        Ok(self.signer.path_and_query(&self.identity, key, expires))
+    }
+
+    /// Checks a signed URL's query for `key` at `now` (Unix seconds).
+    pub fn verify(&self, key: &str, query: Option<&str>, now: u64) -> Result<(), UrlProblem> {
+        self.signer.verify(&self.identity, key, query, now)
+    }
+
+    /// Where this tenant's signed URLs start, for a request that reached it at `reached`.
+    pub(crate) fn url_base(&self, reached: Option<&crate::context::ReachedAt>) -> Result<String, wit::BlobError> {
+        super::url_base::url_base(&self.urls, &self.tenant, reached).map_err(wit::BlobError::Unavailable)
+    }
+
+    /// The object under `key` as a stream, for serving it: only a piece at a
+    /// time is in memory, however many clients fetch it at once.
+    pub async fn open(&self, key: &str) -> Result<Option<(wit::ObjectInfo, ByteStream)>, wit::BlobError> {
+        key::check_key(key).map_err(wit::BlobError::Invalid)?;
+        match &self.backend {
+            Backend::Local(b) => b.open(key).await,
+            Backend::S3(b) => b.open(key, self.limits().max_object_bytes).await,
+        }
     }
 }

@@ -214,11 +214,6 @@ impl Registry {
         &self.config
     }
 
-    /// The platform's object storage.
-    pub fn blobs(&self) -> &BlobPlatform {
-        &self.blobs
-    }
-
     /// The platform store it mirrors.
     pub fn store(&self) -> &Store {
         &self.store
