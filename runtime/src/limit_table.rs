@@ -463,6 +463,14 @@ pub fn limits(config: &PlatformConfig) -> Vec<Limit> {
             "the oldest is pruned (the live one is always kept)",
         ),
         row(
+            "rollback_min_requests",
+            "requests a gradual rollout's new version answers on a node before its error rate is judged",
+            config.deploy.rollback_min_requests,
+            "count",
+            "`deploy.rollback_min_requests`",
+            "from then on, an error rate over the active version's by more than `deploy.rollback_error_margin` points rolls it back on its own",
+        ),
+        row(
             "max_loaded_tenants",
             "tenants loaded on a node at once (besides platform.toml's)",
             config.platform.max_loaded_tenants as u64,

@@ -671,3 +671,30 @@ async fn blob_store() {
     assert_eq!(served.text().await.unwrap(), "hi");
     hello_is_healthy(&s).await;
 }
+
+#[tokio::test]
+async fn flaky() {
+    // One endpoint per way of failing; each answers its version unless asked to fail.
+    let mut platform = Platform::new().admin();
+    for fails in ["500", "trap", "cpu", ""] {
+        platform = platform
+            .endpoint(&format!("GET /flaky/{}", if fails.is_empty() { "never" } else { fails }), guests::FLAKY)
+            .with("limits", "{ cpu_ms = 50, wall_ms = 5000 }")
+            .with("variables", &format!("{{ VERSION = \"7\", FAILS = {} }}", quote(fails)));
+    }
+    let s = platform.endpoint("GET /hello", &format!("{}/wasm32-wasip2/release/hello.wasm", guests::BUILD_DIR)).start();
+    for (path, code) in [("500", "INTERNAL_ERROR"), ("trap", "GUEST_TRAP"), ("cpu", "GUEST_TIMEOUT"), ("never", "")] {
+        let resp = client().get(s.url(&format!("/flaky/{path}"))).send().await.unwrap();
+        assert_eq!((resp.status().as_u16(), json(resp).await["data"]["version"].clone()), (200, json!("7")));
+        let resp = client().get(s.url(&format!("/flaky/{path}?fail"))).send().await.unwrap();
+        let status = resp.status().as_u16();
+        let body = json(resp).await;
+        if code.is_empty() {
+            assert_eq!((status, body["data"]["version"].as_str()), (200, Some("7")), "{body}");
+        } else {
+            assert!(status >= 500, "{path}: {status} {body}");
+            assert_eq!(body["code"], code, "{path}: {body}");
+        }
+    }
+    hello_is_healthy(&s).await;
+}

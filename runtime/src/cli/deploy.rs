@@ -23,6 +23,11 @@ pub(super) struct DeployArgs {
     /// The tenant to deploy to.
     #[arg(long)]
     tenant: String,
+    /// A gradual rollout: the new version serves this share of callers (1 to
+    /// 99), the active version the rest; it rolls back on its own if its error
+    /// rate is worse. `gatehouse apps promote` gives it every caller.
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=99))]
+    percent: Option<u8>,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -47,7 +52,33 @@ pub(super) enum AppsCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
-    /// Make a kept version live again.
+    /// Give a gradual rollout's new version every caller, or (with --percent) another share.
+    Promote {
+        /// The app.
+        app: String,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// A new share of callers, 1 to 99, instead of all of them.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=99))]
+        percent: Option<u8>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Where an app's gradual rollout stands: versions, share, the server's counts, why it ended.
+    Rollout {
+        /// The app.
+        app: String,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// End the rollout now: every caller gets the active version.
+        #[arg(long)]
+        abort: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Make a kept version live again (ends any rollout).
     Rollback {
         /// The app.
         app: String,
@@ -105,15 +136,22 @@ pub(super) async fn deploy(config: Option<PlatformConfig>, args: DeployArgs) -> 
     };
     eprintln!("  packed {} files, {} KB, bundle {}", bundle.files.len(), tar.len() / 1024, &bundle.hash()[..12]);
     step("uploading, checking and compiling on the server");
-    let url = client.url(&format!("/admin/v1/tenants/{}/apps", args.tenant));
+    let url = match args.percent {
+        Some(p) => client.url(&format!("/admin/v1/tenants/{}/apps?percent={p}", args.tenant)),
+        None => client.url(&format!("/admin/v1/tenants/{}/apps", args.tenant)),
+    };
     let request = client.http.post(url).header("content-type", "application/x-tar").body(tar);
     match client.send(request).await {
         Ok(report) => {
             eprintln!("ok ({} ms on the server, {} compiled)", report["totalMs"], report["compiled"]);
             let routes: Vec<&str> =
                 report["routes"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+            let share = match args.percent {
+                Some(p) => format!(" for {p} % of callers (a gradual rollout; `gatehouse apps promote` for all)"),
+                None => String::new(),
+            };
             println!(
-                "live: {}@{} for tenant {} ({} routes) in {:.1} s",
+                "live: {}@{}{share} for tenant {} ({} routes) in {:.1} s",
                 report["app"].as_str().unwrap_or("?"),
                 report["version"],
                 args.tenant,
@@ -199,6 +237,8 @@ pub(super) async fn apps(config: Option<PlatformConfig>, action: AppsCommand) ->
         AppsCommand::List { server, .. }
         | AppsCommand::Versions { server, .. }
         | AppsCommand::Rollback { server, .. }
+        | AppsCommand::Promote { server, .. }
+        | AppsCommand::Rollout { server, .. }
         | AppsCommand::Logs { server, .. }
         | AppsCommand::Undeploy { server, .. } => server.clone(),
     };
@@ -209,10 +249,15 @@ pub(super) async fn apps(config: Option<PlatformConfig>, action: AppsCommand) ->
     let result = match &action {
         AppsCommand::List { tenant, .. } => {
             client.send(client.http.get(client.url(&format!("/admin/v1/tenants/{tenant}/apps")))).await.map(|apps| {
-                println!("{:<24}  ACTIVE", "APP");
+                println!("{:<24}  {:<6}  {:<12}  NOTE", "APP", "ACTIVE", "ROLLOUT");
                 for a in apps.as_array().into_iter().flatten() {
                     let active = a["activeVersion"].as_i64().map(|v| v.to_string()).unwrap_or_else(|| "-".into());
-                    println!("{:<24}  {active}", a["name"].as_str().unwrap_or("?"));
+                    let rollout = match (a["canaryVersion"].as_i64(), a["canaryPercent"].as_i64()) {
+                        (Some(v), Some(p)) => format!("{v} at {p} %"),
+                        _ => "-".into(),
+                    };
+                    let note = a["rolloutNote"].as_str().unwrap_or("");
+                    println!("{:<24}  {active:<6}  {rollout:<12}  {note}", a["name"].as_str().unwrap_or("?"));
                 }
             })
         }
@@ -241,6 +286,26 @@ pub(super) async fn apps(config: Option<PlatformConfig>, action: AppsCommand) ->
             )
             .await
             .map(|_| println!("live: {app}@{version} for tenant {tenant}")),
+        AppsCommand::Promote { app, tenant, percent, .. } => client
+            .send(
+                client
+                    .http
+                    .post(client.url(&format!("/admin/v1/tenants/{tenant}/apps/{app}/promote")))
+                    .json(&serde_json::json!({ "percent": percent })),
+            )
+            .await
+            .map(|r| match percent {
+                Some(p) => println!("{app}@{} now serves {p} % of tenant {tenant}'s callers", r["canaryVersion"]),
+                None => println!("live: {app}@{} for every caller of tenant {tenant}", r["activeVersion"]),
+            }),
+        AppsCommand::Rollout { app, tenant, abort: true, .. } => client
+            .send(client.http.delete(client.url(&format!("/admin/v1/tenants/{tenant}/apps/{app}/rollout"))))
+            .await
+            .map(|r| println!("rollout ended: {app}@{} serves every caller of tenant {tenant}", r["activeVersion"])),
+        AppsCommand::Rollout { app, tenant, .. } => client
+            .send(client.http.get(client.url(&format!("/admin/v1/tenants/{tenant}/apps/{app}/rollout"))))
+            .await
+            .map(|r| print_rollout(&r)),
         AppsCommand::Logs { tenant, follow, .. } => tail(&client, tenant, *follow).await,
         AppsCommand::Undeploy { app, tenant, .. } => client
             .send(client.http.delete(client.url(&format!("/admin/v1/tenants/{tenant}/apps/{app}"))))
@@ -250,6 +315,31 @@ pub(super) async fn apps(config: Option<PlatformConfig>, action: AppsCommand) ->
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => fail(e),
+    }
+}
+
+/// Prints where a rollout stands.
+fn print_rollout(r: &Value) {
+    println!("active version: {}", r["activeVersion"]);
+    match (r["canaryVersion"].as_i64(), r["percent"].as_i64()) {
+        (Some(v), Some(p)) => {
+            println!("canary version: {v}, for {p} % of callers");
+            let n = &r["thisNode"];
+            if n.is_object() {
+                println!(
+                    "on this server:  active {} errors of {} requests, canary {} of {}",
+                    n["activeErrors"], n["activeRequests"], n["canaryErrors"], n["canaryRequests"]
+                );
+            }
+            println!(
+                "rolls back on its own past {} canary requests if its error rate is over the active one's by {} points",
+                r["rollbackMinRequests"], r["rollbackErrorMargin"]
+            );
+        }
+        _ => println!("no rollout under way"),
+    }
+    if let Some(note) = r["note"].as_str() {
+        println!("last rollout: {note}");
     }
 }
 

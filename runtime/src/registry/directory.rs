@@ -135,6 +135,7 @@ mod tests {
             share: Arc::new(crate::sandbox::TenantShare::new(1, 1)),
             services: TenantServices::default(),
             routes: RouteTable::default(),
+            canary_views: Vec::new(),
             base: Vec::new(),
             apps: Default::default(),
             settings_stamp: 0,

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::rollout::Side;
 use super::{Endpoint, RouteConflict, RouteTable, TenantServices};
 use crate::config::{JwtAlgorithm, PlatformConfig, RateKey, RateLimitRule, SessionConfig, SessionKey, parse_duration};
 use crate::identity::SessionVerifier;
@@ -251,8 +252,11 @@ pub struct Tenant {
     pub share: Arc<crate::sandbox::TenantShare>,
     /// Its database and secrets.
     pub services: TenantServices,
-    /// Its routes: `base` and every app's endpoints.
+    /// Its routes: `base` and every app's endpoints (the active versions').
     pub routes: RouteTable,
+    /// The routes callers in canary buckets get, while a rollout is under
+    /// way (`rollout::View`); empty otherwise.
+    pub canary_views: Vec<super::rollout::View>,
     /// Endpoints declared in platform.toml (the config tenant only).
     pub base: Vec<Arc<Endpoint>>,
     /// Deployed apps by name.
@@ -275,12 +279,31 @@ pub struct LiveApp {
     pub bundle_hash: String,
     /// Its endpoints.
     pub endpoints: Vec<Arc<Endpoint>>,
+    /// A gradual rollout's new version, if one is under way.
+    pub canary: Option<Arc<super::rollout::Canary>>,
+}
+
+impl LiveApp {
+    /// The app as its canary callers see it: the canary's version alone.
+    pub fn as_canary(&self, canary: &super::rollout::Canary) -> LiveApp {
+        LiveApp {
+            version: canary.version,
+            bundle_hash: canary.bundle_hash.clone(),
+            endpoints: canary.endpoints.clone(),
+            canary: None,
+        }
+    }
+
+    /// Endpoints loaded for it: the active version's and a canary's.
+    pub fn endpoint_count(&self) -> usize {
+        self.endpoints.len() + self.canary.as_ref().map_or(0, |c| c.endpoints.len())
+    }
 }
 
 impl Tenant {
     /// The same tenant with `apps` instead of its current apps; fails if routes collide.
     pub fn with_apps(&self, apps: BTreeMap<String, Arc<LiveApp>>) -> Result<Self, RouteConflict> {
-        let routes = assemble(&self.base, &apps)?;
+        let (routes, canary_views) = routing(&self.base, &apps)?;
         Ok(Self {
             name: self.name.clone(),
             sessions: self.sessions.clone(),
@@ -289,6 +312,7 @@ impl Tenant {
             share: self.share.clone(),
             services: self.services.clone(),
             routes,
+            canary_views,
             base: self.base.clone(),
             apps,
             settings_stamp: self.settings_stamp,
@@ -313,10 +337,40 @@ impl Tenant {
         self.share.in_use() == 0 && self.share.waiting() == 0
     }
 
-    /// Endpoints deployed over all apps, for the components quota.
+    /// Endpoints deployed over all apps (canaries too), for the components quota.
     pub fn app_endpoint_count(&self) -> usize {
-        self.apps.values().map(|a| a.endpoints.len()).sum()
+        self.apps.values().map(|a| a.endpoint_count()).sum()
     }
+
+    /// The route table for a caller in `bucket` (`rollout::bucket`).
+    pub fn routes_for(&self, bucket: u8) -> &RouteTable {
+        self.canary_views.iter().find(|v| bucket < v.below).map_or(&self.routes, |v| &v.routes)
+    }
+
+    /// The rollout `endpoint` takes part in, if any: its app's name, the
+    /// canary, and which side of it the endpoint is.
+    pub fn rollout_of(&self, endpoint: &Arc<Endpoint>) -> Option<(&str, &Arc<super::rollout::Canary>, Side)> {
+        self.apps.iter().find_map(|(name, app)| {
+            let canary = app.canary.as_ref()?;
+            let side = if canary.endpoints.iter().any(|e| Arc::ptr_eq(e, endpoint)) {
+                Side::Canary
+            } else if app.endpoints.iter().any(|e| Arc::ptr_eq(e, endpoint)) {
+                Side::Active
+            } else {
+                return None;
+            };
+            Some((name.as_str(), canary, side))
+        })
+    }
+}
+
+/// The active route table and the canary views, from the platform.toml
+/// endpoints and every app's; any route claimed twice names both owners.
+pub(super) fn routing(
+    base: &[Arc<Endpoint>],
+    apps: &BTreeMap<String, Arc<LiveApp>>,
+) -> Result<(RouteTable, Vec<super::rollout::View>), RouteConflict> {
+    Ok((assemble(base, apps)?, super::rollout::views(|seen| assemble(base, seen), apps)?))
 }
 
 /// One route table from the platform.toml endpoints and every app's;

@@ -93,7 +93,8 @@ pub(super) async fn handle(
             let inner = &path[prefix_len..];
             tenant_name = Some(tenant.name.clone());
             tenant.touch();
-            match tenant.routes.lookup(&method, inner) {
+            let routes = super::rollout::routes_for(&tenant, request.headers(), peer.ip());
+            match routes.lookup(&method, inner) {
                 Lookup::Found(endpoint, params) => {
                     let endpoint = endpoint.clone();
                     let reached_at = convert::reached_at(&request, &path[..prefix_len]);
@@ -126,6 +127,9 @@ pub(super) async fn handle(
                     )
                     .instrument(span.clone())
                     .await;
+                    if timing.guest.is_some() {
+                        super::rollout::record(&app, &tenant, &endpoint, &result);
+                    }
                     if prefix_len > 0
                         && let Ok(response) = &mut result
                     {
@@ -143,7 +147,7 @@ pub(super) async fn handle(
                     (Some(endpoint.route_label.clone()), extra, result)
                 }
                 Lookup::MethodNotAllowed(_) if gate::cors::is_preflight(&method, request.headers()) => {
-                    let result = preflight(&tenant.routes, inner, request.headers());
+                    let result = preflight(routes, inner, request.headers());
                     (None, HeaderMap::new(), result)
                 }
                 Lookup::MethodNotAllowed(methods) => {

@@ -9,6 +9,7 @@ mod listener;
 pub mod metrics;
 mod probes;
 mod request_id;
+mod rollout;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -2,7 +2,8 @@
 //! version number, the hash of the whole bundle and the files it is made of
 //! (path → blob hash). An app points at its active version, or at none once
 //! undeployed; switching that pointer is the whole of a deploy, a rollback
-//! or an undeploy, done in one statement.
+//! or an undeploy, done in one statement. A gradual rollout's second pointer
+//! (the canary) is kept in `rollouts.rs`.
 
 use std::collections::BTreeMap;
 
@@ -38,6 +39,12 @@ pub struct AppRecord {
     pub name: String,
     /// The version serving, if any.
     pub active_version: Option<i64>,
+    /// The version a share of callers get during a gradual rollout, if any.
+    pub canary_version: Option<i64>,
+    /// That share, 1 to 99 (percent of callers).
+    pub canary_percent: Option<i64>,
+    /// Why the last rollout was rolled back on its own, if it was.
+    pub rollout_note: Option<String>,
     /// Unix seconds.
     pub updated_at: i64,
 }
@@ -57,17 +64,22 @@ macro_rules! deployment_from_row {
     }};
 }
 
-const DEPLOYMENT_COLUMNS: &str = "d.tenant, d.app, d.version, d.bundle_hash, d.files, d.created_at";
+pub(super) use deployment_from_row;
+
+pub(super) const DEPLOYMENT_COLUMNS: &str = "d.tenant, d.app, d.version, d.bundle_hash, d.files, d.created_at";
 
 impl Store {
     /// Records a new deployment of `app` and makes it the active version, in
-    /// one transaction; returns its version number.
+    /// one transaction; returns its version number. With `canary_percent`,
+    /// the active version stays and the new one becomes the canary that share
+    /// of callers get (a gradual rollout); without, any rollout under way ends.
     pub fn record_deployment<'a>(
         &'a self,
         tenant: &'a str,
         app: &'a str,
         bundle_hash: &'a str,
         files: &'a BTreeMap<String, String>,
+        canary_percent: Option<u8>,
     ) -> super::Boxed<'a, Result<i64, StoreError>> {
         Box::pin(async move {
             let now = super::now();
@@ -100,8 +112,16 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query("UPDATE apps SET active_version = $1, updated_at = $2 WHERE tenant = $3 AND name = $4")
+                let point = match canary_percent {
+                    Some(_) => "UPDATE apps SET canary_version = $1, canary_percent = $2, rollout_note = NULL, updated_at = $3
+                                WHERE tenant = $4 AND name = $5",
+                    // $2 is NULL here: the rollout's share goes with it.
+                    None => "UPDATE apps SET active_version = $1, canary_version = NULL, canary_percent = $2, updated_at = $3
+                             WHERE tenant = $4 AND name = $5",
+                };
+                sqlx::query(point)
                     .bind(version)
+                    .bind(canary_percent.map(i64::from))
                     .bind(now)
                     .bind(tenant)
                     .bind(app)
@@ -115,15 +135,19 @@ impl Store {
         })
     }
 
-    /// Points `app` at `version` (a rollback), or at nothing (an undeploy).
-    /// False if the app (or that version of it) does not exist.
+    /// Points `app` at `version` (a rollback), or at nothing (an undeploy);
+    /// either ends a rollout under way. False if the app (or that version of
+    /// it) does not exist.
     pub async fn set_active_version(&self, tenant: &str, app: &str, version: Option<i64>) -> Result<bool, StoreError> {
         if let Some(v) = version
             && self.get_deployment(tenant, app, v).await?.is_none()
         {
             return Ok(false);
         }
-        let done = on_pool!(self, p => sqlx::query("UPDATE apps SET active_version = $1, updated_at = $2 WHERE tenant = $3 AND name = $4")
+        let done = on_pool!(self, p => sqlx::query(
+                "UPDATE apps SET active_version = $1, canary_version = NULL, canary_percent = NULL, updated_at = $2
+                 WHERE tenant = $3 AND name = $4",
+            )
             .bind(version)
             .bind(super::now())
             .bind(tenant)
@@ -140,7 +164,10 @@ impl Store {
     /// A tenant's apps, by name.
     pub async fn list_apps(&self, tenant: &str) -> Result<Vec<AppRecord>, StoreError> {
         Ok(on_pool!(self, p => {
-            let rows = sqlx::query("SELECT tenant, name, active_version, updated_at FROM apps WHERE tenant = $1 ORDER BY name")
+            let rows = sqlx::query(
+                "SELECT tenant, name, active_version, canary_version, canary_percent, rollout_note, updated_at
+                 FROM apps WHERE tenant = $1 ORDER BY name",
+            )
                 .bind(tenant)
                 .fetch_all(p)
                 .await?;
@@ -149,6 +176,9 @@ impl Store {
                     tenant: r.get("tenant"),
                     name: r.get("name"),
                     active_version: r.get("active_version"),
+                    canary_version: r.get("canary_version"),
+                    canary_percent: r.get("canary_percent"),
+                    rollout_note: r.get("rollout_note"),
                     updated_at: r.get("updated_at"),
                 })
                 .collect()
@@ -228,7 +258,8 @@ impl Store {
         }))
     }
 
-    /// Forgets all but the newest `keep` versions of an app (never the active one).
+    /// Forgets all but the newest `keep` versions of an app (never the active
+    /// one, nor a rollout's canary).
     pub async fn prune_deployments(
         &self,
         tenant: &str,
@@ -238,7 +269,8 @@ impl Store {
         let keep = i64::try_from(keep).unwrap_or(i64::MAX);
         let condition = "d.tenant = $1 AND d.app = $2
              AND d.version <= (SELECT COALESCE(MAX(version), 0) FROM deployments WHERE tenant = $1 AND app = $2) - $3
-             AND d.version <> COALESCE((SELECT active_version FROM apps WHERE tenant = $1 AND name = $2), -1)";
+             AND d.version <> COALESCE((SELECT active_version FROM apps WHERE tenant = $1 AND name = $2), -1)
+             AND d.version <> COALESCE((SELECT canary_version FROM apps WHERE tenant = $1 AND name = $2), -1)";
         let pruned: Vec<DeploymentRecord> = on_pool!(self, p => sqlx::query(&format!(
             "SELECT {DEPLOYMENT_COLUMNS} FROM deployments d WHERE {condition}"
         ))

@@ -74,6 +74,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
         value TEXT NOT NULL
     );",
     ),
+    (
+        5,
+        // A gradual rollout: the version a share of callers get, that share,
+        // and why the last one was rolled back (for `apps list`).
+        "ALTER TABLE apps ADD COLUMN canary_version INTEGER;
+    ALTER TABLE apps ADD COLUMN canary_percent INTEGER;
+    ALTER TABLE apps ADD COLUMN rollout_note TEXT;",
+    ),
 ];
 
 pub(super) async fn apply_sqlite(pool: &SqlitePool) -> Result<(), sqlx::Error> {

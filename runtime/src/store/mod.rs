@@ -15,6 +15,7 @@ mod events;
 mod keys;
 mod migrations;
 mod mirror;
+mod rollouts;
 mod secrets;
 mod settings;
 mod storage;
@@ -33,6 +34,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 pub use deployments::{AppRecord, DeploymentRecord};
 pub use keys::KeyRecord;
 pub use mirror::{Mirror, Reader};
+pub use rollouts::CanaryRecord;
 pub use secrets::SecretRecord;
 pub use tenants::TenantRecord;
 

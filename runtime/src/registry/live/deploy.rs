@@ -31,12 +31,15 @@ impl Registry {
     }
 
     /// Reads, checks and loads an unpacked app for `tenant`. Everything a
-    /// deploy checks before anything goes live happens here.
+    /// deploy checks before anything goes live happens here. A `canary` is
+    /// loaded beside the app's active version, which its endpoint count
+    /// then includes.
     pub(super) async fn prepare_app(
         &self,
         tenant: &Tenant,
         dir: PathBuf,
         expected_name: Option<&str>,
+        canary: bool,
     ) -> Result<(AppManifest, Vec<Arc<Endpoint>>), ChangeError> {
         let secrets = self.tenant_secrets(&tenant.name).await?;
         let mut defaults = self.config.limits;
@@ -52,8 +55,9 @@ impl Registry {
                 manifest.name
             )));
         }
-        let others: usize =
-            tenant.apps.iter().filter(|(n, _)| **n != manifest.name).map(|(_, a)| a.endpoints.len()).sum();
+        let beside = if canary { tenant.apps.get(&manifest.name).map_or(0, |a| a.endpoints.len()) } else { 0 };
+        let others: usize = beside
+            + tenant.apps.iter().filter(|(n, _)| **n != manifest.name).map(|(_, a)| a.endpoint_count()).sum::<usize>();
         if others + manifest.endpoints.len() > tenant.quotas.max_components {
             return Err(ChangeError::Rejected(format!(
                 "tenant {} may deploy {} endpoints in all (quotas.maxComponents); this app would bring it to {}",
@@ -105,6 +109,27 @@ impl Registry {
     /// recorded, then swapped in whole. Requests in flight finish on the
     /// version they started on.
     pub async fn deploy(&self, tenant_name: &str, tar: &[u8]) -> Result<DeployReport, ChangeError> {
+        self.deploy_share(tenant_name, tar, None).await
+    }
+
+    /// Deploys a bundle as a canary that `percent` of the app's callers get
+    /// (a gradual rollout), beside the active version, which keeps the rest.
+    /// A rollout already under way is replaced.
+    pub async fn deploy_canary(&self, tenant_name: &str, tar: &[u8], percent: u8) -> Result<DeployReport, ChangeError> {
+        if !(1..=99).contains(&percent) {
+            return Err(ChangeError::Rejected(format!(
+                "a gradual rollout's share is 1 to 99 percent, not {percent}; deploy without a percent for all callers"
+            )));
+        }
+        self.deploy_share(tenant_name, tar, Some(percent)).await
+    }
+
+    async fn deploy_share(
+        &self,
+        tenant_name: &str,
+        tar: &[u8],
+        percent: Option<u8>,
+    ) -> Result<DeployReport, ChangeError> {
         let started = Instant::now();
         let bundle = Bundle::from_tar(tar, self.config.deploy.max_bundle_bytes)?;
         let _change = self.lock_tenant(tenant_name).await;
@@ -112,7 +137,7 @@ impl Registry {
         std::fs::create_dir_all(self.bundles_dir()).map_err(|e| ChangeError::Unavailable(e.to_string()))?;
         let existed = self.bundles_dir().join(bundle.hash()).join(".complete").is_file();
         let dir = bundle.unpack(&self.bundles_dir()).map_err(|e| ChangeError::Unavailable(e.to_string()))?;
-        let result = self.deploy_unpacked(&tenant, &bundle, dir.clone(), started).await;
+        let result = self.deploy_unpacked(&tenant, &bundle, dir.clone(), percent, started).await;
         if result.is_err() && !existed && !self.store.bundle_referenced(&bundle.hash()).await.unwrap_or(true) {
             // A refused upload leaves nothing behind on this node.
             let _ = std::fs::remove_dir_all(&dir);
@@ -126,18 +151,42 @@ impl Registry {
         tenant: &Tenant,
         bundle: &Bundle,
         dir: PathBuf,
+        percent: Option<u8>,
         started: Instant,
     ) -> Result<DeployReport, ChangeError> {
         let tenant_name = &*tenant.name;
         let compiled_before = self.compiled.load(Ordering::Relaxed);
         // Storage first: a bundle over the quota is refused before anything compiles.
         self.check_storage(tenant, bundle).await?;
-        let (manifest, endpoints) = self.prepare_app(tenant, dir, None).await?;
+        let (manifest, endpoints) = self.prepare_app(tenant, dir, None, percent.is_some()).await?;
         let bundle_hash = bundle.hash();
-        let app = Arc::new(LiveApp { version: 0, bundle_hash: bundle_hash.clone(), endpoints });
+        let active = tenant.apps.get(&manifest.name).cloned();
+        let candidate = |version: i64| match (percent, &active) {
+            (None, _) => {
+                Ok(LiveApp { version, bundle_hash: bundle_hash.clone(), endpoints: endpoints.clone(), canary: None })
+            }
+            (Some(percent), Some(active)) => Ok(LiveApp {
+                version: active.version,
+                bundle_hash: active.bundle_hash.clone(),
+                endpoints: active.endpoints.clone(),
+                canary: Some(Arc::new(Canary {
+                    version,
+                    bundle_hash: bundle_hash.clone(),
+                    percent,
+                    endpoints: endpoints.clone(),
+                    outcomes: Default::default(),
+                })),
+            }),
+            (Some(_), None) => Err(ChangeError::Rejected(format!(
+                "app `{}` is not serving on tenant {tenant_name}, so a share of its callers has no version to \
+                 be compared with; deploy it without a percent first",
+                manifest.name
+            ))),
+        };
         let mut apps = tenant.apps.clone();
-        apps.insert(manifest.name.clone(), app.clone());
-        // Routes checked against the tenant's other apps before anything is written.
+        apps.insert(manifest.name.clone(), Arc::new(candidate(0)?));
+        // Routes checked against the tenant's other apps (and, for a canary,
+        // in every caller's view) before anything is written.
         tenant.with_apps(apps)?;
         let check_ms = started.elapsed().as_millis() as u64;
         if let (Some(m), Some(db)) = (&manifest.migrations, &tenant.services.db) {
@@ -149,19 +198,20 @@ impl Registry {
         for (name, data) in &bundle.files {
             self.store.put_blob(&files[name], data).await?;
         }
-        let version = self.store.record_deployment(tenant_name, &manifest.name, &bundle_hash, &files).await?;
+        let version = self.store.record_deployment(tenant_name, &manifest.name, &bundle_hash, &files, percent).await?;
         self.keep_blobs(bundle, &files).await?;
         let pruned =
             self.store.prune_deployments(tenant_name, &manifest.name, self.config.deploy.keep_versions).await?;
         self.release(pruned).await;
-        let live = Arc::new(LiveApp { version, bundle_hash: bundle_hash.clone(), endpoints: app.endpoints.clone() });
-        let routes: Vec<String> = live.endpoints.iter().map(|e| e.route.to_string()).collect();
+        let live = Arc::new(candidate(version)?);
+        let routes: Vec<String> = endpoints.iter().map(|e| e.route.to_string()).collect();
         self.put_app(tenant, &manifest.name, Some(live))?;
         let report = DeployReport {
             tenant: tenant_name.to_string(),
             app: manifest.name.clone(),
             version,
             bundle_hash,
+            percent,
             routes,
             compiled: self.compiled.load(Ordering::Relaxed) - compiled_before,
             total_ms: started.elapsed().as_millis() as u64,
@@ -170,7 +220,7 @@ impl Registry {
         tracing::info!(
             target: "gatehouse::deploy",
             tenant = tenant_name, app = %report.app, version, hash = &report.bundle_hash[..12],
-            ms = report.total_ms, "deployed"
+            ms = report.total_ms, percent = percent.unwrap_or(100), "deployed"
         );
         Ok(report)
     }
@@ -302,7 +352,7 @@ impl Registry {
     ) -> Result<Arc<LiveApp>, LoadFailure> {
         let dir = self.materialize(d).await?;
         let (_, endpoints) =
-            self.prepare_app(tenant, dir, Some(&d.app)).await.map_err(|e| LoadFailure::deployment(d, e))?;
-        Ok(Arc::new(LiveApp { version: d.version, bundle_hash: d.bundle_hash.clone(), endpoints }))
+            self.prepare_app(tenant, dir, Some(&d.app), false).await.map_err(|e| LoadFailure::deployment(d, e))?;
+        Ok(Arc::new(LiveApp { version: d.version, bundle_hash: d.bundle_hash.clone(), endpoints, canary: None }))
     }
 }

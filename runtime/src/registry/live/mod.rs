@@ -8,6 +8,7 @@
 
 mod deploy;
 mod error;
+mod rollouts;
 mod sync;
 mod tenants;
 mod wake;
@@ -24,7 +25,8 @@ use arc_swap::ArcSwap;
 
 use super::bundle::Bundle;
 use super::directory::Directory;
-use super::tenant::{LiveApp, Tenant, TenantSettings, assemble};
+use super::rollout::Canary;
+use super::tenant::{LiveApp, Tenant, TenantSettings, routing};
 use super::{ArtifactCache, Endpoint, LoadCounts, Loader, TenantServices};
 use crate::capabilities::blobs::BlobPlatform;
 use crate::capabilities::db::TenantDatabase;
@@ -32,7 +34,7 @@ use crate::capabilities::secret_book::SecretBook;
 use crate::config::{AppManifest, EndpointConfig, PlatformConfig, valid_name};
 use crate::identity::SessionVerifier;
 use crate::sandbox::Sandbox;
-use crate::store::{DeploymentRecord, Store, TenantRecord};
+use crate::store::{CanaryRecord, DeploymentRecord, Store, TenantRecord};
 
 /// The live registry.
 pub struct Registry {
@@ -88,6 +90,10 @@ pub struct DeployReport {
     pub version: i64,
     /// The bundle's hash.
     pub bundle_hash: String,
+    /// For a gradual rollout: the share of callers the new version gets
+    /// (the active version keeps the rest).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub percent: Option<u8>,
     /// Routes now live.
     pub routes: Vec<String>,
     /// Components compiled now (the rest came from a cache).
@@ -311,7 +317,7 @@ impl Registry {
             None => None,
         };
         let quotas = settings.resolved_quotas(&self.config);
-        let routes = assemble(&base, &apps)?;
+        let (routes, canary_views) = routing(&base, &apps)?;
         Ok(Tenant {
             name: record.name.as_str().into(),
             sessions,
@@ -320,6 +326,7 @@ impl Registry {
             share: self.share_of(&record.name, quotas.max_concurrent),
             services,
             routes,
+            canary_views,
             base,
             apps,
             settings_stamp: record.revision,

@@ -10,6 +10,22 @@ use super::*;
 /// rather than for every tenant's.
 const FEW_LOADED: usize = 8;
 
+/// A tenant's apps as the store wants them: each one's active deployment
+/// and its rollout's canary, if one is under way.
+pub(super) type Wanted<'a> = BTreeMap<&'a str, (&'a DeploymentRecord, Option<&'a CanaryRecord>)>;
+
+/// `tenant`'s part of the stored deployments and rollouts.
+pub(super) fn wanted<'a>(active: &'a [DeploymentRecord], canaries: &'a [CanaryRecord], tenant: &str) -> Wanted<'a> {
+    active
+        .iter()
+        .filter(|d| d.tenant == tenant)
+        .map(|d| {
+            let canary = canaries.iter().find(|c| c.deployment.tenant == tenant && c.deployment.app == d.app);
+            (d.app.as_str(), (d, canary))
+        })
+        .collect()
+}
+
 impl Registry {
     /// Notes that this node is in step with the store now (see `last_sync`).
     pub fn in_step(&self) {
@@ -36,14 +52,15 @@ impl Registry {
         // The loaded tenants' deployments: one query each while they are few
         // (a start loads only platform.toml's, on a node that may store
         // thousands), else one query for all.
-        let active = if loaded.len() <= FEW_LOADED {
-            let mut active = Vec::new();
+        let (active, canaries) = if loaded.len() <= FEW_LOADED {
+            let (mut active, mut canaries) = (Vec::new(), Vec::new());
             for record in &loaded {
                 active.extend(self.store.active_deployments_of(&record.name).await?);
+                canaries.extend(self.store.canary_deployments(Some(&record.name)).await?);
             }
-            active
+            (active, canaries)
         } else {
-            self.store.active_deployments().await?
+            (self.store.active_deployments().await?, self.store.canary_deployments(None).await?)
         };
         let unchanged = |name: &str| {
             let now = self.directory.load();
@@ -61,8 +78,7 @@ impl Registry {
             if !unchanged(&record.name) {
                 continue;
             }
-            let wanted: BTreeMap<&str, &DeploymentRecord> =
-                active.iter().filter(|d| d.tenant == record.name).map(|d| (d.app.as_str(), d)).collect();
+            let wanted = wanted(&active, &canaries, &record.name);
             self.sync_tenant(record, &wanted).await;
         }
         let stored: HashSet<&str> = records.iter().map(|r| r.name.as_str()).collect();
@@ -105,7 +121,7 @@ impl Registry {
 
     /// Brings one tenant in step with its stored record and active
     /// deployments. The caller holds the tenant's change lock.
-    pub(super) async fn sync_tenant(&self, record: &TenantRecord, wanted: &BTreeMap<&str, &DeploymentRecord>) {
+    pub(super) async fn sync_tenant(&self, record: &TenantRecord, wanted: &Wanted<'_>) {
         let existing = self.directory.load().tenants.get(&record.name).cloned();
         let mut changed = false;
         let mut tenant = match existing {
@@ -129,15 +145,13 @@ impl Registry {
             changed |= !keep;
             keep
         });
-        for (name, d) in wanted {
-            if apps.get(*name).is_some_and(|a| a.version == d.version && a.bundle_hash == d.bundle_hash) {
-                continue;
-            }
-            match self.load_deployment(&tenant, d).await {
-                Ok(live) => {
+        for (name, (d, canary)) in wanted {
+            match self.load_app(&tenant, apps.get(*name), d, *canary).await {
+                Ok(Some(live)) => {
                     apps.insert(name.to_string(), live);
                     changed = true;
                 }
+                Ok(None) => {}
                 Err(e) => {
                     tracing::error!(tenant = %record.name, app = name, version = d.version, "not loaded: {e}")
                 }
@@ -173,7 +187,7 @@ impl Registry {
                 *slot = f.clone();
             }
         }
-        let routes = assemble(&base, &tenant.apps)?;
+        let (routes, canary_views) = routing(&base, &tenant.apps)?;
         let next = Arc::new(Tenant {
             name: tenant.name.clone(),
             sessions: tenant.sessions.clone(),
@@ -182,6 +196,7 @@ impl Registry {
             share: tenant.share.clone(),
             services: tenant.services.clone(),
             routes,
+            canary_views,
             base,
             apps: tenant.apps.clone(),
             settings_stamp: tenant.settings_stamp,

@@ -44,16 +44,18 @@ impl Registry {
             || ChangeError::NotFound(format!("no tenant {name}; create it with `gatehouse tenants create {name}`"));
         let record = self.store.get_tenant(name).await?.ok_or_else(not_found)?;
         let deployments = self.store.active_deployments_of(name).await?;
+        let canaries = self.store.canary_deployments(Some(name)).await?;
         let read = started.elapsed();
         let services = self.open_services(&record, false).await?;
         let opened = started.elapsed();
         let mut tenant = self.build_tenant(&record, services, Vec::new(), BTreeMap::new()).await?;
         let mut apps = BTreeMap::new();
-        for d in &deployments {
-            match self.load_deployment(&tenant, d).await {
-                Ok(live) => {
-                    apps.insert(d.app.clone(), live);
+        for (app, (d, canary)) in sync::wanted(&deployments, &canaries, name) {
+            match self.load_app(&tenant, None, d, canary).await {
+                Ok(Some(live)) => {
+                    apps.insert(app.to_string(), live);
                 }
+                Ok(None) => {}
                 Err(e) => tracing::error!(tenant = name, app = %d.app, version = d.version, "not loaded: {e}"),
             }
         }

@@ -1,12 +1,13 @@
-//! `/admin/v1/tenants/{tenant}/apps`: deploy a bundle, list apps and their
-//! versions, roll back, undeploy. Open to the admin token and to the tenant's
+//! `/admin/v1/tenants/{tenant}/apps`: deploy a bundle (to every caller, or
+//! to a share of them: `rollouts.rs`), list apps and their versions, roll
+//! back, undeploy. Open to the admin token and to the tenant's
 //! own deploy key (`access::admin_token_or_deploy_key`).
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
 use http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
@@ -16,11 +17,22 @@ use super::reply::{Body, Data, Refusal, Shape};
 use crate::error::{ApiError, ErrorCode};
 use crate::registry::ChangeError;
 
+/// `?percent=N`: a gradual rollout, the new version for that share of callers.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DeployQuery {
+    percent: Option<u8>,
+}
+
 pub(super) async fn deploy(
     State(admin): State<Arc<Admin>>,
     Path(tenant): Path<String>,
+    query: Result<Query<DeployQuery>, QueryRejection>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Data, Refusal> {
+    let Query(query) = query.map_err(|e| {
+        ApiError::new(ErrorCode::BadRequest, format!("{}; the one parameter is `percent`, 1 to 99", e.body_text()))
+    })?;
     let body = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             // Over the listener's bound (deploy.max_bundle_mb plus slack for the tar
@@ -34,7 +46,10 @@ pub(super) async fn deploy(
             ApiError::new(ErrorCode::BadRequest, format!("the bundle could not be read: {e}"))
         }
     })?;
-    let result = admin.app.registry.deploy(&tenant, &body).await;
+    let result = match query.percent {
+        Some(p) => admin.app.registry.deploy_canary(&tenant, &body, p).await,
+        None => admin.app.registry.deploy(&tenant, &body).await,
+    };
     admin.app.metrics.change(&tenant, "deploy", outcome(&result));
     let report = result.map_err(|e| {
         tracing::warn!(target: "gatehouse::deploy", %tenant, "deploy refused: {e}");
@@ -66,6 +81,7 @@ pub(super) async fn versions(
                     "files": d.files,
                     "createdAt": d.created_at,
                     "active": Some(d.version) == found.active_version,
+                    "canary": Some(d.version) == found.canary_version,
                 })
             })
             .collect::<Vec<_>>(),

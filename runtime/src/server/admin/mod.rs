@@ -14,6 +14,7 @@ mod keys;
 mod logs;
 mod openapi;
 mod reply;
+mod rollouts;
 mod scope;
 mod secrets;
 mod stats;
@@ -91,6 +92,8 @@ pub async fn run(
         .route("/apps/{app}", delete(apps::undeploy))
         .route("/apps/{app}/versions", get(apps::versions))
         .route("/apps/{app}/rollback", post(apps::rollback))
+        .route("/apps/{app}/promote", post(rollouts::promote))
+        .route("/apps/{app}/rollout", get(rollouts::get).delete(rollouts::end))
         .route("/logs", get(logs::tail))
         .route("/openapi.json", get(openapi::get))
         .route_layer(from_fn_with_state(state.clone(), access::admin_token_or_deploy_key));
