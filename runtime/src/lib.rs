@@ -27,6 +27,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod context;
+pub mod entities;
 pub mod error;
 pub mod gate;
 pub mod health;

@@ -5,6 +5,8 @@
 //! compares them), so the three cannot drift. The fixed limits are read from
 //! the constants the code enforces, never restated here.
 
+// Over 600 lines: one row per limit, and the table reads best whole.
+
 use serde::Serialize;
 
 use crate::config::PlatformConfig;
@@ -461,6 +463,38 @@ pub fn limits(config: &PlatformConfig) -> Vec<Limit> {
             "count",
             "`deploy.keep_versions`",
             "the oldest is pruned (the live one is always kept)",
+        ),
+        row(
+            "entities",
+            "entities one app declares (`[[entity]]`)",
+            crate::config::MAX_ENTITIES as u64,
+            "count",
+            FIXED,
+            "422 `DEPLOY_REJECTED`",
+        ),
+        row(
+            "entity_fields",
+            "fields of one entity",
+            crate::config::MAX_FIELDS as u64,
+            "count",
+            FIXED,
+            "422 `DEPLOY_REJECTED`",
+        ),
+        row(
+            "entity_page",
+            "rows one entity list answers (`limit`)",
+            crate::entities::handler::MAX_LIMIT,
+            "count",
+            FIXED,
+            "400 `VALIDATION_FAILED` naming `limit`",
+        ),
+        row(
+            "entity_page_number",
+            "the deepest page of an entity list (`page`)",
+            crate::entities::handler::MAX_PAGE,
+            "count",
+            FIXED,
+            "400 `VALIDATION_FAILED` naming `page`",
         ),
         row(
             "rollback_min_requests",

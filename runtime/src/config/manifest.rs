@@ -30,6 +30,8 @@ pub struct AppManifest {
     pub migrations: Option<PathBuf>,
     /// `[[endpoint]]`, in file order.
     pub endpoints: Vec<EndpointConfig>,
+    /// `[[entity]]`: tables the platform serves CRUD for, no guest.
+    pub entities: Vec<super::EntityConfig>,
 }
 
 #[derive(Deserialize)]
@@ -40,6 +42,8 @@ struct RawManifest {
     database: RawAppDatabase,
     #[serde(default)]
     endpoint: Vec<RawEndpoint>,
+    #[serde(default)]
+    entity: Vec<super::entity::RawEntity>,
 }
 
 #[derive(Deserialize)]
@@ -103,9 +107,13 @@ impl AppManifest {
                 format!("`{}` must be lower-case letters, digits and -, starting with a letter", raw.app.name),
             ));
         }
-        if raw.endpoint.is_empty() {
-            return Err(invalid("endpoint", "is missing: an app declares at least one [[endpoint]]".into()));
+        if raw.endpoint.is_empty() && raw.entity.is_empty() {
+            return Err(invalid(
+                "endpoint",
+                "is missing: an app declares at least one [[endpoint]] or [[entity]]".into(),
+            ));
         }
+        let entities = super::entity::parse_entities(raw.entity).map_err(|(k, p)| invalid(&k, p))?;
         let mut named_paths = NamedPaths::default();
         let migrations = raw
             .database
@@ -114,7 +122,7 @@ impl AppManifest {
             .map(|m| named_paths.expect("database.migrations".into(), m, dir.join(m), Need::Folder));
         let source = SecretSource { table: secrets, env: None };
         let endpoints = parse_endpoints(&path, raw.endpoint, dir, limits, &source, &mut named_paths)?;
-        Ok((Self { path, name: raw.app.name, migrations, endpoints }, named_paths))
+        Ok((Self { path, name: raw.app.name, migrations, endpoints, entities }, named_paths))
     }
 }
 

@@ -30,8 +30,8 @@ pub struct Endpoint {
     pub tenant: Arc<str>,
     /// Budgets and grants.
     pub grants: EndpointGrants,
-    /// The checked, pre-instantiated component.
-    pub prepared: PreparedEndpoint,
+    /// What answers once the gate admitted a request.
+    pub handler: Handler,
     /// sha256 of the component, for logs and deploy records.
     pub content_hash: String,
     /// What the gate enforces.
@@ -43,6 +43,14 @@ pub struct Endpoint {
     /// `openapi.response_schema`, read: the success answer's body in the
     /// generated OpenAPI document.
     pub response_schema: Option<serde_json::Value>,
+}
+
+/// What answers an endpoint's requests.
+pub enum Handler {
+    /// A guest: the checked, pre-instantiated component.
+    Guest(PreparedEndpoint),
+    /// The platform itself: one operation of a declared entity.
+    Entity(Arc<crate::entities::Entity>, crate::entities::Op),
 }
 
 /// What a tenant's endpoints share: its database and the secrets set for it.
@@ -247,7 +255,7 @@ impl Loader<'_> {
                 blobs: services.blobs.clone(),
                 reuse: e.reuse,
             },
-            prepared,
+            handler: Handler::Guest(prepared),
             content_hash,
             policy: e.policy.clone(),
             body_schema,

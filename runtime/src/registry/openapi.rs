@@ -125,6 +125,9 @@ fn operation(endpoint: &Endpoint, sessions: bool) -> Value {
     if let Some(schema) = &endpoint.query_schema {
         parameters.extend(query_parameters(schema.document()));
     }
+    if let super::Handler::Entity(entity, crate::entities::Op::List) = &endpoint.handler {
+        parameters.extend(entity_list_parameters(entity));
+    }
     if !parameters.is_empty() {
         op["parameters"] = Value::Array(parameters);
     }
@@ -170,6 +173,33 @@ fn query_parameters(schema: &Value) -> Vec<Value> {
         .collect()
 }
 
+/// An entity list's query: its page, its order, and a filter per column.
+fn entity_list_parameters(entity: &crate::entities::Entity) -> Vec<Value> {
+    use crate::entities::handler::{DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE};
+    let mut out = vec![
+        json!({ "name": "page", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1 } }),
+        json!({ "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT } }),
+        json!({
+            "name": "sort", "in": "query",
+            "description": "A column to sort by, with - first for descending.",
+            "schema": { "type": "string", "enum": entity.sortable_names().iter().flat_map(|n| [n.clone(), format!("-{n}")]).collect::<Vec<_>>() },
+        }),
+    ];
+    for name in entity.filterable_names() {
+        let kind = entity
+            .config
+            .fields
+            .get(&name)
+            .map_or(if name == "id" { "integer" } else { "string" }, |f| f.kind.json_type());
+        out.push(json!({
+            "name": name, "in": "query",
+            "description": "Rows whose value is this (repeat it for any of several).",
+            "schema": { "type": kind },
+        }));
+    }
+    out
+}
+
 fn reference(name: &str) -> Value {
     json!({ "$ref": format!("#/components/responses/{name}") })
 }
@@ -182,7 +212,8 @@ fn operation_responses(endpoint: &Endpoint) -> Value {
         success["content"] = json!({ "application/json": { "schema": schema } });
     }
     let mut r = Map::new();
-    r.insert("200".into(), success);
+    let created = matches!(endpoint.handler, super::Handler::Entity(_, crate::entities::Op::Create));
+    r.insert(if created { "201" } else { "200" }.into(), success);
     let takes_body = matches!(endpoint.route.method, Method::Post | Method::Put | Method::Patch);
     if endpoint.body_schema.is_some() || endpoint.query_schema.is_some() || takes_body {
         r.insert("400".into(), reference("BadRequest"));

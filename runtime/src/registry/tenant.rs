@@ -294,9 +294,11 @@ impl LiveApp {
         }
     }
 
-    /// Endpoints loaded for it: the active version's and a canary's.
+    /// Guests' endpoints loaded for it (the active version's and a
+    /// canary's), for the components quota; an entity's routes are not
+    /// components.
     pub fn endpoint_count(&self) -> usize {
-        self.endpoints.len() + self.canary.as_ref().map_or(0, |c| c.endpoints.len())
+        guests(&self.endpoints) + self.canary.as_ref().map_or(0, |c| guests(&c.endpoints))
     }
 }
 
@@ -362,6 +364,11 @@ impl Tenant {
             Some((name.as_str(), canary, side))
         })
     }
+}
+
+/// How many of `endpoints` run a guest.
+pub(super) fn guests(endpoints: &[Arc<Endpoint>]) -> usize {
+    endpoints.iter().filter(|e| matches!(e.handler, super::Handler::Guest(_))).count()
 }
 
 /// The active route table and the canary views, from the platform.toml

@@ -19,7 +19,7 @@ use crate::config::Method;
 use crate::context::RequestContext;
 use crate::error::{ApiError, ErrorCode};
 use crate::gate;
-use crate::registry::{ChangeError, Endpoint, Found, Lookup, Resolved, Tenant, Unresolved};
+use crate::registry::{ChangeError, Endpoint, Found, Handler, Lookup, Resolved, Tenant, Unresolved};
 
 /// The tenant a request is for, loaded (a tenant asleep on this node is
 /// loaded now), and how long the tenant's prefix in `path` is.
@@ -147,7 +147,8 @@ pub(super) async fn handle(
                     (Some(endpoint.route_label.clone()), extra, result)
                 }
                 Lookup::MethodNotAllowed(_) if gate::cors::is_preflight(&method, request.headers()) => {
-                    let result = preflight(routes, inner, request.headers());
+                    let views = std::iter::once(&tenant.routes).chain(tenant.canary_views.iter().map(|v| &v.routes));
+                    let result = super::preflight::answer(views, inner, request.headers());
                     (None, HeaderMap::new(), result)
                 }
                 Lookup::MethodNotAllowed(methods) => {
@@ -348,13 +349,21 @@ async fn serve(
             .map_err(refused)?;
     }
 
-    let wit_request = convert::to_wit(&parts, params, wit_request_query, body, request_id);
     let guest_started = Instant::now();
     timing.gate = Some(guest_started - started);
     timing.calls = Some(context.timings.clone());
-    let answer = run_guest(app, endpoint, Arc::new(principal), context, wit_request, place)
-        .instrument(tracing::debug_span!("guest"))
-        .await;
+    let answer = match &endpoint.handler {
+        Handler::Entity(entity, op) => {
+            let call = super::entity::Call { params: &params, query: &wit_request_query, body: &body };
+            super::entity::serve(entity, *op, endpoint, &principal, call, &context).await
+        }
+        Handler::Guest(prepared) => {
+            let wit_request = convert::to_wit(&parts, params, wit_request_query, body, request_id);
+            run_guest(app, endpoint, prepared, Arc::new(principal), context, wit_request, place)
+                .instrument(tracing::debug_span!("guest"))
+                .await
+        }
+    };
     timing.guest = Some(guest_started.elapsed());
     answer
 }
@@ -431,17 +440,18 @@ fn body_checks(
 async fn run_guest(
     app: &App,
     endpoint: &Arc<Endpoint>,
+    prepared: &crate::sandbox::PreparedEndpoint,
     principal: Arc<crate::identity::Principal>,
     context: Arc<RequestContext>,
     wit_request: crate::sandbox::wit::Request,
     place: crate::sandbox::Place,
 ) -> Result<Response, ApiError> {
-    if !endpoint.prepared.streams {
+    if !prepared.streams {
         // It cannot stream: run it right here, and the answer is its return value.
         let out = app
             .sandbox
             .invoke(
-                &endpoint.prepared,
+                prepared,
                 &endpoint.grants,
                 principal,
                 context,
@@ -463,7 +473,8 @@ async fn run_guest(
     let run = async move {
         // The tenant's place is held for as long as its guest runs, streaming included.
         let _place = place;
-        sandbox.invoke(&ep.prepared, &ep.grants, principal, context, wit_request, stream).await
+        let Handler::Guest(prepared) = &ep.handler else { unreachable!("a guest's task runs a guest") };
+        sandbox.invoke(prepared, &ep.grants, principal, context, wit_request, stream).await
     };
     // The task runs the guest in the request's span, as if it ran here.
     let span = tracing::Span::current();
@@ -548,32 +559,6 @@ impl Drop for AbortOnDrop {
             handle.abort();
         }
     }
-}
-
-/// A CORS preflight to a path whose endpoint for the asked method has a CORS policy.
-fn preflight(routes: &crate::registry::RouteTable, path: &str, headers: &HeaderMap) -> Result<Response, ApiError> {
-    let asked = gate::cors::requested_method(headers);
-    let endpoint = asked.as_ref().and_then(|m| match routes.lookup(m, path) {
-        Lookup::Found(e, _) => Some(e.clone()),
-        _ => None,
-    });
-    let Some(endpoint) = endpoint else {
-        return Err(ApiError::new(
-            ErrorCode::CorsRejected,
-            format!("CORS preflight refused: nothing at {path} for that method"),
-        ));
-    };
-    let Some(policy) = &endpoint.policy.cors else {
-        return Err(ApiError::new(
-            ErrorCode::CorsRejected,
-            format!("CORS preflight refused: {} allows no cross-origin calls", endpoint.route),
-        ));
-    };
-    let allowed = gate::cors::preflight(policy, endpoint.route.method, headers)?;
-    let mut response = Response::new(Body::empty());
-    *response.status_mut() = StatusCode::NO_CONTENT;
-    *response.headers_mut() = allowed;
-    Ok(response)
 }
 
 fn method_not_allowed(method: &http::Method, path: &str, methods: &[Method]) -> ApiError {

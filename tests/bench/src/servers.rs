@@ -226,13 +226,16 @@ pub(crate) async fn sandbox_cost(app: &App, path: &str, iterations: usize) -> an
         body: vec![],
         request_id: "bench".into(),
     };
+    let gatehouse::registry::Handler::Guest(prepared) = &endpoint.handler else {
+        anyhow::bail!("{path} is not a guest's endpoint");
+    };
     let mut samples = Vec::with_capacity(iterations);
     for _ in 0..iterations {
         let t = Instant::now();
         let r = app
             .sandbox
             .invoke(
-                &endpoint.prepared,
+                prepared,
                 &endpoint.grants,
                 principal.clone(),
                 context.clone(),

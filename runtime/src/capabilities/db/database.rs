@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use sqlx::{PgPool, SqlitePool};
 
-use super::{DbLimits, PgIsolation, postgres_provision, relay, sqlite};
+use super::{DbLimits, PgIsolation, postgres, postgres_provision, relay, sqlite};
+use crate::capabilities::wit_db as wit;
 
 /// One tenant's database.
 pub struct TenantDatabase {
@@ -142,6 +143,29 @@ impl TenantDatabase {
                 _ => Err("the tenant's database home and pool disagree".into()),
             }
         })
+    }
+
+    /// One statement outside a transaction, under the same guard and limits
+    /// as a guest's (a guest's `db::query`, or the platform's own entity calls).
+    pub async fn query(&self, sql: &str, params: &[wit::Value]) -> Result<wit::Rows, wit::DbError> {
+        match &self.backend {
+            Backend::Sqlite(pool) => {
+                let mut conn = pool.acquire().await.map_err(sqlite::classify)?;
+                sqlite::run_query(&mut conn, self.limits, sql, params).await
+            }
+            Backend::Postgres(pool) => postgres::query_alone(pool, self.limits, sql, params).await,
+        }
+    }
+
+    /// One statement that returns no rows; the rows it changed.
+    pub async fn execute(&self, sql: &str, params: &[wit::Value]) -> Result<u64, wit::DbError> {
+        match &self.backend {
+            Backend::Sqlite(pool) => {
+                let mut conn = pool.acquire().await.map_err(sqlite::classify)?;
+                sqlite::run_execute(&mut conn, self.limits, sql, params).await
+            }
+            Backend::Postgres(pool) => postgres::execute_alone(pool, sql, params).await,
+        }
     }
 
     /// `sqlite` or `postgres`.

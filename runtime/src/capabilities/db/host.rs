@@ -23,14 +23,7 @@ impl wit::Host for DbView<'_> {
     async fn query(&mut self, sql: String, params: Vec<wit::Value>) -> Result<wit::Rows, wit::DbError> {
         let _timed = self.state.timings.time_db();
         async {
-            let db = self.state.db()?;
-            let result = match &db.backend {
-                Backend::Sqlite(pool) => {
-                    let mut conn = pool.acquire().await.map_err(sqlite::classify)?;
-                    sqlite::run_query(&mut conn, db.limits, &sql, &params).await
-                }
-                Backend::Postgres(pool) => postgres::query_alone(pool, db.limits, &sql, &params).await,
-            };
+            let result = self.state.db()?.query(&sql, &params).await;
             if let Err(e) = &result {
                 log_failure("query", e);
             }
@@ -43,14 +36,7 @@ impl wit::Host for DbView<'_> {
     async fn execute(&mut self, sql: String, params: Vec<wit::Value>) -> Result<u64, wit::DbError> {
         let _timed = self.state.timings.time_db();
         async {
-            let db = self.state.db()?;
-            let result = match &db.backend {
-                Backend::Sqlite(pool) => {
-                    let mut conn = pool.acquire().await.map_err(sqlite::classify)?;
-                    sqlite::run_execute(&mut conn, db.limits, &sql, &params).await
-                }
-                Backend::Postgres(pool) => postgres::execute_alone(pool, &sql, &params).await,
-            };
+            let result = self.state.db()?.execute(&sql, &params).await;
             if let Err(e) = &result {
                 log_failure("execute", e);
             }

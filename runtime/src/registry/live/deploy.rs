@@ -55,7 +55,7 @@ impl Registry {
                 manifest.name
             )));
         }
-        let beside = if canary { tenant.apps.get(&manifest.name).map_or(0, |a| a.endpoints.len()) } else { 0 };
+        let beside = if canary { tenant.apps.get(&manifest.name).map_or(0, |a| guests(&a.endpoints)) } else { 0 };
         let others: usize = beside
             + tenant.apps.iter().filter(|(n, _)| **n != manifest.name).map(|(_, a)| a.endpoint_count()).sum::<usize>();
         if others + manifest.endpoints.len() > tenant.quotas.max_components {
@@ -98,10 +98,16 @@ impl Registry {
                 return Err(over("wall_ms", asked, most, "quotas.wallMs"));
             }
         }
-        let endpoints = self
+        let mut endpoints = self
             .load_blocking(manifest.endpoints.clone(), tenant.name.to_string(), tenant.services.clone(), false)
             .await
             .map_err(|e| ChangeError::Rejected(strip_dir(&e.to_string(), &dir)))?;
+        let entities =
+            super::super::entity_routes::endpoints(&manifest.entities, &tenant.name, &tenant.services, defaults)
+                .map_err(ChangeError::Rejected)?;
+        endpoints.extend(entities);
+        // Routes checked among themselves: an entity's against the app's own endpoints.
+        crate::registry::RouteTable::build(endpoints.clone())?;
         Ok((manifest, endpoints))
     }
 
@@ -189,6 +195,14 @@ impl Registry {
         // in every caller's view) before anything is written.
         tenant.with_apps(apps)?;
         let check_ms = started.elapsed().as_millis() as u64;
+        if let Some(db) = &tenant.services.db
+            && !manifest.entities.is_empty()
+        {
+            let dir = self.entity_migrations(&manifest.entities)?;
+            db.migrate(&dir, &format!("{}/entities", manifest.name)).await.map_err(|e| {
+                ChangeError::Rejected(format!("the generated migration of app `{}`'s entities: {e}", manifest.name))
+            })?;
+        }
         if let (Some(m), Some(db)) = (&manifest.migrations, &tenant.services.db) {
             db.migrate(m, &manifest.name)
                 .await
@@ -223,6 +237,37 @@ impl Registry {
             ms = report.total_ms, percent = percent.unwrap_or(100), "deployed"
         );
         Ok(report)
+    }
+
+    /// Writes the generated migrations of `entities` (both dialects) where
+    /// the migration runner reads them: a folder named for their content,
+    /// so it is written once and never changes under a reader.
+    fn entity_migrations(&self, entities: &[crate::config::EntityConfig]) -> Result<PathBuf, ChangeError> {
+        use crate::entities::sql::{Dialect, migrations};
+        use sha2::Digest;
+        let files: Vec<(&str, Vec<(String, String)>)> = [("sqlite", Dialect::Sqlite), ("postgres", Dialect::Postgres)]
+            .into_iter()
+            .map(|(folder, dialect)| (folder, entities.iter().flat_map(|e| migrations(e, dialect)).collect()))
+            .collect();
+        let mut hash = sha2::Sha256::new();
+        for (folder, list) in &files {
+            for (name, sql) in list {
+                hash.update(format!("{folder}/{name}\n{sql}\n").as_bytes());
+            }
+        }
+        let dir = self.config.platform.data_dir.join("entities").join(hex::encode(hash.finalize()));
+        let failed =
+            |e: std::io::Error| ChangeError::Unavailable(format!("cannot write the entities' migrations: {e}"));
+        if !dir.join(".complete").is_file() {
+            for (folder, list) in &files {
+                std::fs::create_dir_all(dir.join(folder)).map_err(failed)?;
+                for (name, sql) in list {
+                    std::fs::write(dir.join(folder).join(name), sql).map_err(failed)?;
+                }
+            }
+            std::fs::write(dir.join(".complete"), b"").map_err(failed)?;
+        }
+        Ok(dir)
     }
 
     /// Refuses a bundle that would take the tenant past its storage quota

@@ -26,7 +26,7 @@ use arc_swap::ArcSwap;
 use super::bundle::Bundle;
 use super::directory::Directory;
 use super::rollout::Canary;
-use super::tenant::{LiveApp, Tenant, TenantSettings, routing};
+use super::tenant::{LiveApp, Tenant, TenantSettings, guests, routing};
 use super::{ArtifactCache, Endpoint, LoadCounts, Loader, TenantServices};
 use crate::capabilities::blobs::BlobPlatform;
 use crate::capabilities::db::TenantDatabase;
