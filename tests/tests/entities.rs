@@ -6,7 +6,7 @@
 //! endpoint of the same app reads the same table through `db`. On SQLite and
 //! on Postgres.
 
-use gatehouse_tests::{ADMIN_TOKEN, DbBackend, Server, app_bundle, client, guests, json};
+use gatehouse_tests::{DbBackend, Server, app_bundle, client, guests, json};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -198,7 +198,14 @@ async fn a_declared_entity_is_served_behind_the_gate_with_owners_pages_filters_a
             (&body["data"]["done"], &body["data"]["title"], &body["data"]["priority"]),
             (&json!(true), &json!("a00!"), &json!("normal"))
         );
-        assert!(body["data"]["updated_at"].as_i64() >= body["data"]["created_at"].as_i64());
+        assert!(body["data"]["updated_at"].as_i64().unwrap() >= body["data"]["created_at"].as_i64().unwrap());
+        // A whole number written as 2.0 is an integer; a NUL is refused, not a 500.
+        let (status, body, _) = call(&s, Some(&ada), Method::PATCH, &one, Some(json!({"points": 2.0}))).await;
+        assert_eq!((status, &body["data"]["points"]), (200, &json!(2)), "{body}");
+        let (status, body, _) = call(&s, Some(&ada), Method::PATCH, &one, Some(json!({"title": "a\u{0}b"}))).await;
+        assert_eq!((status, body["code"].as_str()), (400, Some("VALIDATION_FAILED")), "{body}");
+        let (status, _, _) = call(&s, Some(&ada), Method::GET, "/api/v1/tasks?title=a%00b", None).await;
+        assert_eq!(status, 400);
         for bad in [json!({}), json!({"owner_id": "bob"}), json!({"done": "yes"})] {
             let (status, body, _) = call(&s, Some(&ada), Method::PATCH, &one, Some(bad.clone())).await;
             assert_eq!(status, 400, "{bad}: {body}");
@@ -258,42 +265,77 @@ async fn a_declared_entity_is_served_behind_the_gate_with_owners_pages_filters_a
 
 #[tokio::test]
 async fn a_new_version_adds_fields_and_a_changed_type_is_refused_while_the_old_one_serves() {
-    let s = DbBackend::Sqlite.platform().admin().start();
-    let v1 = "[[entity]]\nname = \"items\"\nauth = \"none\"\nfields.name = { type = \"string\", required = true }\n";
-    assert_eq!(deploy(&s, "default", app(v1)).await.0, 201);
-    let (status, _, _) = call(&s, None, Method::POST, "/api/v1/items", Some(json!({"name": "old"}))).await;
-    assert_eq!(status, 201);
-    // A field added: the old row has none, a new one takes it.
-    let v2 = format!("{v1}fields.size = {{ type = \"integer\" }}\n");
-    let (status, body) = deploy(&s, "default", app(&v2)).await;
-    assert_eq!(status, 201, "{body}");
-    let (status, body, _) =
-        call(&s, None, Method::POST, "/api/v1/items", Some(json!({"name": "new", "size": 3}))).await;
-    assert_eq!((status, &body["data"]["size"]), (201, &json!(3)), "{body}");
-    let (_, body, _) = call(&s, None, Method::GET, "/api/v1/items?sort=id", None).await;
-    assert_eq!(body["data"][0]["size"], Value::Null);
-    // A field's type changed: refused before anything changed; version 2 serves.
-    let v3 = format!("{v1}fields.size = {{ type = \"string\" }}\n");
-    let (status, body) = deploy(&s, "default", app(&v3)).await;
-    assert_eq!((status, body["code"].as_str()), (422, Some("DEPLOY_REJECTED")), "{body}");
-    assert!(body["error"].as_str().unwrap().contains("generated migration"), "{body}");
-    let (status, body, _) = call(&s, None, Method::POST, "/api/v1/items", Some(json!({"name": "n", "size": 4}))).await;
-    assert_eq!(status, 201, "{body}");
-    // A manifest that declares nonsense is refused, naming the key.
-    for (bad, key) in [
-        ("[[entity]]\nname = \"Items\"\nfields.a = { type = \"string\" }\n", "entity[0].name"),
-        ("[[entity]]\nname = \"items\"\nfields.id = { type = \"string\" }\n", "entity[0].fields.id"),
-        ("[[entity]]\nname = \"items\"\nfields.a = { type = \"date\" }\n", "unknown variant `date`"),
-        (
-            "[[entity]]\nname = \"items\"\nauth = \"none\"\nowner = \"who\"\nfields.a = { type = \"string\" }\n",
-            "entity[0].auth",
-        ),
-    ] {
-        let (status, body) = deploy(&s, "default", app(bad)).await;
-        assert_eq!(status, 422, "{bad}: {body}");
-        assert!(body["error"].as_str().unwrap().contains(key), "{bad}: {body}");
+    for backend in DbBackend::all() {
+        let t = tenant(&backend);
+        let s = backend.platform().admin().start();
+        let v1 =
+            "[[entity]]\nname = \"items\"\nauth = \"none\"\nfields.name = { type = \"string\", required = true }\n";
+        assert_eq!(deploy(&s, &t, app(v1)).await.0, 201);
+        let (status, _, _) = call(&s, None, Method::POST, "/api/v1/items", Some(json!({"name": "old"}))).await;
+        assert_eq!(status, 201);
+        // A field added: the old row has none, a new one takes it. The app's
+        // own migration adds a column of its own, which is never served.
+        let v2 = format!("[database]\nmigrations = \"migrations\"\n{v1}fields.size = {{ type = \"integer\" }}\n");
+        let own: &[u8] = b"ALTER TABLE items ADD COLUMN secret TEXT DEFAULT 'hidden';";
+        let tar = app_bundle(
+            "board",
+            &v2,
+            &[("sql_runner.wasm", &std::fs::read(guests::SQL_RUNNER).unwrap()), ("migrations/001_secret.sql", own)],
+        );
+        let (status, body) = deploy(&s, &t, tar).await;
+        assert_eq!(status, 201, "{backend:?}: {body}");
+        let (status, body, _) =
+            call(&s, None, Method::POST, "/api/v1/items", Some(json!({"name": "new", "size": 3}))).await;
+        assert_eq!((status, &body["data"]["size"]), (201, &json!(3)), "{body}");
+        let (_, body, _) = call(&s, None, Method::GET, "/api/v1/items?sort=id", None).await;
+        let first = body["data"][0].as_object().unwrap();
+        assert_eq!(first.get("size"), Some(&Value::Null), "{body}");
+        assert!(!body.to_string().contains("hidden"), "an undeclared column was served: {body}");
+        // A field's type changed: refused; the previous version serves.
+        let v3 = format!("{v1}fields.size = {{ type = \"string\" }}\n");
+        let (status, body) = deploy(&s, &t, app(&v3)).await;
+        assert_eq!((status, body["code"].as_str()), (422, Some("DEPLOY_REJECTED")), "{body}");
+        assert!(body["error"].as_str().unwrap().contains("generated migration"), "{body}");
+        let (status, body, _) =
+            call(&s, None, Method::POST, "/api/v1/items", Some(json!({"name": "n", "size": 4}))).await;
+        assert_eq!((status, &body["data"]["size"]), (201, &json!(4)), "{body}");
+        // A manifest that declares nonsense is refused, naming the key.
+        for (bad, key) in [
+            ("[[entity]]\nname = \"Items\"\nfields.a = { type = \"string\" }\n", "entity[0].name"),
+            ("[[entity]]\nname = \"pg_class\"\nfields.a = { type = \"string\" }\n", "entity[0].name"),
+            ("[[entity]]\nname = \"items\"\nfields.id = { type = \"string\" }\n", "entity[0].fields.id"),
+            ("[[entity]]\nname = \"items\"\nfields.a = { type = \"date\" }\n", "unknown variant `date`"),
+            (
+                "[[entity]]\nname = \"items\"\nauth = \"none\"\nowner = \"who\"\nfields.a = { type = \"string\" }\n",
+                "entity[0].auth",
+            ),
+        ] {
+            let (status, body) = deploy(&s, &t, app(bad)).await;
+            assert_eq!(status, 422, "{bad}: {body}");
+            assert!(body["error"].as_str().unwrap().contains(key), "{bad}: {body}");
+        }
+        backend.cleanup().await;
     }
-    let (status, _) = s.admin_call(Method::GET, "/admin/v1/tenants/default/apps", None).await;
-    assert_eq!(status, 200);
-    let _ = ADMIN_TOKEN;
+}
+
+#[tokio::test]
+async fn entities_count_against_the_tenants_components() {
+    let s = DbBackend::Sqlite.platform().admin().start();
+    let (status, _) = s
+        .admin_call(
+            Method::POST,
+            "/admin/v1/tenants",
+            Some(json!({"name": "small", "settings": {"quotas": {"maxComponents": 2}}})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let entity =
+        |name: &str| format!("[[entity]]\nname = \"{name}\"\nauth = \"none\"\nfields.a = {{ type = \"string\" }}\n");
+    let two = format!("{}{}", entity("one"), entity("two"));
+    assert_eq!(deploy(&s, "small", app_bundle("a", &two, &[])).await.0, 201);
+    let (status, body) = deploy(&s, "small", app_bundle("b", &entity("three"), &[])).await;
+    assert_eq!((status, body["code"].as_str()), (422, Some("DEPLOY_REJECTED")), "{body}");
+    assert!(body["error"].as_str().unwrap().contains("maxComponents"), "{body}");
+    let resp = client().get(s.url("/t/small/api/v1/two")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
 }

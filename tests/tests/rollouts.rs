@@ -343,3 +343,93 @@ async fn every_node_splits_callers_alike_and_a_rollback_one_node_decides_holds_o
     }
     assert_eq!(rollout(&a, &tenant).await["note"].as_str(), Some(note.as_str()));
 }
+
+/// App `name` of flaky endpoints: each (route, auth) answers as `version`.
+fn app_of(name: &str, version: u32, routes: &[(&str, &str)]) -> Vec<u8> {
+    let manifest: String = routes
+        .iter()
+        .map(|(route, auth)| {
+            format!(
+                "[[endpoint]]\nroute = \"{route}\"\ncomponent = \"flaky.wasm\"\nauth = \"{auth}\"\n\
+                 variables = {{ VERSION = \"{version}\" }}\n"
+            )
+        })
+        .collect();
+    app_bundle(name, &manifest, &[("flaky.wasm", &std::fs::read(guests::FLAKY).unwrap())])
+}
+
+#[tokio::test]
+async fn a_new_version_meets_the_tenants_quota_routes_and_its_own_gate() {
+    let s = platform().start();
+    let (status, _) = s
+        .admin_call(
+            reqwest::Method::POST,
+            "/admin/v1/tenants",
+            Some(json!({"name": T, "settings": {"quotas": {"maxComponents": 3}}})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(deploy_share(&s, T, app_of("shop", 1, &[("GET /api/v", "none")]), None).await.0, 201);
+    assert_eq!(deploy_share(&s, T, app_of("other", 1, &[("GET /api/b", "none")]), None).await.0, 201);
+
+    // Both versions' endpoints count: 1 + 1 active, and a canary of 2 would make 4.
+    let two = app_of("shop", 2, &[("GET /api/v", "none"), ("GET /api/v2", "none")]);
+    let (status, body) = deploy_share(&s, T, two, Some("50")).await;
+    assert_eq!((status, body["code"].as_str()), (422, Some("DEPLOY_REJECTED")), "{body}");
+    assert!(body["error"].as_str().unwrap().contains("maxComponents"), "{body}");
+
+    // A route another app serves is refused in a canary too.
+    let taken = app_of("shop", 2, &[("GET /api/b", "none")]);
+    let (status, body) = deploy_share(&s, T, taken, Some("50")).await;
+    assert_eq!((status, body["code"].as_str()), (422, Some("DEPLOY_REJECTED")), "{body}");
+    assert!(body["error"].as_str().unwrap().contains("GET /api/b"), "{body}");
+
+    // Even one the other app's own rollout drops: ending that rollout would
+    // otherwise bring two owners of one route together.
+    let moved = app_of("other", 2, &[("GET /api/b2", "none")]);
+    assert_eq!(deploy_share(&s, T, moved, Some("50")).await.0, 201);
+    let (status, body) = deploy_share(&s, T, app_of("shop", 2, &[("GET /api/b", "none")]), Some("10")).await;
+    assert_eq!((status, body["code"].as_str()), (422, Some("DEPLOY_REJECTED")), "{body}");
+    let end = format!("/admin/v1/tenants/{T}/apps/other/rollout");
+    assert_eq!(s.admin_call(reqwest::Method::DELETE, &end, None).await.0, 200);
+
+    // The new version's own gate: it asks for a key, so its callers without one get 401.
+    assert_eq!(deploy_share(&s, T, app_of("shop", 2, &[("GET /api/v", "required")]), Some("50")).await.0, 201);
+    let callers = Callers::new(40);
+    let mut seen = std::collections::BTreeMap::new();
+    for i in 0..40 {
+        let (status, version) = callers.ask(&s, T, i, false).await;
+        *seen.entry((status, version)).or_insert(0) += 1;
+    }
+    let refused = seen.get(&(401, None)).copied().unwrap_or(0);
+    let active = seen.get(&(200, Some("1".to_string()))).copied().unwrap_or(0);
+    assert!(refused > 0 && active > 0 && refused + active == 40, "{seen:?}");
+    // Refusals are the gate's, not the version's failures: nothing is rolled back.
+    let r = rollout(&s, T).await;
+    assert_eq!((r["canaryVersion"].as_i64(), r["thisNode"]["canaryRequests"].as_u64()), (Some(2), Some(0)), "{r}");
+}
+
+#[tokio::test]
+async fn a_preflight_is_answered_for_a_route_only_the_new_version_has() {
+    let s = platform().start();
+    assert!(s.cli(&["tenants", "create", T]).0);
+    assert_eq!(deploy_share(&s, T, app_of("shop", 1, &[("GET /api/v", "none")]), None).await.0, 201);
+    let cors = "cors = { origins = [\"https://app.example\"] }\n";
+    let manifest = format!(
+        "[[endpoint]]\nroute = \"GET /api/v\"\ncomponent = \"flaky.wasm\"\n\n\
+         [[endpoint]]\nroute = \"POST /api/new\"\ncomponent = \"flaky.wasm\"\n{cors}"
+    );
+    let tar = app_bundle("shop", &manifest, &[("flaky.wasm", &std::fs::read(guests::FLAKY).unwrap())]);
+    assert_eq!(deploy_share(&s, T, tar, Some("1")).await.0, 201);
+    // Whatever the preflight's own bucket, the browser may go on to the real request.
+    for caller in Callers::new(20).0 {
+        let resp = caller
+            .request(reqwest::Method::OPTIONS, s.url(&format!("/t/{T}/api/new")))
+            .header("origin", "https://app.example")
+            .header("access-control-request-method", "POST")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 204);
+    }
+}

@@ -17,8 +17,9 @@ pub(crate) const MAX_FIELDS: usize = 64;
 pub(crate) const MAX_ENTITIES: usize = 16;
 /// The longest text a string field takes when it does not say.
 const DEFAULT_MAX_LENGTH: u32 = 10_000;
-/// Columns every entity has, which no field may be named.
-pub(super) const RESERVED: [&str; 3] = ["id", "created_at", "updated_at"];
+/// Names no field may have: the columns every entity has, and a list's own
+/// query parameters (a field of that name could not be filtered on).
+pub(super) const RESERVED: [&str; 6] = ["id", "created_at", "updated_at", "page", "limit", "sort"];
 
 /// One entity, checked.
 #[derive(Debug, Clone)]
@@ -122,12 +123,15 @@ struct RawField {
 
 /// Whether `name` may name an entity, a field or the owner column: a plain
 /// SQL identifier (lower-case letters, digits, `_`, starting with a letter),
-/// at most 40, so it is always safe to quote into a statement.
+/// at most 40, so it is always safe to quote into a statement; never with
+/// `__` (the platform's own index names have it) nor a database's own prefix.
 pub(super) fn valid_identifier(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
         && name.len() <= 40
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !name.contains("__")
+        && !["pg_", "sqlite_", "information_schema"].iter().any(|p| name.starts_with(p))
 }
 
 /// `[[entity]]` entries, checked. `Problem`: (key, what is wrong and the fix).
@@ -277,5 +281,12 @@ fields.estimate = { type = "number" }
         assert_eq!(bad("n = { type = \"integer\" }", "auth = \"none\"\nowner = \"who\""), "entity[0].auth");
         assert!(parse("[[entity]]\nname = \"Tasks\"\nfields.a = { type = \"string\" }\n").is_err());
         assert!(parse("[[entity]]\nname = \"t\"\n").is_err(), "no fields");
+        for name in ["pg_class", "sqlite_master", "a__b"] {
+            assert!(
+                parse(&format!("[[entity]]\nname = \"{name}\"\nfields.a = {{ type = \"string\" }}\n")).is_err(),
+                "{name}"
+            );
+        }
+        assert_eq!(bad("page = { type = \"integer\" }", ""), "entity[0].fields.page");
     }
 }

@@ -76,7 +76,8 @@ pub async fn serve(
         Op::Create => {
             let fields = body_fields(body)?;
             let columns: Vec<&str> = fields.keys().map(String::as_str).collect();
-            let mut values: Vec<wit::Value> = fields.iter().map(|(n, v)| to_value(entity, n, v)).collect();
+            let mut values: Vec<wit::Value> =
+                fields.iter().map(|(n, v)| to_value(entity, n, v)).collect::<Result<_, _>>()?;
             if e.owner.is_some() {
                 values.push(principal.user_id.clone().map_or(wit::Value::Null, wit::Value::Text));
             }
@@ -94,7 +95,9 @@ pub async fn serve(
                 _ => {
                     let fields = body_fields(body)?;
                     let columns: Vec<&str> = fields.keys().map(String::as_str).collect();
-                    values.extend(fields.iter().map(|(n, v)| to_value(entity, n, v)));
+                    for (n, v) in &fields {
+                        values.push(to_value(entity, n, v)?);
+                    }
                     values.push(wit::Value::Integer(now));
                     sql::update(e, &columns, confined)
                 }
@@ -168,16 +171,29 @@ fn body_fields(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-/// A JSON value of a declared field, as bound.
-fn to_value(entity: &Entity, field: &str, v: &Value) -> wit::Value {
-    match (entity.config.fields.get(field).map(|f| f.kind), v) {
+/// A JSON value of a declared field (the schema checked its type), as bound.
+fn to_value(entity: &Entity, field: &str, v: &Value) -> Result<wit::Value, ApiError> {
+    let refuse = |why: &str| {
+        ApiError::new(ErrorCode::ValidationFailed, "the request body is invalid")
+            .with_details(json!({ format!("/{field}"): why }))
+    };
+    Ok(match (entity.config.fields.get(field).map(|f| f.kind), v) {
         (_, Value::Null) => wit::Value::Null,
         (Some(FieldType::Boolean), Value::Bool(b)) => wit::Value::Boolean(*b),
-        (Some(FieldType::Integer), Value::Number(n)) => n.as_i64().map_or(wit::Value::Null, wit::Value::Integer),
-        (Some(FieldType::Number), Value::Number(n)) => n.as_f64().map_or(wit::Value::Null, wit::Value::Real),
+        // JSON's 2.0 is a whole number too; one past 64 bits is not stored.
+        (Some(FieldType::Integer), Value::Number(n)) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => wit::Value::Integer(i),
+            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => wit::Value::Integer(f as i64),
+            _ => return Err(refuse("must be a whole number within 64 bits")),
+        },
+        (Some(FieldType::Number), Value::Number(n)) => {
+            wit::Value::Real(n.as_f64().ok_or_else(|| refuse("must be a number within 64 bits"))?)
+        }
+        // Postgres refuses NUL in text: a 400 here, never a 500 there.
+        (_, Value::String(s)) if s.contains('\0') => return Err(refuse("may not hold a NUL character")),
         (_, Value::String(s)) => wit::Value::Text(s.clone()),
-        (_, other) => wit::Value::Text(other.to_string()),
-    }
+        _ => return Err(refuse("is not of the field's type")),
+    })
 }
 
 fn integer(v: &wit::Value) -> i64 {
@@ -219,16 +235,22 @@ fn rows_json(entity: &Entity, rows: &wit::Rows) -> Vec<Value> {
         .collect()
 }
 
+/// A database failure as the caller sees it. The database's own words go to
+/// the tenant's log, not to callers (who may be anyone).
 fn db_error(e: wit::DbError) -> ApiError {
+    tracing::warn!("entity statement failed: {e:?}");
     let (code, message) = match e {
-        wit::DbError::Unavailable(m) => {
-            (ErrorCode::ServiceUnavailable, format!("the tenant's database is unavailable: {m}"))
+        wit::DbError::Unavailable(_) | wit::DbError::Timeout => {
+            (ErrorCode::ServiceUnavailable, "the tenant's database did not answer; try again shortly")
         }
-        wit::DbError::Timeout => (ErrorCode::ServiceUnavailable, "the tenant's database did not answer in time".into()),
-        wit::DbError::Constraint(m) => (ErrorCode::Conflict, format!("a constraint of the table refused it: {m}")),
-        other => (
+        wit::DbError::Constraint(_) => (ErrorCode::Conflict, "a constraint of the table refused the change"),
+        wit::DbError::TooLarge(_) => {
+            (ErrorCode::BadRequest, "the page is over the database's result limit; ask for a smaller limit")
+        }
+        _ => (
             ErrorCode::InternalError,
-            format!("the entity's table does not answer as declared (changed by a migration?): {other:?}"),
+            "the entity's table does not answer as declared (was it changed by a migration?); \
+             the tenant's log has the database's words",
         ),
     };
     ApiError::new(code, message)
@@ -314,6 +336,7 @@ fn filter_value(entity: &Entity, column: &str, raw: &str) -> Result<wit::Value, 
     };
     let bad = || format!("must be a {}", kind.json_type());
     match kind {
+        FieldType::String if raw.contains('\0') => Err("may not hold a NUL character".into()),
         FieldType::String => Ok(wit::Value::Text(raw.to_string())),
         FieldType::Integer => raw.parse().map(wit::Value::Integer).map_err(|_| bad()),
         FieldType::Number => raw.parse::<f64>().ok().filter(|f| f.is_finite()).map(wit::Value::Real).ok_or_else(bad),

@@ -294,9 +294,8 @@ impl LiveApp {
         }
     }
 
-    /// Guests' endpoints loaded for it (the active version's and a
-    /// canary's), for the components quota; an entity's routes are not
-    /// components.
+    /// Components loaded for it (the active version's and a canary's): a
+    /// guest's endpoint each, and an entity once.
     pub fn endpoint_count(&self) -> usize {
         guests(&self.endpoints) + self.canary.as_ref().map_or(0, |c| guests(&c.endpoints))
     }
@@ -366,9 +365,15 @@ impl Tenant {
     }
 }
 
-/// How many of `endpoints` run a guest.
+/// How many components `endpoints` count as, for `quotas.maxComponents`:
+/// each guest's endpoint, and each entity once (its list route stands for it).
 pub(super) fn guests(endpoints: &[Arc<Endpoint>]) -> usize {
-    endpoints.iter().filter(|e| matches!(e.handler, super::Handler::Guest(_))).count()
+    endpoints
+        .iter()
+        .filter(|e| {
+            matches!(e.handler, super::Handler::Guest(_) | super::Handler::Entity(_, crate::entities::Op::List))
+        })
+        .count()
 }
 
 /// The active route table and the canary views, from the platform.toml
@@ -377,7 +382,31 @@ pub(super) fn routing(
     base: &[Arc<Endpoint>],
     apps: &BTreeMap<String, Arc<LiveApp>>,
 ) -> Result<(RouteTable, Vec<super::rollout::View>), RouteConflict> {
+    if apps.values().any(|a| a.canary.is_some()) {
+        claimed_once(base, apps)?;
+    }
     Ok((assemble(base, apps)?, super::rollout::views(|seen| assemble(base, seen), apps)?))
+}
+
+/// During rollouts, every route any version of an app serves belongs to that
+/// app alone: then whichever versions end up serving together (a rollout
+/// ended, another promoted), no two apps claim one route, and ending or
+/// promoting a rollout never meets a conflict the deploy did not check.
+fn claimed_once(base: &[Arc<Endpoint>], apps: &BTreeMap<String, Arc<LiveApp>>) -> Result<(), RouteConflict> {
+    let mut owners: BTreeMap<String, String> =
+        base.iter().map(|e| (e.route.to_string(), "platform.toml".to_string())).collect();
+    for (name, app) in apps {
+        let canary = app.canary.iter().flat_map(|c| c.endpoints.iter());
+        let routes: std::collections::BTreeSet<String> =
+            app.endpoints.iter().chain(canary).map(|e| e.route.to_string()).collect();
+        let owner = format!("app `{name}`");
+        for route in routes {
+            if let Some(other) = owners.insert(route.clone(), owner.clone()) {
+                return Err(RouteConflict::Claimed { route, owner, other });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One route table from the platform.toml endpoints and every app's;

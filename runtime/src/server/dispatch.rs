@@ -146,7 +146,11 @@ pub(super) async fn handle(
                     }
                     (Some(endpoint.route_label.clone()), extra, result)
                 }
-                Lookup::MethodNotAllowed(_) if gate::cors::is_preflight(&method, request.headers()) => {
+                // A preflight during a rollout may be for a route only another version has.
+                found @ (Lookup::MethodNotAllowed(_) | Lookup::NotFound)
+                    if gate::cors::is_preflight(&method, request.headers())
+                        && (matches!(found, Lookup::MethodNotAllowed(_)) || !tenant.canary_views.is_empty()) =>
+                {
                     let views = std::iter::once(&tenant.routes).chain(tenant.canary_views.iter().map(|v| &v.routes));
                     let result = super::preflight::answer(views, inner, request.headers());
                     (None, HeaderMap::new(), result)

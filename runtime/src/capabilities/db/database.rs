@@ -84,21 +84,27 @@ impl TenantDatabase {
         Box::pin(self.migrate_now(migrations, label))
     }
 
+    /// Applies generated migrations (an app's entities'), as (file name,
+    /// SQL) in order, for this database's backend; recorded like files.
+    pub fn migrate_generated<'a>(
+        &'a self,
+        files: &'a [(String, String)],
+        label: &'a str,
+    ) -> crate::store::Boxed<'a, Result<(), String>> {
+        Box::pin(self.migrate_set(MigrationSet::Generated(files), label))
+    }
+
     async fn migrate_now(&self, migrations: &Path, label: &str) -> Result<(), String> {
+        let backend = self.backend_name();
+        self.migrate_set(MigrationSet::Folder(&backend_dir(migrations, backend)), label).await
+    }
+
+    async fn migrate_set(&self, set: MigrationSet<'_>, label: &str) -> Result<(), String> {
         let prefix = format!("{label}/");
         match (&self.home, &self.backend) {
-            (Home::SqliteFile(path), _) => {
-                sqlite::migrate(path, &backend_dir(migrations, "sqlite"), &prefix, self.limits).await
-            }
+            (Home::SqliteFile(path), _) => sqlite::migrate(path, &set, &prefix, self.limits).await,
             (Home::PostgresSchema(schema), Backend::Postgres(pool)) => {
-                postgres_provision::apply_migrations(
-                    pool,
-                    schema,
-                    &backend_dir(migrations, "postgres"),
-                    &prefix,
-                    self.limits,
-                )
-                .await
+                postgres_provision::apply_migrations(pool, schema, &set, &prefix, self.limits).await
             }
             (Home::PostgresSchema(_), Backend::Sqlite(_)) => Err("a Postgres home with a SQLite pool".into()),
         }
@@ -189,6 +195,47 @@ fn backend_dir(dir: &Path, backend: &str) -> std::path::PathBuf {
 pub(crate) const MAX_MIGRATION_BYTES: u64 = 1 << 20;
 
 /// Reads one migration file, refusing one over `MAX_MIGRATION_BYTES`.
+/// Migrations to apply, in order: a folder's `*.sql` files (each read only
+/// when it is due), or SQL the platform generated.
+pub(super) enum MigrationSet<'a> {
+    /// A folder.
+    Folder(&'a Path),
+    /// (name, SQL), in order.
+    Generated(&'a [(String, String)]),
+}
+
+/// Where one migration's SQL is.
+pub(super) enum MigrationSource<'a> {
+    /// A file, read when due.
+    File(std::path::PathBuf),
+    /// Generated text.
+    Text(&'a str),
+}
+
+impl<'a> MigrationSet<'a> {
+    /// Each migration's name and source, in the order to apply them.
+    pub(super) fn list(&self) -> Result<Vec<(String, MigrationSource<'a>)>, String> {
+        match self {
+            MigrationSet::Folder(dir) => {
+                Ok(migration_files(dir)?.into_iter().map(|(n, p)| (n, MigrationSource::File(p))).collect())
+            }
+            MigrationSet::Generated(files) => {
+                Ok(files.iter().map(|(n, sql)| (n.clone(), MigrationSource::Text(sql.as_str()))).collect())
+            }
+        }
+    }
+}
+
+impl MigrationSource<'_> {
+    /// Its SQL (`name` for messages).
+    pub(super) fn read(&self, name: &str) -> Result<String, String> {
+        match self {
+            MigrationSource::File(path) => read_migration(name, path),
+            MigrationSource::Text(sql) => Ok(sql.to_string()),
+        }
+    }
+}
+
 pub(super) fn read_migration(name: &str, file: &Path) -> Result<String, String> {
     let size = std::fs::metadata(file).map_err(|e| format!("cannot read {name}: {e}"))?.len();
     if size > MAX_MIGRATION_BYTES {

@@ -9,6 +9,7 @@ use std::pin::Pin;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{PgConnection, PgPool, Postgres};
 
+use super::database::MigrationSet;
 use super::postgres::{classify, reset_on_release, serving_options};
 use super::relay::{self, Relay};
 use super::upstream::Upstream;
@@ -120,7 +121,7 @@ pub(super) async fn open(
     if let Some(dir) = migrations {
         let owner =
             PgPoolOptions::new().max_connections(1).connect_with(options.clone()).await.map_err(|e| e.to_string())?;
-        apply_migrations(&owner, &schema, dir, "", limits).await?;
+        apply_migrations(&owner, &schema, &MigrationSet::Folder(dir), "", limits).await?;
         owner.close().await;
     }
     let pool = PgPoolOptions::new()
@@ -165,7 +166,7 @@ async fn admin_pool(options: &PgConnectOptions) -> Result<PgPool, sqlx::Error> {
 pub(super) async fn apply_migrations(
     pool: &PgPool,
     schema: &str,
-    dir: &Path,
+    set: &MigrationSet<'_>,
     prefix: &str,
     limits: DbLimits,
 ) -> Result<(), String> {
@@ -174,7 +175,7 @@ pub(super) async fn apply_migrations(
         .execute(pool)
         .await
         .map_err(|e| e.to_string())?;
-    for (name, file) in super::database::migration_files(dir)? {
+    for (name, source) in set.list()? {
         let name = format!("{prefix}{name}");
         let done = sqlx::query(&format!("SELECT 1 FROM {table} WHERE name = $1"))
             .bind(&name)
@@ -184,7 +185,7 @@ pub(super) async fn apply_migrations(
         if done.is_some() {
             continue;
         }
-        let sql = super::database::read_migration(&name, &file)?;
+        let sql = source.read(&name)?;
         tracing::info!(migration = %name, "applying database migration");
         let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
         let (pid,): (i32,) =

@@ -10,6 +10,7 @@ use futures_util::TryStreamExt;
 use sqlx::Row;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
+use super::database::MigrationSet;
 use super::{DbLimits, POOL_SIZE, guard, values};
 use crate::capabilities::wit_db as wit;
 
@@ -23,7 +24,7 @@ pub(super) async fn open(path: &Path, migrations: Option<&Path>, limits: DbLimit
     let options = connect_options(path, true)?;
     let new = !path.exists();
     if let Some(dir) = migrations {
-        migrate_with(options.clone(), dir, "", limits).await?;
+        migrate_with(options.clone(), &MigrationSet::Folder(dir), "", limits).await?;
     }
     let max_value = limits.max_result_bytes;
     // The storage quota, in SQLite's pages (4 KiB by default); set before the
@@ -82,15 +83,20 @@ pub(super) fn archive(path: &Path, archive: &Path, stamp: i64) -> Result<String,
 }
 
 /// Applies an app's migrations later (at deploy), on a guarded connection of its own.
-pub(super) async fn migrate(path: &Path, dir: &Path, prefix: &str, limits: DbLimits) -> Result<(), String> {
-    migrate_with(connect_options(path, false)?, dir, prefix, limits).await
+pub(super) async fn migrate(path: &Path, set: &MigrationSet<'_>, prefix: &str, limits: DbLimits) -> Result<(), String> {
+    migrate_with(connect_options(path, false)?, set, prefix, limits).await
 }
 
 /// Migrations are tenant code: they run on a connection guarded exactly like
 /// a guest's (authorizer, attach and length limits, defensive mode), with
 /// transaction control refused while a file runs, and interrupted by the host
 /// at `limits.migration_timeout`.
-async fn migrate_with(options: SqliteConnectOptions, dir: &Path, prefix: &str, limits: DbLimits) -> Result<(), String> {
+async fn migrate_with(
+    options: SqliteConnectOptions,
+    set: &MigrationSet<'_>,
+    prefix: &str,
+    limits: DbLimits,
+) -> Result<(), String> {
     let max_value = limits.max_result_bytes;
     let pool = SqlitePoolOptions::new()
         .max_connections(1)
@@ -98,19 +104,24 @@ async fn migrate_with(options: SqliteConnectOptions, dir: &Path, prefix: &str, l
         .connect_with(options)
         .await
         .map_err(|e| e.to_string())?;
-    let result = apply_migrations(&pool, dir, prefix, limits).await;
+    let result = apply_migrations(&pool, set, prefix, limits).await;
     pool.close().await;
     result
 }
 
-async fn apply_migrations(pool: &SqlitePool, dir: &Path, prefix: &str, limits: DbLimits) -> Result<(), String> {
+async fn apply_migrations(
+    pool: &SqlitePool,
+    set: &MigrationSet<'_>,
+    prefix: &str,
+    limits: DbLimits,
+) -> Result<(), String> {
     sqlx::query(
         "CREATE TABLE IF NOT EXISTS _gatehouse_migrations (name TEXT PRIMARY KEY, applied_at INTEGER NOT NULL)",
     )
     .execute(pool)
     .await
     .map_err(|e| e.to_string())?;
-    for (name, file) in super::database::migration_files(dir)? {
+    for (name, source) in set.list()? {
         let name = format!("{prefix}{name}");
         let done = sqlx::query("SELECT 1 FROM _gatehouse_migrations WHERE name = ?")
             .bind(&name)
@@ -120,7 +131,7 @@ async fn apply_migrations(pool: &SqlitePool, dir: &Path, prefix: &str, limits: D
         if done.is_some() {
             continue;
         }
-        let sql = super::database::read_migration(&name, &file)?;
+        let sql = source.read(&name)?;
         tracing::info!(migration = %name, "applying database migration");
         let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
         script(&mut conn, "BEGIN IMMEDIATE").await.map_err(|e| e.to_string())?;

@@ -58,12 +58,14 @@ impl Registry {
         let beside = if canary { tenant.apps.get(&manifest.name).map_or(0, |a| guests(&a.endpoints)) } else { 0 };
         let others: usize = beside
             + tenant.apps.iter().filter(|(n, _)| **n != manifest.name).map(|(_, a)| a.endpoint_count()).sum::<usize>();
-        if others + manifest.endpoints.len() > tenant.quotas.max_components {
+        // An entity counts as one: it is five routes, but no component.
+        let mine = manifest.endpoints.len() + manifest.entities.len();
+        if others + mine > tenant.quotas.max_components {
             return Err(ChangeError::Rejected(format!(
-                "tenant {} may deploy {} endpoints in all (quotas.maxComponents); this app would bring it to {}",
+                "tenant {} may deploy {} endpoints and entities in all (quotas.maxComponents); this app would bring it to {}",
                 tenant.name,
                 tenant.quotas.max_components,
-                others + manifest.endpoints.len()
+                others + mine
             )));
         }
         for e in &manifest.endpoints {
@@ -198,8 +200,13 @@ impl Registry {
         if let Some(db) = &tenant.services.db
             && !manifest.entities.is_empty()
         {
-            let dir = self.entity_migrations(&manifest.entities)?;
-            db.migrate(&dir, &format!("{}/entities", manifest.name)).await.map_err(|e| {
+            let dialect = match db.backend_name() {
+                "postgres" => crate::entities::sql::Dialect::Postgres,
+                _ => crate::entities::sql::Dialect::Sqlite,
+            };
+            let files: Vec<(String, String)> =
+                manifest.entities.iter().flat_map(|e| crate::entities::sql::migrations(e, dialect)).collect();
+            db.migrate_generated(&files, &format!("{}/entities", manifest.name)).await.map_err(|e| {
                 ChangeError::Rejected(format!("the generated migration of app `{}`'s entities: {e}", manifest.name))
             })?;
         }
@@ -237,37 +244,6 @@ impl Registry {
             ms = report.total_ms, percent = percent.unwrap_or(100), "deployed"
         );
         Ok(report)
-    }
-
-    /// Writes the generated migrations of `entities` (both dialects) where
-    /// the migration runner reads them: a folder named for their content,
-    /// so it is written once and never changes under a reader.
-    fn entity_migrations(&self, entities: &[crate::config::EntityConfig]) -> Result<PathBuf, ChangeError> {
-        use crate::entities::sql::{Dialect, migrations};
-        use sha2::Digest;
-        let files: Vec<(&str, Vec<(String, String)>)> = [("sqlite", Dialect::Sqlite), ("postgres", Dialect::Postgres)]
-            .into_iter()
-            .map(|(folder, dialect)| (folder, entities.iter().flat_map(|e| migrations(e, dialect)).collect()))
-            .collect();
-        let mut hash = sha2::Sha256::new();
-        for (folder, list) in &files {
-            for (name, sql) in list {
-                hash.update(format!("{folder}/{name}\n{sql}\n").as_bytes());
-            }
-        }
-        let dir = self.config.platform.data_dir.join("entities").join(hex::encode(hash.finalize()));
-        let failed =
-            |e: std::io::Error| ChangeError::Unavailable(format!("cannot write the entities' migrations: {e}"));
-        if !dir.join(".complete").is_file() {
-            for (folder, list) in &files {
-                std::fs::create_dir_all(dir.join(folder)).map_err(failed)?;
-                for (name, sql) in list {
-                    std::fs::write(dir.join(folder).join(name), sql).map_err(failed)?;
-                }
-            }
-            std::fs::write(dir.join(".complete"), b"").map_err(failed)?;
-        }
-        Ok(dir)
     }
 
     /// Refuses a bundle that would take the tenant past its storage quota

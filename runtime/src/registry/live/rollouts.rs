@@ -52,9 +52,6 @@ impl Registry {
         };
         let (next, report) = match percent {
             Some(p) => {
-                if !self.store.set_canary_percent(tenant_name, app, canary.version, p).await? {
-                    return Err(stale());
-                }
                 let next = LiveApp {
                     version: live.version,
                     bundle_hash: live.bundle_hash.clone(),
@@ -69,14 +66,19 @@ impl Registry {
                 };
                 (next, report(tenant_name, app, live.version, Some((canary.version, p))))
             }
-            None => {
-                if !self.store.promote_canary(tenant_name, app, canary.version).await? {
-                    return Err(stale());
-                }
-                (live.as_canary(&canary), report(tenant_name, app, canary.version, None))
-            }
+            None => (live.as_canary(&canary), report(tenant_name, app, canary.version, None)),
         };
-        self.put_app(&tenant, app, Some(Arc::new(next)))?;
+        // Checked before the store changes: the store never says what this node cannot serve.
+        let next = Arc::new(next);
+        checked(&tenant, app, &next)?;
+        let written = match percent {
+            Some(p) => self.store.set_canary_percent(tenant_name, app, canary.version, p).await?,
+            None => self.store.promote_canary(tenant_name, app, canary.version).await?,
+        };
+        if !written {
+            return Err(stale());
+        }
+        self.put_app(&tenant, app, Some(next))?;
         tracing::info!(
             target: "gatehouse::deploy",
             tenant = tenant_name, app, version = canary.version, percent = percent.unwrap_or(100), "promoted"
@@ -90,11 +92,13 @@ impl Registry {
         let tenant = self.live_tenant(tenant_name).await?;
         let (live, canary) = rollout_of(&tenant, app)?;
         let note = format!("version {} was rolled back by hand", canary.version);
+        let next = Arc::new(without_canary(&live));
+        checked(&tenant, app, &next)?;
         if !self.store.end_canary(tenant_name, app, canary.version, &note).await? {
             return Err(ChangeError::Conflict(format!("the rollout of app {app} changed meanwhile")));
         }
         let version = live.version;
-        self.put_app(&tenant, app, Some(Arc::new(without_canary(&live))))?;
+        self.put_app(&tenant, app, Some(next))?;
         tracing::info!(target: "gatehouse::deploy", tenant = tenant_name, app, version = canary.version, "{note}");
         Ok(report(tenant_name, app, version, None))
     }
@@ -116,10 +120,12 @@ impl Registry {
             return Ok(false);
         }
         let note = format!("version {version} was rolled back on its own: {why}");
+        let next = Arc::new(without_canary(&live));
+        checked(&tenant, app, &next)?;
         if !self.store.end_canary(tenant_name, app, version, &note).await? {
             return Ok(false);
         }
-        self.put_app(&tenant, app, Some(Arc::new(without_canary(&live))))?;
+        self.put_app(&tenant, app, Some(next))?;
         tracing::warn!(
             target: "gatehouse::deploy",
             tenant = tenant_name, app, version, active = live.version, "{note}"
@@ -212,6 +218,13 @@ fn rollout_of(tenant: &Tenant, app: &str) -> Result<(Arc<LiveApp>, Arc<Canary>),
         ))
     })?;
     Ok((live.clone(), canary))
+}
+
+/// Whether the tenant can serve `app` as `next` (its routes against the rest).
+fn checked(tenant: &Tenant, app: &str, next: &Arc<LiveApp>) -> Result<(), ChangeError> {
+    let mut apps = tenant.apps.clone();
+    apps.insert(app.to_string(), next.clone());
+    tenant.with_apps(apps).map(drop).map_err(ChangeError::from)
 }
 
 fn without_canary(live: &LiveApp) -> LiveApp {

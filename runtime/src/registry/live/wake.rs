@@ -60,9 +60,28 @@ impl Registry {
             }
         }
         if !apps.is_empty() {
-            match tenant.with_apps(apps) {
+            match tenant.with_apps(apps.clone()) {
                 Ok(t) => tenant = t,
-                Err(e) => tracing::error!(tenant = name, "apps not served: {e}"),
+                Err(e) => {
+                    // Serve the active versions rather than nothing.
+                    tracing::error!(tenant = name, "rollouts not served: {e}");
+                    let active = apps
+                        .into_iter()
+                        .map(|(n, a)| {
+                            let plain = LiveApp {
+                                version: a.version,
+                                bundle_hash: a.bundle_hash.clone(),
+                                endpoints: a.endpoints.clone(),
+                                canary: None,
+                            };
+                            (n, Arc::new(plain))
+                        })
+                        .collect();
+                    match tenant.with_apps(active) {
+                        Ok(t) => tenant = t,
+                        Err(e) => tracing::error!(tenant = name, "apps not served: {e}"),
+                    }
+                }
             }
         }
         let tenant = Arc::new(tenant);
