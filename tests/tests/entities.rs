@@ -259,6 +259,18 @@ async fn a_declared_entity_is_served_behind_the_gate_with_owners_pages_filters_a
             assert!(params.contains(&p), "{p} not in {params:?}");
         }
         assert!(doc["paths"]["/api/v1/tasks/{id}"]["patch"].is_object());
+        if let Some(tools) = gatehouse_tests::python_tools::bin() {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("openapi.json");
+            std::fs::write(&file, doc.to_string()).unwrap();
+            let out = std::process::Command::new(tools.join("openapi-spec-validator")).arg(&file).output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         backend.cleanup().await;
     }
 }

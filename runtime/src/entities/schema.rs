@@ -38,9 +38,17 @@ pub fn change(e: &EntityConfig) -> Value {
     json!({ "type": "object", "properties": properties, "minProperties": 1, "additionalProperties": false })
 }
 
-/// A row as answered: its id, fields, owner column and times.
+/// A row as answered: its id, fields (null until set), owner column and times.
 pub fn row(e: &EntityConfig) -> Value {
-    let mut properties: Map<String, Value> = e.fields.iter().map(|(n, f)| (n.clone(), property(f, false))).collect();
+    let nullable = |f: &Field| {
+        let mut p = property(f, false);
+        p["type"] = json!([f.kind.json_type(), "null"]);
+        if let Some(choices) = p.get_mut("enum").and_then(Value::as_array_mut) {
+            choices.push(Value::Null);
+        }
+        p
+    };
+    let mut properties: Map<String, Value> = e.fields.iter().map(|(n, f)| (n.clone(), nullable(f))).collect();
     properties.insert("id".into(), json!({ "type": "integer" }));
     if let Some(o) = &e.owner {
         properties
@@ -48,6 +56,19 @@ pub fn row(e: &EntityConfig) -> Value {
     }
     for t in ["created_at", "updated_at"] {
         properties.insert(t.into(), json!({ "type": "integer", "description": "Unix milliseconds" }));
+    }
+    json!({ "type": "object", "properties": properties })
+}
+
+/// A success answer's whole body: the envelope around `data`.
+pub fn envelope(data: Value, paged: bool) -> Value {
+    let mut properties = json!({ "success": { "const": true }, "data": data });
+    if paged {
+        let count = json!({ "type": "integer", "minimum": 0 });
+        properties["pagination"] = json!({
+            "type": "object",
+            "properties": { "page": count, "limit": count, "total": count, "totalPages": count },
+        });
     }
     json!({ "type": "object", "properties": properties })
 }

@@ -37,11 +37,16 @@ pub(super) fn endpoints(
                 Op::Update => Some(Schema::compile(schema::change(config))?),
                 _ => None,
             };
-            let response_schema = match op {
-                Op::List => Some(serde_json::json!({ "type": "array", "items": schema::row(config) })),
-                Op::Delete => None,
-                _ => Some(schema::row(config)),
-            };
+            let response_schema = Some(match op {
+                Op::List => {
+                    schema::envelope(serde_json::json!({ "type": "array", "items": schema::row(config) }), true)
+                }
+                Op::Delete => schema::envelope(
+                    serde_json::json!({ "type": "object", "properties": { "id": { "type": "integer" }, "deleted": { "const": true } } }),
+                    false,
+                ),
+                _ => schema::envelope(schema::row(config), false),
+            });
             policy.openapi.summary = Some(op.summary(&config.name));
             out.push(Arc::new(Endpoint {
                 route_label: route.to_string().into(),
