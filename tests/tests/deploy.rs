@@ -385,6 +385,19 @@ async fn the_cli_builds_packs_and_deploys_with_progress() {
     assert!(!ok);
     assert!(err.contains("DEPLOY_REJECTED") && err.contains("previous version keeps serving"), "{err}");
     assert_eq!(get(&s, "acme", "/hello").await.0, 200);
+    // A gradual rollout from the CLI: a share of callers, shown by `apps rollout`.
+    std::fs::write(app.path().join("schema.json"), r#"{"type": "object"}"#).unwrap();
+    let auth = ["--tenant", "acme", "--server", &server, "--token", ADMIN_TOKEN];
+    let (ok, out, err) = s.cli(&[&["deploy", dir, "--percent", "25"][..], &auth[..]].concat());
+    assert!(ok, "{err}");
+    assert!(out.contains("live: greeter@2 for 25 % of callers"), "{out}");
+    let (ok, out, err) = s.cli(&[&["apps", "rollout", "greeter"][..], &auth[..]].concat());
+    assert!(
+        ok && out.contains("active version: 1") && out.contains("canary version: 2, for 25 % of callers"),
+        "{out}{err}"
+    );
+    let (ok, _, err) = s.cli(&[&["deploy", dir, "--percent", "100"][..], &auth[..]].concat());
+    assert!(!ok && err.contains("100"), "{err}");
 }
 
 #[tokio::test]
